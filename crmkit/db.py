@@ -1,0 +1,67 @@
+"""Opening the database and the SQL that lives in `crmkit/sql/`.
+
+Views are created as temporary objects on every connection, so a read-only connection (the
+notebooks') gets them too and a database file never carries stale definitions. A view file whose
+first line is `-- params: a, b` becomes a table macro: a view that takes parameters (`as_of`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from crmkit.errors import CrmkitError
+
+_SQL = resources.files("crmkit") / "sql"
+_PARAMS = re.compile(r"^--\s*params:\s*(.+)$", re.MULTILINE)
+# Views that read other views come after them; file names sort into that order.
+_VIEW_ORDER = ("deals_at", "deal_stage_intervals")
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of `crmkit/sql/<name>.sql` (e.g. ``"metrics/won_deals"``)."""
+    return (_SQL / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def schema_sql() -> str:
+    return (resources.files("crmkit") / "schema.sql").read_text(encoding="utf-8")
+
+
+def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the crmkit database, creating the schema when writable, with every view defined."""
+    db_path = Path(db_path)
+    if read_only and not db_path.exists():
+        raise CrmkitError(
+            f"database {db_path} does not exist: build it with `crmkit load` "
+            "(or `make report` for the sample)"
+        )
+    try:
+        con = duckdb.connect(str(db_path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise CrmkitError(f"cannot open {db_path}: {exc}") from exc
+    if not read_only:
+        con.execute(schema_sql())
+    define_views(con)
+    return con
+
+
+def define_views(con: duckdb.DuckDBPyConnection) -> None:
+    for name in _VIEW_ORDER:
+        body = sql_text(f"views/{name}")
+        params = _PARAMS.search(body)
+        if params:
+            con.execute(f"create or replace temp macro {name}({params.group(1)}) as table ({body})")
+        else:
+            con.execute(f"create or replace temp view {name} as ({body})")
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, **params):
+    """Run `crmkit/sql/<name>.sql` with named parameters (``$as_of`` …) and return a DataFrame."""
+    text = sql_text(name)
+    used = {k: v for k, v in params.items() if f"${k}" in text}
+    return con.execute(text, used).df()

@@ -1,0 +1,263 @@
+"""What every importer shares: typing text into canonical columns, rejects, merge, accounting.
+
+A format module only *stages* its files: for each input file it creates a relation of text
+columns named as the canonical table's columns, plus `_row` (the source row number) and `_raw`
+(the row as read, JSON text). `store` does the rest the same way for every format:
+
+- each value is read by its column type; a row with an unreadable value, a missing required
+  value, an unknown reference or a key already seen earlier in the file goes to `rejects`
+  with every reason that applies;
+- accepted rows are merged by key (a row with the same key is replaced), so loading the same
+  export twice changes nothing and a newer export updates deals and adds new history;
+- `loads` gets one row per file: rows read = loaded + rejected, always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from crmkit.contract import TABLES, Table
+from crmkit.db import sql_text
+from crmkit.errors import CrmkitError
+
+# Day-first with dots (Russian exports), month-first with slashes (US exports); ISO is tried first.
+DEFAULT_DATE_FORMATS = (
+    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m/%d/%Y %I:%M %p",
+)
+TRUE_WORDS = ("true", "t", "1", "yes", "y", "да")
+FALSE_WORDS = ("false", "f", "0", "no", "n", "нет")
+
+
+@dataclass
+class Staged:
+    """One input file, staged as a relation of text columns under canonical names."""
+
+    table: str  # the canonical table it fills
+    file: Path
+    relation: str  # name of a temp view with the canonical columns, `_row` and `_raw`
+    rows_read: int
+    # Lines the file parser could not split into columns: (row, reason, raw text)
+    broken_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    # A file whose rows only feed another file's rows (a joined file): its relation already
+    # holds `_reason`; it is accounted for in loads/rejects but merges nothing itself.
+    accounting_only: bool = False
+
+
+@dataclass
+class LoadResult:
+    file: Path
+    table: str
+    load_id: int | None  # None: this exact file was loaded before, nothing done
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    top_reasons: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How source text is read: the account's time zone, date formats, decimal separator."""
+
+    time_zone: str = "UTC"
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    decimal: str = "."
+
+    def __post_init__(self):
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise CrmkitError(f"unknown time zone {self.time_zone!r} (use e.g. Europe/Moscow)") from exc
+        if self.decimal not in (".", ","):
+            raise CrmkitError(f"decimal separator must be '.' or ',', not {self.decimal!r}")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_columns(found: list[str], table: Table, file: Path, mapped: dict[str, str] | None = None):
+    """Fail with the missing column named and the columns found, before any row is read."""
+    needed = [c.name for c in table.columns if c.required] if mapped is None else list(mapped)
+    lookup = mapped or {name: name for name in needed}
+    missing = [lookup[name] for name in needed if lookup[name] not in found]
+    if missing:
+        raise CrmkitError(
+            f"{file.name}: missing column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(m) for m in missing)} (needed for {table.name}); "
+            f"found: {', '.join(repr(f) for f in found) or 'no columns'}"
+        )
+
+
+def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
+    """SQL reading text column `column` into its type, and the reason when it can't."""
+    raw = f"nullif(trim(staged.{quote_ident(column.name)}), '')"
+    if column.type == "text":
+        return raw, None
+    if column.type in ("timestamp", "date"):
+        formats = "[" + ", ".join(quote_literal(f) for f in options.date_formats) + "]"
+        local = f"coalesce(try_cast({raw} as timestamp), try_strptime({raw}, {formats}))"
+        if column.type == "date":
+            return f"cast({local} as date)", "cannot read as a date"
+        zone = quote_literal(options.time_zone)
+        return f"timezone('UTC', timezone({zone}, {local}))", "cannot read as a date and time"
+    if column.type == "decimal":
+        other = "," if options.decimal == "." else "."
+        cleaned = f"regexp_replace({raw}, '[\\s\\x{{00a0}}\\x{{202f}}''{other}]', '', 'g')"
+        if options.decimal == ",":
+            cleaned = f"replace({cleaned}, ',', '.')"
+        return f"try_cast({cleaned} as decimal(18, 2))", "cannot read as a number"
+    if column.type == "int":
+        return f"try_cast(try_cast({raw} as double) as bigint)", "cannot read as a whole number"
+    if column.type == "bool":
+        true = ", ".join(quote_literal(w) for w in TRUE_WORDS)
+        false = ", ".join(quote_literal(w) for w in FALSE_WORDS)
+        return (f"case when lower({raw}) in ({true}) then true "
+                f"when lower({raw}) in ({false}) then false end"), "cannot read as yes/no"
+    if column.type == "enum":
+        allowed = ", ".join(quote_literal(v) for v in column.values)
+        return (f"case when lower({raw}) in ({allowed}) then lower({raw}) end",
+                f"not one of {', '.join(column.values)}")
+    raise AssertionError(column.type)
+
+
+def validation_sql(table: Table, relation: str, options: ReadOptions) -> str:
+    """A SELECT giving every staged row typed, with `_reason` (null when the row is accepted)."""
+    typed_cols, reasons = [], []
+    for column in table.columns:
+        expr, failure = _typed(column, options)
+        name = quote_ident(column.name)
+        raw = f"nullif(trim(staged.{name}), '')"
+        typed_cols.append(f"{expr} as {name}")
+        if failure:
+            reasons.append(
+                f"case when {raw} is not null and ({expr}) is null then "
+                f"{quote_literal(column.name + ': ')} || {raw} || {quote_literal(': ' + failure)} end"
+            )
+        if column.required:
+            reasons.append(f"case when {raw} is null then {quote_literal(column.name + ' is missing')} end")
+    key = ", ".join(quote_ident(k) for k in table.key)
+    reference_checks = []
+    for here, there, their in table.references:
+        cond = " and ".join(f"ref.{quote_ident(b)} = typed.{quote_ident(a)}" for a, b in zip(here, their))
+        present = " and ".join(f"typed.{quote_ident(a)} is not null" for a in here)
+        shown = " || '/' || ".join(f"typed.{quote_ident(a)}" for a in here)
+        reference_checks.append(
+            f"case when {present} and not exists (select 1 from main.{there} as ref where {cond}) "
+            f"then {quote_literal('/'.join(here) + ' ')} || {shown} || "
+            f"{quote_literal(' not found in ' + there)} end"
+        )
+    return f"""
+        with typed as (
+            select staged._row, staged._raw, {', '.join(typed_cols)},
+                   concat_ws('; ', {', '.join(reasons)}) as _type_reason
+            from {relation} as staged
+        ),
+        checked as (
+            select typed.*,
+                   row_number() over (partition by {key} order by _type_reason <> '', _row)
+                       as _key_seen,
+                   concat_ws('; ', nullif(_type_reason, ''),
+                             {', '.join(reference_checks) if reference_checks else 'null'}) as _ref_reason
+            from typed
+        )
+        select * exclude (_type_reason, _ref_reason, _key_seen),
+               nullif(concat_ws('; ', nullif(_ref_reason, ''),
+                      case when _key_seen > 1 and _type_reason = ''
+                           then 'duplicate key ({', '.join(table.key)}) within the file' end), '')
+                   as _reason
+        from checked
+    """
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, digest: str, table: str) -> bool:
+    hit = con.execute(
+        "select 1 from main.loads where file_hash = ? and file_name like ?", [digest, f"%[{table}]"]
+    ).fetchone()
+    return hit is not None
+
+
+def store(con, staged: Staged, *, source_format: str, options: ReadOptions,
+          force: bool = False) -> LoadResult:
+    """Validate one staged file, merge its accepted rows, record the load and its rejects."""
+    table = TABLES[staged.table]
+    digest = file_hash(staged.file)
+    if not force and already_loaded(con, digest, table.name):
+        return LoadResult(staged.file, table.name, None, staged.rows_read, 0, 0, [])
+    con.execute("begin transaction")
+    try:
+        validated = (f"select _row, _raw, _reason from {staged.relation}" if staged.accounting_only
+                     else validation_sql(table, staged.relation, options))
+        con.execute(f"create or replace temp table _validated as {validated}")
+        load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
+        if not staged.accounting_only:
+            merge(con, table)
+        con.execute(
+            "insert into main.rejects select ?, ?, _row, _reason, _raw from _validated "
+            "where _reason is not null", [load_id, table.name])
+        if staged.broken_rows:
+            con.executemany("insert into main.rejects values (?, ?, ?, ?, ?)",
+                            [[load_id, table.name, *row] for row in staged.broken_rows])
+        loaded, rejected = con.execute(
+            "select count(*) filter (_reason is null), count(*) filter (_reason is not null) "
+            "from _validated").fetchone()
+        rejected += len(staged.broken_rows)
+        if loaded + rejected != staged.rows_read:  # the invariant, checked on every load
+            raise AssertionError(f"{staged.file}: read {staged.rows_read} != {loaded} + {rejected}")
+        con.execute(
+            "insert into main.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [load_id, source_format, f"{staged.file.name} [{table.name}]", digest, staged.rows_read,
+             loaded, rejected, options.time_zone, datetime.now(UTC).replace(tzinfo=None)],
+        )
+        reasons = con.execute(
+            "select reason, count(*) from main.rejects where load_id = ? "
+            "group by 1 order by 2 desc, 1 limit 5", [load_id]).fetchall()
+        con.execute("drop table _validated")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return LoadResult(staged.file, table.name, load_id, staged.rows_read, loaded, rejected, reasons)
+
+
+def merge(con, table: Table) -> None:
+    """Replace rows with the same key by the accepted rows of `_validated`, add the new ones."""
+    cols = ", ".join(quote_ident(c) for c in table.column_names)
+    key_match = " and ".join(
+        f"{table.name}.{quote_ident(k)} is not distinct from new.{quote_ident(k)}" for k in table.key
+    )
+    con.execute(f"""delete from main.{table.name} where exists (
+        select 1 from _validated as new where new._reason is null and {key_match})""")
+    extra_cols, extra_vals = "", ""
+    if table.name == "deals":  # status is derived from the stage kind by `finalize`
+        extra_cols, extra_vals = ", status", ", 'open'"
+    values = ", ".join(
+        f"coalesce({quote_ident(c.name)}, {c.default})" if c.default else quote_ident(c.name)
+        for c in table.columns
+    )
+    con.execute(f"insert into main.{table.name} ({cols}{extra_cols}) "
+                f"select {values}{extra_vals} from _validated where _reason is null")
+
+
+def finalize(con: duckdb.DuckDBPyConnection) -> None:
+    """Derive what no export states: deal status from the stage kind, missing close times from
+    the history, and a flagged synthetic history row for every deal that has none."""
+    con.execute(sql_text("load/finalize"))
