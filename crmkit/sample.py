@@ -396,14 +396,17 @@ def _plans(deals, users, adoption, end_ts) -> pd.DataFrame:
         for metric in ("revenue", "won_deals"):
             rows.append((None, month.start_time.date(), month.end_time.date(), metric,
                          round(float(typical[metric].sum()), 0)))
-    return pd.DataFrame(rows, columns=["owner_id", "period_start", "period_end", "metric", "target"])
+    plans = pd.DataFrame(rows, columns=["owner_id", "period_start", "period_end", "metric", "target"])
+    plans["owner_id"] = plans["owner_id"].astype("Int64")  # null = the team
+    return plans
 
 
 def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> dict[str, int]:
     """Write the canonical CSV layout (DuckDB's parallel CSV writer: fast at a million deals)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     counts = {}
     for name, frame in tables.items():
         con.register("frame", frame)

@@ -1,0 +1,58 @@
+# crmkit — `make` alone lists the targets. Needs only Python 3.11+ on PATH.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DB     ?= data/crm.duckdb
+MONTH  ?=
+LANG_REPORT ?= en
+SAMPLE_DEALS ?= 3000
+
+.DEFAULT_GOAL := help
+.PHONY: help env report sample load test lab lint bench clean
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  make /'
+
+$(BIN)/crmkit: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install -q -p $(BIN)/python --compile-bytecode -e '.[test]'
+	@touch $@
+
+## env: create .venv with crmkit and the test tools (done by every target that needs it)
+env: $(BIN)/crmkit
+
+## sample: write the synthetic sample CRM to data/sample (SAMPLE_DEALS=3000)
+sample: env
+	$(BIN)/crmkit sample --deals $(SAMPLE_DEALS) --out data/sample
+
+## load: load data/sample into $(DB) from scratch
+load: sample
+	rm -f $(DB)
+	$(BIN)/crmkit load data/sample --db $(DB)
+
+## report: sample -> database -> every report in reports/<period>/ (MONTH=2026-10, LANG_REPORT=ru)
+report: load
+	$(BIN)/crmkit report --db $(DB) $(if $(MONTH),--month $(MONTH)) --lang $(LANG_REPORT)
+
+## test: run the whole test suite (installs Chromium via apt when run as root in CI)
+test: env
+	$(BIN)/python -m pytest
+
+## lab: open JupyterLab on the notebooks (installs the [lab] extra)
+lab: env
+	$(BIN)/uv pip install -q -p $(BIN)/python -e '.[test,lab]'
+	$(BIN)/jupyter lab notebooks
+
+## lint: ruff over the package, notebooks and tests
+lint: env
+	$(BIN)/ruff check crmkit notebooks tests benchmarks
+
+## bench: scale benchmarks (a million-deal sample, load, metrics); figures go in the README
+bench: env
+	$(BIN)/python benchmarks/bench_scale.py
+
+## clean: remove generated data, reports and the environment
+clean:
+	rm -rf $(VENV) data/sample data/*.duckdb reports/*/ notebooks/*.ipynb

@@ -1,0 +1,151 @@
+"""`crmkit sample | load | metrics | report`: a thin wrapper over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from crmkit.errors import CrmkitError
+from crmkit.paths import DEFAULT_DB, REPORTS_DIR, SAMPLE_DIR
+
+
+def cmd_sample(args) -> int:
+    from crmkit import sample
+
+    tables = sample.generate(args.deals, seed=args.seed, end=args.end)
+    counts = sample.write(tables, args.out)
+    print(f"sample written to {args.out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_load(args) -> int:
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    con = connect(args.db)
+    results = load(con, args.paths, fmt=args.format, mapping_file=args.mapping,
+                   time_zone=args.tz, force=args.force)
+    for r in results:
+        if r.load_id is None:
+            print(f"{r.file.name} [{r.table}]: already loaded (same file), nothing changed")
+            continue
+        print(f"{r.file.name} [{r.table}]: read {r.rows_read:,} = loaded {r.rows_loaded:,} "
+              f"+ rejected {r.rows_rejected:,}")
+        for reason, count in r.top_reasons:
+            print(f"    {count:,} × {reason}")
+    con.close()
+    return 0
+
+
+def cmd_metrics(args) -> int:
+    from crmkit import metrics
+
+    if args.list or not args.name:
+        width = max(map(len, metrics.REGISTRY))
+        for name, (_, description) in sorted(metrics.REGISTRY.items()):
+            print(f"{name:<{width}}  {description}")
+        return 0
+    from crmkit.db import connect
+
+    if not args.as_of:
+        raise CrmkitError("--as-of DATE is required (e.g. --as-of 2026-11-01): metrics never read the clock")
+    con = connect(args.db, read_only=True)
+    frame = metrics.compute(args.name, con, as_of=args.as_of, period_start=args.period_start,
+                            pipeline=args.pipeline, owner=args.owner)
+    if args.csv:
+        frame.to_csv(args.csv, index=False)
+        print(f"{args.name}: {len(frame):,} rows written to {args.csv}")
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 200):
+            print(frame.to_string(index=False))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from crmkit.render import month_window, render_all
+
+    as_of, period = args.as_of or "", ""
+    if not args.month and not args.as_of:  # default: the last month the data reaches
+        args.month = latest_month(Path(args.db))
+    if args.month:
+        as_of, period = month_window(args.month)
+    results = render_all(db=Path(args.db), out_root=Path(args.out), as_of=as_of, period=period,
+                         lang=args.lang, names=args.notebooks, jobs=args.jobs)
+    failed = [r for r in results if r.error]
+    for r in results:
+        print(f"{r.notebook}: {r.html}" if r.html else f"{r.notebook}: FAILED — {r.error}",
+              file=sys.stderr if r.error else sys.stdout)
+    if results:
+        out = (results[0].html or Path(args.out)).parent
+        print(f"index: {out / 'index.html'}")
+    return 1 if failed else 0
+
+
+def latest_month(db: Path) -> str:
+    from crmkit.db import connect, query
+
+    con = connect(db, read_only=True)
+    latest = query(con, "metrics/data_freshness")["latest_at"].max()
+    con.close()
+    if latest is None or str(latest) == "NaT":
+        raise CrmkitError(f"{db} holds no dated events: load data first")
+    return f"{latest:%Y-%m}"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="crmkit", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="write the synthetic sample CRM (canonical CSV layout)")
+    p.add_argument("--deals", type=int, default=3000, help="number of deals (default 3000)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--end", default="2026-10-31", help="last day of the sample's history")
+    p.add_argument("--out", type=Path, default=SAMPLE_DIR)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("load", help="load CRM export files into the database")
+    p.add_argument("paths", nargs="+", type=Path, help="files or directories")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--format", default="auto", choices=["auto", "csv", "mapping"])
+    p.add_argument("--mapping", type=Path, help="a YAML mapping file (any CSV/XLSX of deals)")
+    p.add_argument("--tz", default="UTC", help="time zone of the export's timestamps")
+    p.add_argument("--force", action="store_true", help="re-read files loaded before")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("metrics", help="list metric tables, or print / save one")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--as-of", help="the moment the data is seen from (events before it count)")
+    p.add_argument("--period-start", help="window start (default: 12 months before --as-of)")
+    p.add_argument("--pipeline")
+    p.add_argument("--owner")
+    p.add_argument("--csv", type=Path, help="write the table to this CSV instead of printing")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("report", help="render the report notebooks to offline HTML")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--month", help="YYYY-MM: data as of the end of that month; reports/<month>/")
+    p.add_argument("--as-of", help="instead of --month: an exact moment")
+    p.add_argument("--lang", default="en", choices=["en", "ru"])
+    p.add_argument("--out", type=Path, default=REPORTS_DIR)
+    p.add_argument("--notebooks", nargs="*", help="only these notebooks (e.g. 01)")
+    p.add_argument("--jobs", type=int, help="reports rendered in parallel (default: cores)")
+    p.set_defaults(func=cmd_report)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CrmkitError as exc:
+        print(f"crmkit: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""What a report notebook shows besides charts: the header (parameters, data freshness, data
+quality), tables, findings and the glossary, as HTML. CRM text is always escaped."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML
+
+from crmkit import charts, metrics
+from crmkit.db import connect, query
+from crmkit.findings import Finding
+from crmkit.i18n import GLOSSARY, t
+from crmkit.stats import SMALL_N
+
+
+@dataclass
+class Context:
+    """An open report: the read-only connection, its window, the language."""
+
+    con: object
+    span: metrics.Window
+    lang: str
+    pipeline: str | None
+    owner: str | None
+
+    @property
+    def filters(self) -> dict:
+        return {"as_of": self.span.as_of, "period_start": self.span.period_start,
+                "pipeline": self.pipeline, "owner": self.owner}
+
+
+def open_report(db_path: str, *, as_of: str, period_start: str = "", pipeline: str = "",
+                owner: str = "", lang: str = "en") -> Context:
+    """Open the database read-only, read the window, switch charts to offline rendering."""
+    if lang not in ("en", "ru"):
+        lang = "en"
+    charts.enable_offline()
+    con = connect(db_path, read_only=True)
+    if not as_of:  # default: just after the latest event in the data
+        latest = query(con, "metrics/data_freshness")["latest_at"].max()
+        as_of = (pd.Timestamp(latest) + pd.Timedelta(days=1)).normalize() if pd.notna(latest) else pd.Timestamp.now()
+    span = metrics.window(as_of, period_start or None)
+    return Context(con, span, lang, pipeline or None, owner or None)
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def header(ctx: Context, params: dict) -> HTML:
+    """Title, parameters, data freshness and a data-quality note: the report's stamp."""
+    lang = ctx.lang
+    fresh = query(ctx.con, "metrics/data_freshness")
+    counts = {row.table_name: row.n_rows for row in fresh.itertuples()}
+    latest = fresh["latest_at"].max()
+    loaded = fresh["last_loaded_at"].iloc[0]
+    quality = query(ctx.con, "metrics/history_coverage")
+    q = quality.iloc[0]
+    shown = {**params, "window": f"{ctx.span.period_start:%Y-%m-%d} … {ctx.span.as_of:%Y-%m-%d}"}
+    param_rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in shown.items())
+    data_rows = (
+        f"<tr><th>{t('loaded_at', lang)}</th><td>{_esc(f'{loaded:%Y-%m-%d %H:%M} UTC' if pd.notna(loaded) else '—')}</td></tr>"
+        f"<tr><th>{t('latest_event', lang)}</th><td>{_esc(f'{latest:%Y-%m-%d %H:%M} UTC' if pd.notna(latest) else '—')}</td></tr>"
+        + "".join(f"<tr><th>{_esc(k)}</th><td>{v:,} {t('rows', lang)}</td></tr>" for k, v in counts.items())
+    )
+    note = (
+        f"{q.n_deals:,} deals: {q.n_with_history:,} with stage history "
+        f"({q.n_with_history / max(q.n_deals, 1):.0%}), {q.n_without_created:,} without a creation date "
+        f"(sales recorded outside the CRM), {q.n_closed_before_created:,} closed before created "
+        f"(left out of durations), {counts.get('rejects', 0):,} rejected rows in loads."
+        if lang == "en" else
+        f"Сделок: {q.n_deals:,}; с историей этапов: {q.n_with_history:,} "
+        f"({q.n_with_history / max(q.n_deals, 1):.0%}); без даты создания: {q.n_without_created:,} "
+        f"(продажи вне CRM); закрыты раньше создания: {q.n_closed_before_created:,} (исключены из "
+        f"длительностей); отклонено строк при загрузке: {counts.get('rejects', 0):,}."
+    )
+    return HTML(
+        f'<div class="crmkit-header">'
+        f'<div class="crmkit-stamp"><table><caption>{t("parameters", lang)}</caption>{param_rows}</table>'
+        f'<table><caption>{t("data", lang)}</caption>{data_rows}</table></div>'
+        f'<p class="crmkit-quality">{_esc(note)}</p></div>'
+    )
+
+
+def findings(items: list[Finding], lang: str) -> HTML:
+    if not items:
+        return HTML(f"<h2>{t('findings', lang)}</h2><p>{t('no_findings', lang)}</p>")
+    rows = "".join(f"<li>{_esc(f.text)}</li>" for f in items)
+    return HTML(f'<h2>{t("findings", lang)}</h2><ol class="crmkit-findings">{rows}</ol>')
+
+
+def _fmt(value, kind: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)) or value is pd.NA:
+        return "—"
+    if kind == "days":
+        return f"{value:,.1f}"
+    if kind == "money":
+        return f"{value:,.0f}".replace(",", "\u202f")
+    if kind == "share":
+        return f"{value:.1%}"
+    if kind == "int":
+        return f"{int(value):,}"
+    return str(value)
+
+
+def table(frame: pd.DataFrame, columns: dict[str, str], lang: str, *, ci: dict | None = None,
+          limit: int | None = None, caption: str = "") -> HTML:
+    """An HTML table: `columns` maps column -> kind (text/days/money/share/int); `ci` maps a
+    label key -> (low column, high column, kind) shown as "low–high"; rows with n < 5 greyed."""
+    ci = ci or {}
+    shown = frame if limit is None else frame.head(limit)
+    head = "".join(f"<th>{_esc(t(c, lang) if c in _label_keys() else c)}</th>" for c in columns)
+    head += "".join(f"<th>{_esc(t(k, lang))}</th>" for k in ci)
+    body = []
+    for _, row in shown.iterrows():
+        small = "n" in row and pd.notna(row["n"]) and row["n"] < SMALL_N
+        cells = "".join(
+            f'<td class="{"num" if kind != "text" else ""}">{_esc(_fmt(row[c], kind))}</td>'
+            for c, kind in columns.items())
+        cells += "".join(
+            f'<td class="num">{_esc(_fmt(row[lo], kind))}–{_esc(_fmt(row[hi], kind))}</td>'
+            for lo, hi, kind in ci.values())
+        body.append(f'<tr class="{"small-n" if small else ""}">{cells}</tr>')
+    more = ""
+    if limit is not None and len(frame) > limit:
+        more = f"<p class='crmkit-more'>… {len(frame) - limit} more (of {len(frame)})</p>"
+    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
+    return HTML(f'<table class="crmkit-table">{cap}<thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(body)}</tbody></table>{more}')
+
+
+def _label_keys():
+    from crmkit.i18n import LABELS
+
+    return LABELS
+
+
+def glossary(report: str, lang: str) -> HTML:
+    items = "".join(
+        f"<dt>{_esc(term)}</dt><dd>{_esc(ru if lang == 'ru' else en)}</dd>"
+        for term, (en, ru) in GLOSSARY[report].items())
+    return HTML(f'<h2>{t("glossary", lang)}</h2><dl class="crmkit-glossary">{items}</dl>')
+
+
+def level_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Label the team row of a per-level table in the report's language."""
+    out = frame.copy()
+    out.loc[out["level"] == "team", "name"] = t("team", lang)
+    out["level"] = out["level"].map(lambda v: t(v, lang) if v in ("team", "owner", "pipeline") else v)
+    return out

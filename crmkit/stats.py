@@ -1,0 +1,127 @@
+"""Intervals and survival estimates (statsmodels underneath), returned as plain numbers.
+
+>>> round(wilson(8, 10)[0], 3), round(wilson(8, 10)[1], 3)
+(0.49, 0.943)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
+from statsmodels.stats.proportion import proportion_confint
+
+CONFIDENCE = 0.95
+SMALL_N = 5  # below this a figure is shown greyed with its n (METRICS.md)
+
+
+def wilson(successes: int, trials: int) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion; (nan, nan) when there are no trials."""
+    if trials == 0:
+        return (np.nan, np.nan)
+    low, high = proportion_confint(successes, trials, alpha=1 - CONFIDENCE, method="wilson")
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    n: int
+    n_events: int
+    median: float
+    median_low: float
+    median_high: float
+    q25: float
+    q75: float
+
+
+def _quiet():
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("ignore", RuntimeWarning)
+    return ctx
+
+
+def survival_quantiles(days, closed) -> Quantiles:
+    """Kaplan–Meier median and quartiles of time to an event, open cases censored.
+
+    The median is the first time the share still open drops to 0.5 or below; its interval is
+    Brookmeyer–Crowley (log-log). NaN where the curve never gets that low (median not reached).
+    With every case closed this is the plain sample median.
+    """
+    days = np.asarray(days, dtype=float)
+    closed = np.asarray(closed, dtype=int)
+    nan = float("nan")
+    if len(days) == 0 or closed.sum() == 0:
+        return Quantiles(len(days), int(closed.sum()), nan, nan, nan, nan, nan)
+    ctx = _quiet()
+    try:
+        fit = SurvfuncRight(days, closed)
+        median = fit.quantile(0.5)
+        low, high = fit.quantile_ci(0.5, alpha=1 - CONFIDENCE)
+        q25, q75 = fit.quantile(0.25), fit.quantile(0.75)
+    finally:
+        ctx.__exit__(None, None, None)
+
+    def num(x):
+        return float(x) if x is not None and np.isfinite(x) else nan
+
+    return Quantiles(len(days), int(closed.sum()), num(median), num(low), num(high), num(q25), num(q75))
+
+
+def survival_curve(days, closed) -> dict[str, np.ndarray]:
+    """Kaplan–Meier share still open at each event time, with a pointwise 95% band."""
+    days = np.asarray(days, dtype=float)
+    closed = np.asarray(closed, dtype=int)
+    if closed.sum() == 0:
+        return {"day": np.array([0.0]), "value": np.array([1.0]), "low": np.array([1.0]),
+                "high": np.array([1.0])}
+    ctx = _quiet()
+    try:
+        fit = SurvfuncRight(days, closed)
+        z = 1.959963984540054
+        se = np.nan_to_num(fit.surv_prob_se)
+        value = fit.surv_prob
+    finally:
+        ctx.__exit__(None, None, None)
+    return {"day": np.r_[0.0, fit.surv_times], "value": np.r_[1.0, value],
+            "low": np.r_[1.0, np.clip(value - z * se, 0, 1)],
+            "high": np.r_[1.0, np.clip(value + z * se, 0, 1)]}
+
+
+def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float, float, float]]]:
+    """Share won (and lost) by each horizon, lost and won competing, open cases censored.
+
+    `outcome` holds "won", "lost" or "open"; returns {"won": [(share, low, high), ...], "lost": ...}
+    with a normal-approximation 95% interval clipped to [0, 1].
+    """
+    days = np.asarray(days, dtype=float)
+    outcome = np.asarray(outcome)
+    status = np.select([outcome == "won", outcome == "lost"], [1, 2], 0)
+    result = {"won": [], "lost": []}
+    if len(days) == 0 or status.sum() == 0:
+        for key in result:
+            result[key] = [(0.0, 0.0, 0.0) if len(days) else (np.nan,) * 3 for _ in horizons]
+        return result
+    ctx = _quiet()
+    try:
+        fit = CumIncidenceRight(days, status)
+    finally:
+        ctx.__exit__(None, None, None)
+    z = 1.959963984540054
+    for code, key in ((0, "won"), (1, "lost")):
+        values = fit.cinc[code] if code < len(fit.cinc) else np.zeros_like(fit.times)
+        errors = fit.cinc_se[code] if code < len(fit.cinc_se) else np.zeros_like(fit.times)
+        for horizon in horizons:
+            last = np.argmax(days)
+            if horizon > days[last] and status[last] == 0:  # nobody followed that long: unknown
+                result[key].append((np.nan, np.nan, np.nan))
+                continue
+            at = np.searchsorted(fit.times, horizon, side="right") - 1
+            if at < 0:
+                result[key].append((0.0, 0.0, 0.0))
+                continue
+            value, se = float(values[at]), float(np.nan_to_num(errors[at]))
+            result[key].append((value, max(0.0, value - z * se), min(1.0, value + z * se)))
+    return result
