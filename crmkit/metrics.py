@@ -70,7 +70,7 @@ def won_cycle(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd
 
     def summarise(part):
         usable = part[part["excluded_reason"].isna()]
-        q = stats.survival_quantiles(usable["cycle_days"], np.ones(len(usable)))
+        q = stats.sample_quantiles(usable["cycle_days"])
         return {"n": q.n, "mean_days": usable["cycle_days"].mean() if q.n else np.nan,
                 "median_days": q.median, "median_low": q.median_low, "median_high": q.median_high,
                 "p25_days": q.q25, "p75_days": q.q75, "n_excluded": int(part["excluded_reason"].notna().sum()),

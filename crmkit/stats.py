@@ -43,12 +43,28 @@ def _quiet():
     return ctx
 
 
+def sample_quantiles(values) -> Quantiles:
+    """Median (the ordinary sample median, as a spreadsheet gives it) and quartiles of fully
+    observed durations; the median's 95% interval is distribution-free (order statistics,
+    scipy's quantile_test), NaN when n is too small to reach 95% (n < 6)."""
+    from scipy.stats import quantile_test
+
+    values = np.asarray(values, dtype=float)
+    nan = float("nan")
+    if len(values) == 0:
+        return Quantiles(0, 0, nan, nan, nan, nan, nan)
+    median = float(np.median(values))
+    ci = quantile_test(values, q=median, p=0.5).confidence_interval(CONFIDENCE)
+    q25, q75 = np.percentile(values, [25, 75])
+    return Quantiles(len(values), len(values), median, float(ci.low), float(ci.high), float(q25), float(q75))
+
+
 def survival_quantiles(days, closed) -> Quantiles:
     """Kaplan–Meier median and quartiles of time to an event, open cases censored.
 
-    The median is the first time the share still open drops to 0.5 or below; its interval is
-    Brookmeyer–Crowley (log-log). NaN where the curve never gets that low (median not reached).
-    With every case closed this is the plain sample median.
+    The median is the first time the share still open falls below one half (statsmodels'
+    convention); its interval is Brookmeyer–Crowley (log-log). NaN where the curve never gets
+    that low: the median is not reached yet.
     """
     days = np.asarray(days, dtype=float)
     closed = np.asarray(closed, dtype=int)

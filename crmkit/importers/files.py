@@ -70,7 +70,8 @@ def _read_csv(con, path: Path) -> RawFile:
         raise CrmkitError(f"{path.name}: cannot read as CSV: {exc}") from exc
     columns = [c[0] for c in con.execute(f"select * from {source} limit 0").description]
     broken = con.execute(
-        f"select line - 1, error_message, csv_line from {errors} order by line").fetchall()
+        f"select line - 1, min(error_message), min(csv_line) from {errors} group by line order by line"
+    ).fetchall()  # one reject per line, though the parser may report a line more than once
     con.execute(f"drop table if exists {errors}; drop table if exists {errors}_scan")
     accepted = con.execute(f"select count(*) from {source}").fetchone()[0]
     total = accepted + len(broken)

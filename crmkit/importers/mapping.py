@@ -12,7 +12,7 @@
       - {name: Lost, kind: lost}
     deals:
       file: sales_pipeline.csv        # found in the data directory (default: beside the mapping)
-      join: {file: more.csv, on: id}  # optional: one more row per deal from another file
+      join: {file: more.csv, key: id} # optional: one more row per deal from another file
       currency: USD                   # optional constant
       columns:                        # canonical column: source column, or {sql: ...}, {value: ...}
         deal_id: opportunity_id
@@ -155,7 +155,7 @@ def stage(con, paths: list[Path], options: ReadOptions | None = None, *, mapping
     join = spec.deals.get("join")
     joined_columns: list[str] = []
     if join:
-        key = spec._need(join, "on", str, "deals.join.on")
+        key = spec._need(join, "key", str, "deals.join.key")
         other = read_text_table(con, spec.file(join, "deals.join"), decimal=spec.options.decimal)
         for raw, where in ((deals_raw, "deals.file"), (other, "deals.join.file")):
             if key not in raw.columns:
