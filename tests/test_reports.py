@@ -1,0 +1,96 @@
+"""Notebook 01 through papermill with parameters, nbval on its defaults, and the rendered HTML:
+nothing loaded from another host, and in headless Chromium with the network off the charts draw."""
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from crmkit import render, sample
+from crmkit.paths import NOTEBOOKS_DIR
+
+NOTEBOOK = NOTEBOOKS_DIR / "01_pipeline_duration.py"
+LOADING = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|import\(\s*["'](?:https?:)?//""", re.I)
+
+
+@pytest.fixture(scope="module")
+def rendered(sample_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    results = render.render_all(db=sample_db, out_root=out, as_of="2026-11-01", period="2026-10",
+                                lang="en", jobs=1)
+    assert [r.error for r in results] == [None] * len(results)
+    return out / "2026-10"
+
+
+def test_report_names_planted_effects_and_stamps_parameters(rendered):
+    page = (rendered / "01_pipeline_duration.html").read_text(encoding="utf-8")
+    assert sample.PLANTED["slow_manager"] + " closes won deals slowly" in page
+    assert "are older than the median won cycle" in page  # the stale-deals finding
+    assert "2026-11-01" in page and "Latest event" in page
+    assert (rendered / "index.html").read_text(encoding="utf-8").count("01_pipeline_duration.html") == 1
+
+
+def test_report_loads_nothing_from_another_host(rendered):
+    page = (rendered / "01_pipeline_duration.html").read_text(encoding="utf-8")
+    assert not LOADING.findall(page)
+    assert page.count("window.vegaEmbed=") == 1  # the Vega bundle inlined once
+
+
+def test_papermill_with_parameters_russian_one_manager(sample_db, tmp_path):
+    out = tmp_path / "out.ipynb"
+    render.execute(NOTEBOOK, out, {"db_path": str(sample_db), "as_of": "2026-11-01", "lang": "ru",
+                                   "owner": sample.PLANTED["slow_manager"]})
+    text = out.read_text(encoding="utf-8")
+    assert "Выводы" in text and sample.PLANTED["slow_manager"] in text
+    assert '"output_type": "error"' not in text
+
+
+def test_failing_notebook_is_named_with_its_cell(sample_db, tmp_path):
+    from crmkit.errors import CrmkitError
+
+    with pytest.raises(CrmkitError, match=r"01_pipeline_duration.py: cell \d+ failed"):
+        render.execute(NOTEBOOK, tmp_path / "x.ipynb", {"db_path": str(tmp_path / "missing.duckdb")})
+
+
+def test_nbval_lax_on_defaults(default_db, tmp_path):
+    import jupytext
+
+    notebook = tmp_path / "01_pipeline_duration.ipynb"
+    jupytext.write(jupytext.read(NOTEBOOK), notebook)
+    shutil.copy(notebook, NOTEBOOKS_DIR / ".nbval_01.ipynb")
+    try:
+        run = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
+                              str(NOTEBOOKS_DIR / ".nbval_01.ipynb")], capture_output=True, text=True,
+                             cwd=NOTEBOOKS_DIR)
+    finally:
+        (NOTEBOOKS_DIR / ".nbval_01.ipynb").unlink(missing_ok=True)
+    assert run.returncode == 0, run.stdout[-2000:]
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+
+
+@pytest.mark.browser
+def test_charts_draw_offline_in_chromium(rendered):
+    browser = chromium()
+    page = rendered / "01_pipeline_duration.html"
+    with tempfile.TemporaryDirectory() as profile:
+        run = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+             "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",  # network off
+             "--virtual-time-budget=8000", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=120)
+    dom = run.stdout
+    charts = dom.split('id="crmkit-chart-')[1:]  # each chart's div up to the next chart
+    assert len(charts) == 3, run.stderr[-1000:]
+    assert all("<svg" in chart for chart in charts), "a chart did not draw"
+    assert ">Chart failed:" not in dom  # the error text vegaEmbed would put in the div

@@ -1,0 +1,73 @@
+"""The sample is deterministic and its planted effects are found; real public data loads
+losslessly and crmkit's numbers equal an independent pandas count."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmkit import metrics, sample
+from crmkit.db import connect
+from crmkit.importers import load
+from crmkit.paths import PROJECT_ROOT
+
+MAPPINGS = PROJECT_ROOT / "examples" / "mappings"
+
+
+def test_sample_is_deterministic_and_sized():
+    first, second = sample.generate(500, seed=7), sample.generate(500, seed=7)
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], second[name])
+    assert abs(len(first["deals"]) - 500) <= 15
+
+
+def test_planted_slow_manager_and_stale_deals_are_found(sample_db):
+    con = connect(sample_db, read_only=True)
+    cycle = metrics.won_cycle(con, as_of="2026-11-01")
+    owners = cycle[(cycle["level"] == "owner") & (cycle["n"] >= 20)]
+    slowest = owners.sort_values("median_days").iloc[-1]
+    team = cycle.loc[cycle["level"] == "team", "median_days"].iloc[0]
+    assert slowest["name"] == sample.PLANTED["slow_manager"]
+    assert slowest["median_low"] > team  # the whole interval above the team median
+    stale = metrics.stale_by_owner(con, as_of="2026-11-01")
+    assert stale.iloc[0]["owner"] == sample.PLANTED["slow_manager"]  # most money at stake
+
+
+def test_sample_loads_losslessly(sample_db):
+    con = connect(sample_db, read_only=True)
+    assert con.execute("select count(*) from rejects").fetchone()[0] == 0
+    # key uniqueness and one synthetic history row per deal without history
+    assert con.execute("select count(*) - count(distinct deal_id) from deals").fetchone()[0] == 0
+    assert con.execute("""select count(*) from deals where not exists
+        (select 1 from stage_changes s where s.deal_id = deals.deal_id)""").fetchone()[0] == 0
+
+
+def test_maven_crm_win_cycle_matches_pandas(shared_data, tmp_path):
+    con = connect(tmp_path / "maven.duckdb")
+    results = load(con, [shared_data / "maven_crm"], mapping_file=MAPPINGS / "maven_crm.yml")
+    deals = [r for r in results if r.table == "deals"][0]
+    assert deals.rows_read == 8800 == deals.rows_loaded + deals.rows_rejected
+    raw = pd.read_csv(shared_data / "maven_crm" / "sales_pipeline.csv", parse_dates=["engage_date", "close_date"])
+    won = raw[raw["deal_stage"] == "Won"]
+    cycle = (won["close_date"] - won["engage_date"]).dt.days
+    table = metrics.won_cycle(con, as_of="2018-01-01", period_start="2016-01-01")
+    team = table[table["level"] == "team"].iloc[0]
+    assert team["n"] == len(won) == 4238
+    assert team["median_days"] == pytest.approx(cycle.median()) == 57
+    per_agent = cycle.groupby(won["sales_agent"]).median()
+    for row in table[table["level"] == "owner"].itertuples():
+        assert row.median_days == pytest.approx(per_agent[row.name])
+
+
+def test_olist_source_counts_and_censoring(shared_data, tmp_path):
+    con = connect(tmp_path / "olist.duckdb")
+    results = load(con, [shared_data / "olist_funnel"], mapping_file=MAPPINGS / "olist_funnel.yml")
+    for r in results:
+        assert r.rows_read == r.rows_loaded + r.rows_rejected
+    organic = con.execute("""select count(*), count(*) filter (status = 'won') from deals
+                             where source = 'organic search'""").fetchone()
+    assert organic == (2296, 271)
+    # the deal won before its first contact is left out of durations, not negative
+    ttc = metrics.time_to_close(con, as_of="2019-01-01", period_start="2017-01-01")
+    team = ttc[ttc["level"] == "team"].iloc[0]
+    assert team["n"] == 8000 - 1 and team["n_open"] == 8000 - 842
+    assert np.isnan(team["median_days"])  # most leads never close: the median is not reached
