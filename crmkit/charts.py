@@ -88,25 +88,42 @@ def won_cycle_by_owner(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     owners["reliable"] = owners["n"] >= SMALL_N
     order = owners.sort_values("median_days", ascending=False)["name"].tolist()
     y = alt.Y("name:N", sort=order, title=t("owner", lang))
-    tooltip = [alt.Tooltip("name:N", title=t("owner", lang)), alt.Tooltip("n:Q", title="n"),
-               alt.Tooltip("median_days:Q", title=t("median_days", lang), format=".1f"),
-               alt.Tooltip("median_low:Q", title="CI low", format=".1f"),
-               alt.Tooltip("median_high:Q", title="CI high", format=".1f"),
-               alt.Tooltip("mean_days:Q", title=t("mean_days", lang), format=".1f")]
+    tooltip = [
+        alt.Tooltip("name:N", title=t("owner", lang)),
+        alt.Tooltip("n:Q", title="n"),
+        alt.Tooltip("median_days:Q", title=t("median_days", lang), format=".1f"),
+        alt.Tooltip("median_low:Q", title=t("ci_low", lang), format=".1f"),
+        alt.Tooltip("median_high:Q", title=t("ci_high", lang), format=".1f"),
+        alt.Tooltip("mean_days:Q", title=t("mean_days", lang), format=".1f"),
+    ]
     color = alt.condition("datum.reliable", alt.value("#2f6db5"), alt.value("#bbbbbb"))
     base = alt.Chart(owners)
     bars = base.mark_rule(strokeWidth=3).encode(
-        y=y, x=alt.X("median_low:Q", title=f"{t('median_days', lang)}"), x2="median_high:Q",
-        color=color, tooltip=tooltip)
-    points = base.mark_point(filled=True, size=90).encode(y=y, x="median_days:Q", color=color, tooltip=tooltip)
+        y=y,
+        x=alt.X("median_low:Q", title=f"{t('median_days', lang)}"),
+        x2="median_high:Q",
+        color=color,
+        tooltip=tooltip,
+    )
+    points = base.mark_point(filled=True, size=90).encode(
+        y=y, x="median_days:Q", color=color, tooltip=tooltip
+    )
     labels = base.mark_text(align="left", dx=8, fontSize=11, color="#555").encode(
-        y=y, x="median_high:Q", text=alt.Text("n:Q", format="d"))
-    rule = alt.Chart(pd.DataFrame({"team": [team]})).mark_rule(strokeDash=[4, 4], color="#b5483b").encode(
-        x="team:Q", tooltip=[alt.Tooltip("team:Q", title=t("team", lang), format=".1f")])
+        y=y, x="median_high:Q", text=alt.Text("n:Q", format="d")
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"team": [team]}))
+        .mark_rule(strokeDash=[4, 4], color="#b5483b")
+        .encode(x="team:Q", tooltip=[alt.Tooltip("team:Q", title=t("team", lang), format=".1f")])
+    )
     return (bars + points + labels + rule).properties(
-        width=WIDTH, height=max(160, 26 * len(owners)),
-        title={"text": t("won_cycle_title", lang),
-               "subtitle": f"n = deals per manager; dashed: {t('team', lang)} {team:.0f}; {t('small_n', lang)}"})
+        width=WIDTH,
+        height=max(160, 26 * len(owners)),
+        title={
+            "text": t("won_cycle_title", lang),
+            "subtitle": t("won_cycle_subtitle", lang, team=team, small=t("small_n", lang)),
+        },
+    )
 
 
 def survival(curve: pd.DataFrame, lang: str = "en", max_day: float = 180) -> alt.Chart:
@@ -117,31 +134,49 @@ def survival(curve: pd.DataFrame, lang: str = "en", max_day: float = 180) -> alt
         data = data.iloc[:: len(data) // 400 + 1]
     base = alt.Chart(data)
     band = base.mark_area(opacity=0.2, interpolate="step-after", color="#2f6db5").encode(
-        x=alt.X("day:Q", title=t("day", lang)), y=alt.Y("low:Q", title=t("share_open", lang),
-                                                        axis=alt.Axis(format="%")), y2="high:Q")
+        x=alt.X("day:Q", title=t("day", lang)),
+        y=alt.Y("low:Q", title=t("share_open", lang), axis=alt.Axis(format="%")),
+        y2="high:Q",
+    )
     line = base.mark_line(interpolate="step-after", color="#2f6db5").encode(
-        x="day:Q", y="value:Q",
-        tooltip=[alt.Tooltip("day:Q", format=".0f", title=t("day", lang)),
-                 alt.Tooltip("value:Q", format=".1%", title=t("share_open", lang)),
-                 alt.Tooltip("low:Q", format=".1%", title="CI low"),
-                 alt.Tooltip("high:Q", format=".1%", title="CI high")])
+        x="day:Q",
+        y="value:Q",
+        tooltip=[
+            alt.Tooltip("day:Q", format=".0f", title=t("day", lang)),
+            alt.Tooltip("value:Q", format=".1%", title=t("share_open", lang)),
+            alt.Tooltip("low:Q", format=".1%", title=t("ci_low", lang)),
+            alt.Tooltip("high:Q", format=".1%", title=t("ci_high", lang)),
+        ],
+    )
     half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(strokeDash=[4, 4], color="#999").encode(y="y:Q")
     n = int(curve["n_at_start"].iloc[0]) if len(curve) else 0
     return (band + line + half).properties(
-        width=WIDTH, height=280,
-        title={"text": t("km_title", lang), "subtitle": f"n = {n}; 95% band; dashed line: median"})
+        width=WIDTH, height=280, title={"text": t("km_title", lang), "subtitle": t("km_subtitle", lang, n=n)}
+    )
 
 
 def stale_by_owner(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     """Amount of stale deals per manager, with counts in the tooltip."""
     data = table[table["n_stale"] > 0]
-    return alt.Chart(data).mark_bar(color="#e07b39").encode(
-        y=alt.Y("owner:N", sort="-x", title=t("owner", lang)),
-        x=alt.X("stale_amount:Q", title=f"{t('stale_amount', lang)}, {currency}", axis=alt.Axis(format=",.0f")),
-        tooltip=[alt.Tooltip("owner:N", title=t("owner", lang)),
-                 alt.Tooltip("n_stale:Q", title=t("n_stale", lang)),
-                 alt.Tooltip("n_open:Q", title=t("n_open", lang)),
-                 alt.Tooltip("stale_share:Q", format=".0%", title=t("stale_share", lang)),
-                 alt.Tooltip("stale_amount:Q", format=",.0f", title=t("stale_amount", lang))],
-    ).properties(width=WIDTH, height=max(120, 26 * len(data)),
-                 title={"text": t("stale_title", lang), "subtitle": f"{currency}; n = stale deals"})
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#e07b39")
+        .encode(
+            y=alt.Y("owner:N", sort="-x", title=t("owner", lang)),
+            x=alt.X(
+                "stale_amount:Q", title=f"{t('stale_amount', lang)}, {currency}", axis=alt.Axis(format=",.0f")
+            ),
+            tooltip=[
+                alt.Tooltip("owner:N", title=t("owner", lang)),
+                alt.Tooltip("n_stale:Q", title=t("n_stale", lang)),
+                alt.Tooltip("n_open:Q", title=t("n_open", lang)),
+                alt.Tooltip("stale_share:Q", format=".0%", title=t("stale_share", lang)),
+                alt.Tooltip("stale_amount:Q", format=",.0f", title=t("stale_amount", lang)),
+            ],
+        )
+        .properties(
+            width=WIDTH,
+            height=max(120, 26 * len(data)),
+            title={"text": t("stale_title", lang), "subtitle": t("stale_subtitle", lang, currency=currency)},
+        )
+    )

@@ -24,14 +24,17 @@ def cmd_load(args) -> int:
     from crmkit.importers import load
 
     con = connect(args.db)
-    results = load(con, args.paths, fmt=args.format, mapping_file=args.mapping,
-                   time_zone=args.tz, force=args.force)
+    results = load(
+        con, args.paths, fmt=args.format, mapping_file=args.mapping, time_zone=args.tz, force=args.force
+    )
     for r in results:
         if r.load_id is None:
             print(f"{r.file.name} [{r.table}]: already loaded (same file), nothing changed")
             continue
-        print(f"{r.file.name} [{r.table}]: read {r.rows_read:,} = loaded {r.rows_loaded:,} "
-              f"+ rejected {r.rows_rejected:,}")
+        print(
+            f"{r.file.name} [{r.table}]: read {r.rows_read:,} = loaded {r.rows_loaded:,} "
+            f"+ rejected {r.rows_rejected:,}"
+        )
         for reason, count in r.top_reasons:
             print(f"    {count:,} × {reason}")
     con.close()
@@ -51,8 +54,14 @@ def cmd_metrics(args) -> int:
     if not args.as_of:
         raise CrmkitError("--as-of DATE is required (e.g. --as-of 2026-11-01): metrics never read the clock")
     con = connect(args.db, read_only=True)
-    frame = metrics.compute(args.name, con, as_of=args.as_of, period_start=args.period_start,
-                            pipeline=args.pipeline, owner=args.owner)
+    frame = metrics.compute(
+        args.name,
+        con,
+        as_of=args.as_of,
+        period_start=args.period_start,
+        pipeline=args.pipeline,
+        owner=args.owner,
+    )
     if args.csv:
         frame.to_csv(args.csv, index=False)
         print(f"{args.name}: {len(frame):,} rows written to {args.csv}")
@@ -72,12 +81,21 @@ def cmd_report(args) -> int:
         args.month = latest_month(Path(args.db))
     if args.month:
         as_of, period = month_window(args.month)
-    results = render_all(db=Path(args.db), out_root=Path(args.out), as_of=as_of, period=period,
-                         lang=args.lang, names=args.notebooks, jobs=args.jobs)
+    results = render_all(
+        db=Path(args.db),
+        out_root=Path(args.out),
+        as_of=as_of,
+        period=period,
+        lang=args.lang,
+        names=args.notebooks,
+        jobs=args.jobs,
+    )
     failed = [r for r in results if r.error]
     for r in results:
-        print(f"{r.notebook}: {r.html}" if r.html else f"{r.notebook}: FAILED — {r.error}",
-              file=sys.stderr if r.error else sys.stdout)
+        print(
+            f"{r.notebook}: {r.html}" if r.html else f"{r.notebook}: FAILED — {r.error}",
+            file=sys.stderr if r.error else sys.stdout,
+        )
     if results:
         out = (results[0].html or Path(args.out)).parent
         print(f"index: {out / 'index.html'}")

@@ -38,8 +38,12 @@ class Window:
     period_start: pd.Timestamp
 
     def params(self, pipeline=None, owner=None) -> dict:
-        return {"as_of": self.as_of.to_pydatetime(), "period_start": self.period_start.to_pydatetime(),
-                "pipeline": pipeline or None, "owner": owner or None}
+        return {
+            "as_of": self.as_of.to_pydatetime(),
+            "period_start": self.period_start.to_pydatetime(),
+            "pipeline": pipeline or None,
+            "owner": owner or None,
+        }
 
 
 def window(as_of, period_start=None, months: int = 12) -> Window:
@@ -71,16 +75,25 @@ def won_cycle(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd
     def summarise(part):
         usable = part[part["excluded_reason"].isna()]
         q = stats.sample_quantiles(usable["cycle_days"])
-        return {"n": q.n, "mean_days": usable["cycle_days"].mean() if q.n else np.nan,
-                "median_days": q.median, "median_low": q.median_low, "median_high": q.median_high,
-                "p25_days": q.q25, "p75_days": q.q75, "n_excluded": int(part["excluded_reason"].notna().sum()),
-                "won_amount": float(part["amount"].sum())}
+        return {
+            "n": q.n,
+            "mean_days": usable["cycle_days"].mean() if q.n else np.nan,
+            "median_days": q.median,
+            "median_low": q.median_low,
+            "median_high": q.median_high,
+            "p25_days": q.q25,
+            "p75_days": q.q75,
+            "n_excluded": int(part["excluded_reason"].notna().sum()),
+            "won_amount": float(part["amount"].sum()),
+        }
 
     return _group_rows(won, ["pipeline", "owner"], summarise)
 
 
-@metric("Time to close of the deals created in the window, Kaplan–Meier (open deals censored), "
-        "with the share won/lost by day 30/60/90")
+@metric(
+    "Time to close of the deals created in the window, Kaplan–Meier (open deals censored), "
+    "with the share won/lost by day 30/60/90"
+)
 def time_to_close(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     span = window(as_of, period_start)
     cohort = _cohort(con, span, pipeline, owner)
@@ -88,12 +101,20 @@ def time_to_close(con, *, as_of, period_start=None, pipeline=None, owner=None) -
     def summarise(part):
         q = stats.survival_quantiles(part["days"], part["outcome"] != "open")
         incidence = stats.cumulative_incidence(part["days"], part["outcome"], HORIZONS)
-        row = {"n": q.n, "n_closed": q.n_events, "n_open": q.n - q.n_events,
-               "median_days": q.median, "median_low": q.median_low, "median_high": q.median_high,
-               "p25_days": q.q25, "p75_days": q.q75}
-        for horizon, (share, low, high) in zip(HORIZONS, incidence["won"]):
-            row.update({f"won_by_{horizon}": share, f"won_by_{horizon}_low": low,
-                        f"won_by_{horizon}_high": high})
+        row = {
+            "n": q.n,
+            "n_closed": q.n_events,
+            "n_open": q.n - q.n_events,
+            "median_days": q.median,
+            "median_low": q.median_low,
+            "median_high": q.median_high,
+            "p25_days": q.q25,
+            "p75_days": q.q75,
+        }
+        for horizon, (share, low, high) in zip(HORIZONS, incidence["won"], strict=True):
+            row.update(
+                {f"won_by_{horizon}": share, f"won_by_{horizon}_low": low, f"won_by_{horizon}_high": high}
+            )
         return row
 
     return _group_rows(cohort, ["pipeline", "owner"], summarise)
@@ -116,17 +137,30 @@ def _cohort(con, span: Window, pipeline, owner) -> pd.DataFrame:
 
 
 @metric("Open deals older than a threshold (default: the median won cycle), oldest first")
-def stale_deals(con, *, as_of, period_start=None, pipeline=None, owner=None,
-                threshold_days: float | None = None) -> pd.DataFrame:
+def stale_deals(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, threshold_days: float | None = None
+) -> pd.DataFrame:
     span = window(as_of, period_start)
     if threshold_days is None:
         threshold_days = stale_threshold(con, span, pipeline, owner)
     open_deals = query(con, "metrics/open_deals", **span.params(pipeline, owner))
     stale = open_deals[open_deals["age_days"] > threshold_days].copy()
     stale["threshold_days"] = threshold_days
-    columns = ["deal_id", "title", "owner", "pipeline", "stage", "age_days", "days_in_stage",
-               "amount", "currency", "threshold_days"]
-    return stale.sort_values(["age_days", "deal_id"], ascending=[False, True])[columns].reset_index(drop=True)
+    columns = [
+        "deal_id",
+        "title",
+        "owner",
+        "pipeline",
+        "stage",
+        "age_days",
+        "days_in_stage",
+        "amount",
+        "currency",
+        "threshold_days",
+    ]
+    out = stale.sort_values(["age_days", "deal_id"], ascending=[False, True])[columns].reset_index(drop=True)
+    out.attrs["threshold_days"] = threshold_days  # known even when no deal is stale
+    return out
 
 
 def stale_threshold(con, span: Window, pipeline=None, owner=None) -> float:
@@ -143,14 +177,36 @@ def stuck_deals(con, *, as_of, period_start=None, pipeline=None, owner=None) -> 
     yardstick = query(con, "metrics/stage_stay_quantiles", **span.params())
     merged = open_deals.merge(yardstick, on=["pipeline_id", "stage_id"], how="inner")
     stuck = merged[merged["days_in_stage"] > merged["p90_days"]].copy()
-    columns = ["deal_id", "title", "owner", "pipeline", "stage", "days_in_stage", "p90_days",
-               "n_stays", "age_days", "amount", "currency"]
-    return stuck.sort_values(["days_in_stage", "deal_id"], ascending=[False, True])[columns].reset_index(drop=True)
+    columns = [
+        "deal_id",
+        "title",
+        "owner",
+        "pipeline",
+        "stage",
+        "days_in_stage",
+        "p90_days",
+        "n_stays",
+        "age_days",
+        "amount",
+        "currency",
+    ]
+    return stuck.sort_values(["days_in_stage", "deal_id"], ascending=[False, True])[columns].reset_index(
+        drop=True
+    )
 
 
 @metric("Stale deals per owner: count and amount at stake")
-def stale_by_owner(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
-    stale = stale_deals(con, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner)
+def stale_by_owner(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, threshold_days: float | None = None
+) -> pd.DataFrame:
+    stale = stale_deals(
+        con,
+        as_of=as_of,
+        period_start=period_start,
+        pipeline=pipeline,
+        owner=owner,
+        threshold_days=threshold_days,
+    )
     span = window(as_of, period_start)
     open_deals = query(con, "metrics/open_deals", **span.params(pipeline, owner))
     totals = open_deals.groupby("owner").agg(n_open=("deal_id", "size"))
@@ -158,7 +214,7 @@ def stale_by_owner(con, *, as_of, period_start=None, pipeline=None, owner=None) 
     out = totals.join(per_owner, how="left").fillna({"n_stale": 0, "stale_amount": 0}).reset_index()
     out["n_stale"] = out["n_stale"].astype(int)
     out["stale_share"] = out["n_stale"] / out["n_open"]
-    bounds = [stats.wilson(s, n) for s, n in zip(out["n_stale"], out["n_open"])]
+    bounds = [stats.wilson(s, n) for s, n in zip(out["n_stale"], out["n_open"], strict=True)]
     out["stale_share_low"] = [b[0] for b in bounds]
     out["stale_share_high"] = [b[1] for b in bounds]
     return out.sort_values(["stale_amount", "owner"], ascending=[False, True]).reset_index(drop=True)
@@ -172,6 +228,7 @@ def data_freshness(con, *, as_of=None, period_start=None, pipeline=None, owner=N
 def compute(name: str, con, **kwargs) -> pd.DataFrame:
     """Run a registered metric by name (what `crmkit metrics NAME` does)."""
     if name not in REGISTRY:
-        raise CrmkitError(f"unknown metric {name!r}; `crmkit metrics --list` shows them: "
-                          f"{', '.join(sorted(REGISTRY))}")
+        raise CrmkitError(
+            f"unknown metric {name!r}; `crmkit metrics --list` shows them: {', '.join(sorted(REGISTRY))}"
+        )
     return REGISTRY[name][0](con, **kwargs)

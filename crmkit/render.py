@@ -56,17 +56,26 @@ def execute(source: Path, output: Path, parameters: dict) -> None:
     import papermill
 
     notebook = jupytext.read(source)
-    notebook.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3",
-                                                "language": "python"})
+    notebook.metadata.setdefault(
+        "kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"}
+    )
     with tempfile.TemporaryDirectory(prefix="crmkit-") as tmp:
         src = Path(tmp) / (source.stem + ".ipynb")
         jupytext.write(notebook, src)
         try:
-            papermill.execute_notebook(str(src), str(output), parameters=parameters, cwd=str(source.parent),
-                                       progress_bar=False, log_output=False, kernel_name="python3")
+            papermill.execute_notebook(
+                str(src),
+                str(output),
+                parameters=parameters,
+                cwd=str(source.parent),
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+            )
         except papermill.PapermillExecutionError as exc:
             raise CrmkitError(
-                f"{source.name}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}") from None
+                f"{source.name}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}"
+            ) from None
 
 
 def to_html(executed: Path, target: Path, title: str) -> None:
@@ -74,8 +83,16 @@ def to_html(executed: Path, target: Path, title: str) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="crmkit", extra_template_basedirs=[str(TEMPLATES)],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    # Markdown cells narrate for analysts in Jupyter; the report's own text comes from the
+    # translation table (crmkit.i18n) through cell outputs, so it follows the `lang` parameter.
+    exporter = HTMLExporter(
+        template_name="crmkit",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=True,
+    )
     notebook = nbformat.read(executed, as_version=4)
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
@@ -88,7 +105,7 @@ def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
     target = out_dir / f"{source.stem}.html"
     try:
         execute(source, executed, parameters)
-        to_html(executed, target, title=_title(source))
+        to_html(executed, target, title=t(f"report_{source.stem[:2]}", parameters.get("lang", "en")))
     except CrmkitError as exc:
         return Rendered(source.stem, None, str(exc))
     finally:
@@ -96,15 +113,16 @@ def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
     return Rendered(source.stem, target)
 
 
-def _title(source: Path) -> str:
-    for line in source.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# # "):
-            return line[4:].strip()
-    return source.stem
-
-
-def render_all(*, db: Path, out_root: Path, as_of: str = "", period: str = "", lang: str = "en",
-               names: list[str] | None = None, jobs: int | None = None) -> list[Rendered]:
+def render_all(
+    *,
+    db: Path,
+    out_root: Path,
+    as_of: str = "",
+    period: str = "",
+    lang: str = "en",
+    names: list[str] | None = None,
+    jobs: int | None = None,
+) -> list[Rendered]:
     """Render every report notebook into `out_root/<period>/` with an index.html."""
     sources = notebooks(names)
     if not db.exists():
@@ -161,17 +179,22 @@ def write_index(out_dir: Path, results: list[Rendered], parameters: dict, period
         if item.html:
             rows.append(f'<li><a href="{html.escape(item.html.name)}">{html.escape(item.notebook)}</a></li>')
         else:
-            rows.append(f"<li>{html.escape(item.notebook)}: <strong>failed</strong> — "
-                        f"{html.escape(item.error or '')}</li>")
+            rows.append(
+                f"<li>{html.escape(item.notebook)}: <strong>failed</strong> — "
+                f"{html.escape(item.error or '')}</li>"
+            )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    params = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                     for k, v in parameters.items())
-    page = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>crmkit {period}</title>'
-            "<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#222}"
-            "th{text-align:left;padding-right:1em;color:#555}</style></head><body>"
-            f"<h1>crmkit — {html.escape(period)}</h1><ul>{''.join(rows)}</ul>"
-            f"<h2>{t('parameters', lang)}</h2><table>{params}</table>"
-            f"<p>Rendered {stamp}</p></body></html>")
+    params = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in parameters.items()
+    )
+    page = (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>crmkit {period}</title>'
+        "<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#222}"
+        "th{text-align:left;padding-right:1em;color:#555}</style></head><body>"
+        f"<h1>crmkit — {html.escape(period)}</h1><ul>{''.join(rows)}</ul>"
+        f"<h2>{t('parameters', lang)}</h2><table>{params}</table>"
+        f"<p>Rendered {stamp}</p></body></html>"
+    )
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

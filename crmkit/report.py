@@ -29,12 +29,17 @@ class Context:
 
     @property
     def filters(self) -> dict:
-        return {"as_of": self.span.as_of, "period_start": self.span.period_start,
-                "pipeline": self.pipeline, "owner": self.owner}
+        return {
+            "as_of": self.span.as_of,
+            "period_start": self.span.period_start,
+            "pipeline": self.pipeline,
+            "owner": self.owner,
+        }
 
 
-def open_report(db_path: str, *, as_of: str, period_start: str = "", pipeline: str = "",
-                owner: str = "", lang: str = "en") -> Context:
+def open_report(
+    db_path: str, *, as_of: str, period_start: str = "", pipeline: str = "", owner: str = "", lang: str = "en"
+) -> Context:
     """Open the database read-only, read the window, switch charts to offline rendering."""
     if lang not in ("en", "ru"):
         lang = "en"
@@ -42,7 +47,11 @@ def open_report(db_path: str, *, as_of: str, period_start: str = "", pipeline: s
     con = connect(db_path, read_only=True)
     if not as_of:  # default: just after the latest event in the data
         latest = query(con, "metrics/data_freshness")["latest_at"].max()
-        as_of = (pd.Timestamp(latest) + pd.Timedelta(days=1)).normalize() if pd.notna(latest) else pd.Timestamp.now()
+        as_of = (
+            (pd.Timestamp(latest) + pd.Timedelta(days=1)).normalize()
+            if pd.notna(latest)
+            else pd.Timestamp.now()
+        )
     span = metrics.window(as_of, period_start or None)
     return Context(con, span, lang, pipeline or None, owner or None)
 
@@ -51,8 +60,8 @@ def _esc(value) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def header(ctx: Context, params: dict) -> HTML:
-    """Title, parameters, data freshness and a data-quality note: the report's stamp."""
+def header(ctx: Context, report: str, params: dict) -> HTML:
+    """Title, introduction, parameters, data freshness and a data-quality note: the stamp."""
     lang = ctx.lang
     fresh = query(ctx.con, "metrics/data_freshness")
     counts = {row.table_name: row.n_rows for row in fresh.itertuples()}
@@ -61,29 +70,38 @@ def header(ctx: Context, params: dict) -> HTML:
     quality = query(ctx.con, "metrics/history_coverage")
     q = quality.iloc[0]
     shown = {**params, "window": f"{ctx.span.period_start:%Y-%m-%d} … {ctx.span.as_of:%Y-%m-%d}"}
-    param_rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in shown.items())
-    data_rows = (
-        f"<tr><th>{t('loaded_at', lang)}</th><td>{_esc(f'{loaded:%Y-%m-%d %H:%M} UTC' if pd.notna(loaded) else '—')}</td></tr>"
-        f"<tr><th>{t('latest_event', lang)}</th><td>{_esc(f'{latest:%Y-%m-%d %H:%M} UTC' if pd.notna(latest) else '—')}</td></tr>"
-        + "".join(f"<tr><th>{_esc(k)}</th><td>{v:,} {t('rows', lang)}</td></tr>" for k, v in counts.items())
-    )
-    note = (
-        f"{q.n_deals:,} deals: {q.n_with_history:,} with stage history "
-        f"({q.n_with_history / max(q.n_deals, 1):.0%}), {q.n_without_created:,} without a creation date "
-        f"(sales recorded outside the CRM), {q.n_closed_before_created:,} closed before created "
-        f"(left out of durations), {counts.get('rejects', 0):,} rejected rows in loads."
-        if lang == "en" else
-        f"Сделок: {q.n_deals:,}; с историей этапов: {q.n_with_history:,} "
-        f"({q.n_with_history / max(q.n_deals, 1):.0%}); без даты создания: {q.n_without_created:,} "
-        f"(продажи вне CRM); закрыты раньше создания: {q.n_closed_before_created:,} (исключены из "
-        f"длительностей); отклонено строк при загрузке: {counts.get('rejects', 0):,}."
+    stamped = {
+        t("loaded_at", lang): f"{loaded:%Y-%m-%d %H:%M} UTC" if pd.notna(loaded) else "—",
+        t("latest_event", lang): f"{latest:%Y-%m-%d %H:%M} UTC" if pd.notna(latest) else "—",
+        **{name: f"{n:,} {t('rows', lang)}" for name, n in counts.items()},
+    }
+    note = t(
+        "quality_note",
+        lang,
+        n=q.n_deals,
+        history=q.n_with_history,
+        share=q.n_with_history / max(q.n_deals, 1),
+        no_created=q.n_without_created,
+        before=q.n_closed_before_created,
+        rejects=counts.get("rejects", 0),
     )
     return HTML(
-        f'<div class="crmkit-header">'
-        f'<div class="crmkit-stamp"><table><caption>{t("parameters", lang)}</caption>{param_rows}</table>'
-        f'<table><caption>{t("data", lang)}</caption>{data_rows}</table></div>'
+        f'<div class="crmkit-header"><h1>{t("report_" + report, lang)}</h1>'
+        f"<p>{t('intro_' + report, lang)}</p>"
+        f'<div class="crmkit-stamp">{_pairs(t("parameters", lang), shown)}'
+        f"{_pairs(t('data', lang), stamped)}</div>"
         f'<p class="crmkit-quality">{_esc(note)}</p></div>'
     )
+
+
+def _pairs(caption: str, pairs: dict) -> str:
+    rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in pairs.items())
+    return f"<table><caption>{_esc(caption)}</caption>{rows}</table>"
+
+
+def section(ctx: Context, key: str, **values) -> HTML:
+    """A section heading and its explanation, in the report's language."""
+    return HTML(f"<h2>{t(key, ctx.lang)}</h2><p>{t(key + '_text', ctx.lang, **values)}</p>")
 
 
 def findings(items: list[Finding], lang: str) -> HTML:
@@ -107,8 +125,15 @@ def _fmt(value, kind: str) -> str:
     return str(value)
 
 
-def table(frame: pd.DataFrame, columns: dict[str, str], lang: str, *, ci: dict | None = None,
-          limit: int | None = None, caption: str = "") -> HTML:
+def table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    lang: str,
+    *,
+    ci: dict | None = None,
+    limit: int | None = None,
+    caption: str = "",
+) -> HTML:
     """An HTML table: `columns` maps column -> kind (text/days/money/share/int); `ci` maps a
     label key -> (low column, high column, kind) shown as "low–high"; rows with n < 5 greyed."""
     ci = ci or {}
@@ -120,17 +145,30 @@ def table(frame: pd.DataFrame, columns: dict[str, str], lang: str, *, ci: dict |
         small = "n" in row and pd.notna(row["n"]) and row["n"] < SMALL_N
         cells = "".join(
             f'<td class="{"num" if kind != "text" else ""}">{_esc(_fmt(row[c], kind))}</td>'
-            for c, kind in columns.items())
+            for c, kind in columns.items()
+        )
         cells += "".join(
             f'<td class="num">{_esc(_fmt(row[lo], kind))}–{_esc(_fmt(row[hi], kind))}</td>'
-            for lo, hi, kind in ci.values())
+            for lo, hi, kind in ci.values()
+        )
         body.append(f'<tr class="{"small-n" if small else ""}">{cells}</tr>')
     more = ""
     if limit is not None and len(frame) > limit:
         more = f"<p class='crmkit-more'>… {len(frame) - limit} more (of {len(frame)})</p>"
     cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
-    return HTML(f'<table class="crmkit-table">{cap}<thead><tr>{head}</tr></thead>'
-                f'<tbody>{"".join(body)}</tbody></table>{more}')
+    return HTML(
+        f'<table class="crmkit-table">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>{more}"
+    )
+
+
+def main_currency(frame: pd.DataFrame) -> str:
+    """The most common currency of a table's deals ("" when it has none)."""
+    return (
+        str(frame["currency"].mode().iloc[0])
+        if "currency" in frame and frame["currency"].notna().any()
+        else ""
+    )
 
 
 def _label_keys():
@@ -142,7 +180,8 @@ def _label_keys():
 def glossary(report: str, lang: str) -> HTML:
     items = "".join(
         f"<dt>{_esc(term)}</dt><dd>{_esc(ru if lang == 'ru' else en)}</dd>"
-        for term, (en, ru) in GLOSSARY[report].items())
+        for term, (en, ru) in GLOSSARY[report].items()
+    )
     return HTML(f'<h2>{t("glossary", lang)}</h2><dl class="crmkit-glossary">{items}</dl>')
 
 

@@ -57,14 +57,37 @@ MANAGERS = [  # name, team, share of deals, speed factor, win factor
 ADMIN = ("Администратор", None)
 
 SOURCES = [  # name, share of leads, win factor
-    ("Сайт", 0.25, 1.0), ("Яндекс.Директ", 0.22, 0.9), ("Рекомендация", 0.12, 1.6),
-    ("Холодный звонок", 0.14, 0.7), ("Выставка", 0.07, 1.2), ("Авито", 0.12, 0.35),
+    ("Сайт", 0.25, 1.0),
+    ("Яндекс.Директ", 0.22, 0.9),
+    ("Рекомендация", 0.12, 1.6),
+    ("Холодный звонок", 0.14, 0.7),
+    ("Выставка", 0.07, 1.2),
+    ("Авито", 0.12, 0.35),
     ("Партнёры", 0.08, 1.3),
 ]
 LOSS_REASONS = ["Дорого", "Выбрали конкурента", "Нет бюджета", "Не выходит на связь", "Неактуально"]
-COMPANIES = ["Ромашка", "Вектор", "Альфа-Строй", "СеверЛес", "ТехноПарк", "Гранит", "Меридиан",
-             "Орион", "Лидер", "Стройресурс", "Энергосервис", "Агроплюс", "Сибирь-Логистик",
-             "Волга-Трейд", "Уралмаш-Сервис", "Прогресс", "Кристалл", "Форум", "Импульс", "Горизонт"]
+COMPANIES = [
+    "Ромашка",
+    "Вектор",
+    "Альфа-Строй",
+    "СеверЛес",
+    "ТехноПарк",
+    "Гранит",
+    "Меридиан",
+    "Орион",
+    "Лидер",
+    "Стройресурс",
+    "Энергосервис",
+    "Агроплюс",
+    "Сибирь-Логистик",
+    "Волга-Трейд",
+    "Уралмаш-Сервис",
+    "Прогресс",
+    "Кристалл",
+    "Форум",
+    "Импульс",
+    "Горизонт",
+]
 PRODUCTS = ["поставка оборудования", "сервисный контракт", "внедрение", "лицензии", "обучение"]
 MONTH_SEASON = np.array([0.70, 0.90, 1.10, 1.05, 0.90, 1.00, 0.85, 0.85, 1.10, 1.15, 1.15, 1.20])
 
@@ -85,15 +108,31 @@ class PipelineSpec:
 WON, LOST = ("142", "Успешно реализовано"), ("143", "Закрыто и не реализовано")  # amoCRM ids
 PIPELINES = (
     PipelineSpec(
-        "7001001", "Основная воронка",
-        (("61001", "Первичный контакт"), ("61002", "Переговоры"), ("61003", "Принимают решение"),
-         ("61004", "Коммерческое предложение"), ("61005", "Согласование договора")),
-        (2.0, 5.0, 4.0, 14.0, 6.0), (0.88, 0.80, 0.90, 0.78, 0.92), 0.85, 180_000,
-        skip_stage=2, regress=(3, 1)),
+        "7001001",
+        "Основная воронка",
+        (
+            ("61001", "Первичный контакт"),
+            ("61002", "Переговоры"),
+            ("61003", "Принимают решение"),
+            ("61004", "Коммерческое предложение"),
+            ("61005", "Согласование договора"),
+        ),
+        (2.0, 5.0, 4.0, 14.0, 6.0),
+        (0.88, 0.80, 0.90, 0.78, 0.92),
+        0.85,
+        180_000,
+        skip_stage=2,
+        regress=(3, 1),
+    ),
     PipelineSpec(
-        "7001002", "Повторные продажи",
+        "7001002",
+        "Повторные продажи",
         (("62001", "Новый запрос"), ("62002", "Подготовка КП"), ("62003", "Счёт выставлен")),
-        (1.0, 3.0, 4.0), (0.92, 0.85, 0.90), 0.15, 60_000),
+        (1.0, 3.0, 4.0),
+        (0.92, 0.85, 0.90),
+        0.15,
+        60_000,
+    ),
 )
 SKIP_SHARE, REGRESS_SHARE = 0.10, 0.08
 
@@ -106,7 +145,7 @@ def _paths(spec: PipelineSpec, n: int, rng) -> np.ndarray:
     if spec.regress:
         at, back = spec.regress
         regress_slots = list(range(at + 1, at + 1 + (at - back + 1)))
-        template = template[: at + 1] + list(range(back, at + 1)) + template[at + 1:]
+        template = template[: at + 1] + list(range(back, at + 1)) + template[at + 1 :]
     paths = np.tile(np.array(template), (n, 1))
     # How far each deal gets: the first stage it fails to move on from.
     advance = rng.random((n, k)) < np.array(spec.advance)
@@ -122,29 +161,41 @@ def _paths(spec: PipelineSpec, n: int, rng) -> np.ndarray:
     return paths, reached
 
 
-def generate(n_deals: int = 3000, *, seed: int = 42, end: str = "2026-10-31",
-             months: int = 30) -> dict[str, pd.DataFrame]:
+def generate(
+    n_deals: int = 3000, *, seed: int = 42, end: str = "2026-10-31", months: int = 30
+) -> dict[str, pd.DataFrame]:
     """The sample CRM as canonical tables (DataFrames), `n_deals` deals in `months` months."""
     rng = np.random.default_rng(seed)
     end_ts = np.datetime64(pd.Timestamp(end) + pd.Timedelta(days=1), "s")  # exclusive
-    start_ts = np.datetime64(pd.Timestamp(end).to_period("M").to_timestamp()
-                             - pd.DateOffset(months=months - 1), "s")
+    start_ts = np.datetime64(
+        pd.Timestamp(end).to_period("M").to_timestamp() - pd.DateOffset(months=months - 1), "s"
+    )
     adoption = np.datetime64(PLANTED["adoption_date"], "s")
 
-    users = pd.DataFrame({
-        "user_id": [str(1000 + i) for i in range(len(MANAGERS) + 1)],
-        "name": [m[0] for m in MANAGERS] + [ADMIN[0]],
-        "team": [m[1] for m in MANAGERS] + [ADMIN[1]],
-        "is_active": [m[0] != "Наталья Фёдорова" for m in MANAGERS] + [True],
-    })
-    pipelines = pd.DataFrame({"pipeline_id": [p.pipeline_id for p in PIPELINES],
-                              "name": [p.name for p in PIPELINES]})
+    users = pd.DataFrame(
+        {
+            "user_id": [str(1000 + i) for i in range(len(MANAGERS) + 1)],
+            "name": [m[0] for m in MANAGERS] + [ADMIN[0]],
+            "team": [m[1] for m in MANAGERS] + [ADMIN[1]],
+            "is_active": [m[0] != "Наталья Фёдорова" for m in MANAGERS] + [True],
+        }
+    )
+    pipelines = pd.DataFrame(
+        {"pipeline_id": [p.pipeline_id for p in PIPELINES], "name": [p.name for p in PIPELINES]}
+    )
     stages = pd.DataFrame(
-        [(p.pipeline_id, sid, name, i + 1, "open") for p in PIPELINES
-         for i, (sid, name) in enumerate(p.stages)]
-        + [(p.pipeline_id, sid, name, len(p.stages) + j + 1, kind) for p in PIPELINES
-           for j, ((sid, name), kind) in enumerate(((WON, "won"), (LOST, "lost")))],
-        columns=["pipeline_id", "stage_id", "name", "position", "kind"])
+        [
+            (p.pipeline_id, sid, name, i + 1, "open")
+            for p in PIPELINES
+            for i, (sid, name) in enumerate(p.stages)
+        ]
+        + [
+            (p.pipeline_id, sid, name, len(p.stages) + j + 1, kind)
+            for p in PIPELINES
+            for j, ((sid, name), kind) in enumerate(((WON, "won"), (LOST, "lost")))
+        ],
+        columns=["pipeline_id", "stage_id", "name", "position", "kind"],
+    )
 
     # Post-adoption CRM deals: 85% of the total, then as many pre-adoption accounting sales as
     # make the post-adoption months sell `adoption_lift` more (≈ the remaining 15%).
@@ -158,8 +209,7 @@ def generate(n_deals: int = 3000, *, seed: int = 42, end: str = "2026-10-31",
     frames_deals, frames_changes = [], []
     for p_i, spec in enumerate(PIPELINES):
         sel = np.flatnonzero(pipe_idx == p_i)
-        d, c = _simulate(spec, rng, sel, created[sel], owner_idx[sel], source_idx[sel],
-                         deal_ids[sel], end_ts)
+        d, c = _simulate(spec, rng, sel, created[sel], owner_idx[sel], source_idx[sel], deal_ids[sel], end_ts)
         frames_deals.append(d)
         frames_changes.append(c)
     deals = pd.concat(frames_deals, ignore_index=True).sort_values("deal_id", ignore_index=True)
@@ -169,8 +219,15 @@ def generate(n_deals: int = 3000, *, seed: int = 42, end: str = "2026-10-31",
     activities = _activities(rng, deals, changes, users, end_ts)
     plans = _plans(deals, users, adoption, end_ts)
     deals = pd.concat([pre, deals], ignore_index=True)
-    return {"pipelines": pipelines, "stages": stages, "users": users, "deals": deals,
-            "stage_changes": changes, "activities": activities, "plans": plans}
+    return {
+        "pipelines": pipelines,
+        "stages": stages,
+        "users": users,
+        "deals": deals,
+        "stage_changes": changes,
+        "activities": activities,
+        "plans": plans,
+    }
 
 
 def _norm(weights) -> np.ndarray:
@@ -235,32 +292,43 @@ def _simulate(spec: PipelineSpec, rng, sel, created, owner_idx, source_idx, deal
     stage_ids = np.array([int(s[0]) for s in spec.stages])
     won_id, lost_id = int(WON[0]), int(LOST[0])
     closed = close_at < end_ts
-    changes = pd.DataFrame({
-        "deal_id": np.concatenate([deal_ids[rows], deal_ids[closed]]),
-        "pipeline_id": int(spec.pipeline_id),
-        "stage_id": np.concatenate([stage_ids[paths[rows, slots]],
-                                    np.where(is_won[closed], won_id, lost_id)]),
-        "entered_at": np.concatenate([entered[rows, slots], close_at[closed]]),
-        "changed_by": 1000 + np.concatenate([owner_idx[rows], owner_idx[closed]]),
-    })
+    changes = pd.DataFrame(
+        {
+            "deal_id": np.concatenate([deal_ids[rows], deal_ids[closed]]),
+            "pipeline_id": int(spec.pipeline_id),
+            "stage_id": np.concatenate(
+                [stage_ids[paths[rows, slots]], np.where(is_won[closed], won_id, lost_id)]
+            ),
+            "entered_at": np.concatenate([entered[rows, slots], close_at[closed]]),
+            "changed_by": 1000 + np.concatenate([owner_idx[rows], owner_idx[closed]]),
+        }
+    )
     # Current stage: the last entered slot, or the terminal stage when closed.
     entered_valid = np.where(valid, 1, 0)
     current_slot = entered_valid.cumsum(axis=1).argmax(axis=1)
-    current = np.where(closed, np.where(is_won, won_id, lost_id),
-                       stage_ids[paths[np.arange(n), current_slot]])
+    current = np.where(
+        closed, np.where(is_won, won_id, lost_id), stage_ids[paths[np.arange(n), current_slot]]
+    )
     amount = np.round(spec.amount_median * rng.lognormal(0, 0.7, n), -2)
     amount[rng.random(n) < 0.01] = 0  # a few deals with a zero budget
     titles = [f"ООО «{c}» — {p}" for c in COMPANIES for p in PRODUCTS]
-    deals = pd.DataFrame({
-        "deal_id": deal_ids, "pipeline_id": int(spec.pipeline_id), "stage_id": current,
-        "title": _categorical(rng.integers(0, len(titles), n), titles),
-        "amount": amount, "currency": "RUB",
-        "owner_id": 1000 + owner_idx,
-        "source": _categorical(source_idx, [s[0] for s in SOURCES]),
-        "created_at": created, "closed_at": np.where(closed, close_at, np.datetime64("NaT")),
-        "loss_reason": _categorical(np.where(closed & ~is_won, rng.integers(0, len(LOSS_REASONS), n), -1),
-                                    LOSS_REASONS),
-    })
+    deals = pd.DataFrame(
+        {
+            "deal_id": deal_ids,
+            "pipeline_id": int(spec.pipeline_id),
+            "stage_id": current,
+            "title": _categorical(rng.integers(0, len(titles), n), titles),
+            "amount": amount,
+            "currency": "RUB",
+            "owner_id": 1000 + owner_idx,
+            "source": _categorical(source_idx, [s[0] for s in SOURCES]),
+            "created_at": created,
+            "closed_at": np.where(closed, close_at, np.datetime64("NaT")),
+            "loss_reason": _categorical(
+                np.where(closed & ~is_won, rng.integers(0, len(LOSS_REASONS), n), -1), LOSS_REASONS
+            ),
+        }
+    )
     return deals, changes
 
 
@@ -276,16 +344,21 @@ def _accounting_sales(rng, start, adoption, end, crm_deals: pd.DataFrame) -> pd.
     eligible = [i for i, name in enumerate(names) if name != "Павел Морозов"]
     owner = rng.choice(eligible, n, p=_norm([MANAGERS[i][2] for i in eligible]))
     main = PIPELINES[0]
-    return pd.DataFrame({
-        "deal_id": np.arange(10_000_001, 10_000_001 + n), "pipeline_id": int(main.pipeline_id),
-        "stage_id": int(WON[0]),
-        "title": _categorical(np.zeros(n, dtype=int), ["Продажа по данным бухгалтерии"]),
-        "amount": rng.choice(won["amount"].to_numpy(), n),
-        "currency": "RUB", "owner_id": 1000 + owner,
-        "source": _categorical(np.full(n, -1), [s[0] for s in SOURCES]),
-        "created_at": np.full(n, np.datetime64("NaT"), dtype="datetime64[s]"), "closed_at": closed,
-        "loss_reason": _categorical(np.full(n, -1), LOSS_REASONS),
-    })
+    return pd.DataFrame(
+        {
+            "deal_id": np.arange(10_000_001, 10_000_001 + n),
+            "pipeline_id": int(main.pipeline_id),
+            "stage_id": int(WON[0]),
+            "title": _categorical(np.zeros(n, dtype=int), ["Продажа по данным бухгалтерии"]),
+            "amount": rng.choice(won["amount"].to_numpy(), n),
+            "currency": "RUB",
+            "owner_id": 1000 + owner,
+            "source": _categorical(np.full(n, -1), [s[0] for s in SOURCES]),
+            "created_at": np.full(n, np.datetime64("NaT"), dtype="datetime64[s]"),
+            "closed_at": closed,
+            "loss_reason": _categorical(np.full(n, -1), LOSS_REASONS),
+        }
+    )
 
 
 ACTIVITY_KINDS = np.array(["call", "email", "meeting", "task", "proposal", "payment"])
@@ -331,8 +404,12 @@ def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
     spread(np.where(changes_per_deal >= 2, rng.integers(1, 3, n), 0), MEETING, -1)
     spread(rng.integers(1, 4, n), TASK, -1)
     kp = changes[changes["stage_id"].isin([61004, 62002])].drop_duplicates("deal_id")
-    add(np.searchsorted(deal_id, kp["deal_id"].to_numpy()), PROPOSAL, 1,
-        kp["entered_at"].to_numpy("datetime64[s]") + 3600 * SECOND)
+    add(
+        np.searchsorted(deal_id, kp["deal_id"].to_numpy()),
+        PROPOSAL,
+        1,
+        kp["entered_at"].to_numpy("datetime64[s]") + 3600 * SECOND,
+    )
     won_idx = np.flatnonzero(deals["stage_id"].to_numpy() == int(WON[0]))
     add(won_idx, PAYMENT, 0, closed[won_idx] + rng.integers(1, 10, len(won_idx)) * DAY)
 
@@ -356,26 +433,32 @@ def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
     k = max(1, m // 50)
     stray_owner = rng.choice(np.unique(owner), k)
     stray_missed = rng.random(k) < 0.3
-    frame = pd.DataFrame({
-        "activity_id": np.arange(50_000_001, 50_000_001 + m + k),
-        "deal_id": pd.array(np.concatenate([deal_id[idx], np.zeros(k, dtype="int64")]), dtype="Int64"),
-        "owner_id": np.concatenate([owner, stray_owner]),
-        "kind": _categorical(np.concatenate([kind, np.zeros(k, dtype="int8")]), ACTIVITY_KINDS),
-        "direction": _categorical(np.concatenate([direction, np.zeros(k, dtype="int8")]), DIRECTIONS),
-        "status": _categorical(np.concatenate([status, stray_missed.astype(int)]), STATUSES),
-        "started_at": np.concatenate([started, _dates(rng, k, created[~np.isnat(created)].min(), end_ts)]),
-        "due_at": np.concatenate([due, np.full(k, np.datetime64("NaT"), dtype="datetime64[s]")]),
-        "duration_s": pd.array(np.concatenate([duration, np.where(stray_missed, 0, rng.integers(20, 300, k))]),
-                               dtype="Int64"),
-        "amount": np.concatenate([amount, np.full(k, np.nan)]),
-    })
+    frame = pd.DataFrame(
+        {
+            "activity_id": np.arange(50_000_001, 50_000_001 + m + k),
+            "deal_id": pd.array(np.concatenate([deal_id[idx], np.zeros(k, dtype="int64")]), dtype="Int64"),
+            "owner_id": np.concatenate([owner, stray_owner]),
+            "kind": _categorical(np.concatenate([kind, np.zeros(k, dtype="int8")]), ACTIVITY_KINDS),
+            "direction": _categorical(np.concatenate([direction, np.zeros(k, dtype="int8")]), DIRECTIONS),
+            "status": _categorical(np.concatenate([status, stray_missed.astype(int)]), STATUSES),
+            "started_at": np.concatenate(
+                [started, _dates(rng, k, created[~np.isnat(created)].min(), end_ts)]
+            ),
+            "due_at": np.concatenate([due, np.full(k, np.datetime64("NaT"), dtype="datetime64[s]")]),
+            "duration_s": pd.array(
+                np.concatenate([duration, np.where(stray_missed, 0, rng.integers(20, 300, k))]), dtype="Int64"
+            ),
+            "amount": np.concatenate([amount, np.full(k, np.nan)]),
+        }
+    )
     frame.loc[m:, "deal_id"] = pd.NA
     not_timed = ~np.isin(frame["kind"].cat.codes.to_numpy(), [CALL, MEETING])
     frame.loc[not_timed, "duration_s"] = pd.NA
     # The planted drop: one manager logs far fewer activities from a given week on.
     drop_user = int(users.loc[users["name"] == PLANTED["activity_drop_manager"], "user_id"].iloc[0])
-    in_drop = ((frame["owner_id"].to_numpy() == drop_user)
-               & (frame["started_at"].to_numpy() >= np.datetime64(PLANTED["activity_drop_from"])))
+    in_drop = (frame["owner_id"].to_numpy() == drop_user) & (
+        frame["started_at"].to_numpy() >= np.datetime64(PLANTED["activity_drop_from"])
+    )
     keep = ~in_drop | (rng.random(len(frame)) < PLANTED["activity_drop_keep"])
     return frame[keep].sort_values("started_at", kind="stable", ignore_index=True)
 
@@ -384,18 +467,34 @@ def _plans(deals, users, adoption, end_ts) -> pd.DataFrame:
     """Monthly revenue and won-deal targets per manager (and the team), 10% above the
     manager's average month, from the adoption month on."""
     won = deals[deals["stage_id"] == int(WON[0])].assign(month=lambda d: d["closed_at"].dt.to_period("M"))
-    per_month = won.groupby(["owner_id", "month"]).agg(revenue=("amount", "sum"), won_deals=("deal_id", "size"))
+    per_month = won.groupby(["owner_id", "month"]).agg(
+        revenue=("amount", "sum"), won_deals=("deal_id", "size")
+    )
     typical = per_month.groupby("owner_id").mean() * 1.1
     months = pd.period_range(pd.Timestamp(adoption), pd.Timestamp(end_ts) - pd.Timedelta(seconds=1), freq="M")
     rows = []
     for month in months:
         for owner, row in typical.iterrows():
             for metric in ("revenue", "won_deals"):
-                rows.append((owner, month.start_time.date(), month.end_time.date(), metric,
-                             round(float(row[metric]), 0)))
+                rows.append(
+                    (
+                        owner,
+                        month.start_time.date(),
+                        month.end_time.date(),
+                        metric,
+                        round(float(row[metric]), 0),
+                    )
+                )
         for metric in ("revenue", "won_deals"):
-            rows.append((None, month.start_time.date(), month.end_time.date(), metric,
-                         round(float(typical[metric].sum()), 0)))
+            rows.append(
+                (
+                    None,
+                    month.start_time.date(),
+                    month.end_time.date(),
+                    metric,
+                    round(float(typical[metric].sum()), 0),
+                )
+            )
     plans = pd.DataFrame(rows, columns=["owner_id", "period_start", "period_end", "metric", "target"])
     plans["owner_id"] = plans["owner_id"].astype("Int64")  # null = the team
     return plans
@@ -410,8 +509,10 @@ def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> dict[str, int
     counts = {}
     for name, frame in tables.items():
         con.register("frame", frame)
-        con.execute(f"copy (select * from frame) to '{out_dir / (name + '.csv')}' "
-                    "(header, timestampformat '%Y-%m-%d %H:%M:%S')")
+        con.execute(
+            f"copy (select * from frame) to '{out_dir / (name + '.csv')}' "
+            "(header, timestampformat '%Y-%m-%d %H:%M:%S')"
+        )
         con.unregister("frame")
         counts[name] = len(frame)
     con.close()

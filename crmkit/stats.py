@@ -91,8 +91,12 @@ def survival_curve(days, closed) -> dict[str, np.ndarray]:
     days = np.asarray(days, dtype=float)
     closed = np.asarray(closed, dtype=int)
     if closed.sum() == 0:
-        return {"day": np.array([0.0]), "value": np.array([1.0]), "low": np.array([1.0]),
-                "high": np.array([1.0])}
+        return {
+            "day": np.array([0.0]),
+            "value": np.array([1.0]),
+            "low": np.array([1.0]),
+            "high": np.array([1.0]),
+        }
     ctx = _quiet()
     try:
         fit = SurvfuncRight(days, closed)
@@ -101,9 +105,12 @@ def survival_curve(days, closed) -> dict[str, np.ndarray]:
         value = fit.surv_prob
     finally:
         ctx.__exit__(None, None, None)
-    return {"day": np.r_[0.0, fit.surv_times], "value": np.r_[1.0, value],
-            "low": np.r_[1.0, np.clip(value - z * se, 0, 1)],
-            "high": np.r_[1.0, np.clip(value + z * se, 0, 1)]}
+    return {
+        "day": np.r_[0.0, fit.surv_times],
+        "value": np.r_[1.0, value],
+        "low": np.r_[1.0, np.clip(value - z * se, 0, 1)],
+        "high": np.r_[1.0, np.clip(value + z * se, 0, 1)],
+    }
 
 
 def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float, float, float]]]:

@@ -13,7 +13,8 @@
 # %% [markdown]
 # # Pipeline duration
 # How long deals take: the won cycle CRMs show, the honest time to close with open deals
-# censored, and the open deals that have waited too long. Definitions: METRICS.md §1.
+# censored, and the open deals that have waited too long (METRICS.md §1). Markdown cells are
+# notes for the analyst; the report's own text comes from `crmkit.i18n` and follows `lang`.
 
 # %% tags=["parameters"]
 db_path = "../data/crm.duckdb"  # the crmkit database (built by `crmkit load`)
@@ -21,78 +22,150 @@ as_of = ""  # the moment the data is seen from, e.g. "2026-11-01"; empty: after 
 period_start = ""  # window start; empty: 12 months before as_of
 pipeline = ""  # a pipeline name or id; empty: all
 owner = ""  # a manager name or id; empty: the whole team
+stale_days = 0.0  # open deals older than this many days are stale; 0: the median won cycle
 lang = "en"  # report language: en or ru
 
 # %%
 from crmkit import charts, findings, metrics, report
 
-ctx = report.open_report(db_path, as_of=as_of, period_start=period_start, pipeline=pipeline,
-                         owner=owner, lang=lang)
+ctx = report.open_report(
+    db_path, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner, lang=lang
+)
 won_cycle = metrics.won_cycle(ctx.con, **ctx.filters)
 time_to_close = metrics.time_to_close(ctx.con, **ctx.filters)
-stale = metrics.stale_deals(ctx.con, **ctx.filters)
+stale = metrics.stale_deals(ctx.con, **ctx.filters, threshold_days=stale_days or None)
 stuck = metrics.stuck_deals(ctx.con, **ctx.filters)
-report.header(ctx, {"db": db_path, "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
-                                 "pipeline": pipeline or "—", "owner": owner or "—", "lang": lang})
+report.header(
+    ctx,
+    "01",
+    {
+        "db": db_path,
+        "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
+        "pipeline": pipeline or "—",
+        "owner": owner or "—",
+        "stale_days": stale_days or "median won cycle",
+        "lang": lang,
+    },
+)
 
 # %%
-report.findings(findings.ranked(findings.slow_owners(won_cycle, lang), findings.stale(stale, lang),
-                                findings.stuck(stuck, lang),
-                                findings.censoring_gap(won_cycle, time_to_close, lang)), lang)
+report.findings(
+    findings.ranked(
+        findings.slow_owners(won_cycle, lang),
+        findings.stale(stale, lang),
+        findings.stuck(stuck, lang),
+        findings.censoring_gap(won_cycle, time_to_close, lang),
+    ),
+    lang,
+)
 
 # %% [markdown]
 # ## Won cycle (vendor-style)
-# Days from creation to winning, over the deals won in the window. Lost and open deals are
-# not in this number; the next section puts them back.
+# The number CRMs show: won deals only. Kept so users can reconcile with their CRM.
+
+# %%
+report.section(ctx, "section_won_cycle")
 
 # %%
 charts.won_cycle_by_owner(won_cycle, lang)
 
 # %%
-report.table(report.level_names(won_cycle, lang),
-             {"level": "text", "name": "text", "n": "int", "median_days": "days", "mean_days": "days",
-              "p25_days": "days", "p75_days": "days", "won_amount": "money", "n_excluded": "int"},
-             lang, ci={"median_ci": ("median_low", "median_high", "days")})
+report.table(
+    report.level_names(won_cycle, lang),
+    {
+        "level": "text",
+        "name": "text",
+        "n": "int",
+        "median_days": "days",
+        "mean_days": "days",
+        "p25_days": "days",
+        "p75_days": "days",
+        "won_amount": "money",
+        "n_excluded": "int",
+    },
+    lang,
+    ci={"median_ci": ("median_low", "median_high", "days")},
+)
 
 # %% [markdown]
 # ## Time to close, open deals included
-# Every deal created in the window: closed deals count with their time to close, open deals
-# are censored at the as-of date (Kaplan–Meier). "Won by day N" treats losing as a competing
-# outcome.
+# Kaplan–Meier over the cohort created in the window; open deals are censored.
+
+# %%
+report.section(ctx, "section_ttc")
 
 # %%
 charts.survival(metrics.time_to_close_curve(ctx.con, **ctx.filters), lang)
 
 # %%
-report.table(report.level_names(time_to_close, lang),
-             {"level": "text", "name": "text", "n": "int", "n_closed": "int", "n_open": "int",
-              "median_days": "days", "p25_days": "days", "p75_days": "days",
-              "won_by_30": "share", "won_by_60": "share", "won_by_90": "share"},
-             lang, ci={"median_ci": ("median_low", "median_high", "days"),
-                       "share_ci": ("won_by_90_low", "won_by_90_high", "share")})
+report.table(
+    report.level_names(time_to_close, lang),
+    {
+        "level": "text",
+        "name": "text",
+        "n": "int",
+        "n_closed": "int",
+        "n_open": "int",
+        "median_days": "days",
+        "won_by_30": "share",
+        "won_by_60": "share",
+        "won_by_90": "share",
+    },
+    lang,
+    ci={
+        "median_ci": ("median_low", "median_high", "days"),
+        "share_ci": ("won_by_90_low", "won_by_90_high", "share"),
+    },
+)
 
 # %% [markdown]
 # ## Stale deals
-# Open deals older than the team's median won cycle: who holds them and how much is at stake.
 
 # %%
-stale_owners = metrics.stale_by_owner(ctx.con, **ctx.filters)
-charts.stale_by_owner(stale_owners, stale["currency"].mode().iloc[0] if len(stale) else "", lang)
+report.section(ctx, "section_stale", days=stale.attrs["threshold_days"])
 
 # %%
-report.table(stale, {"deal_id": "text", "title": "text", "owner": "text", "stage": "text",
-                     "age_days": "days", "days_in_stage": "days", "amount": "money"},
-             lang, limit=25)
+stale_owners = metrics.stale_by_owner(ctx.con, **ctx.filters, threshold_days=stale_days or None)
+charts.stale_by_owner(stale_owners, report.main_currency(stale), lang)
+
+# %%
+report.table(
+    stale,
+    {
+        "deal_id": "text",
+        "title": "text",
+        "owner": "text",
+        "stage": "text",
+        "age_days": "days",
+        "days_in_stage": "days",
+        "amount": "money",
+    },
+    lang,
+    limit=25,
+)
 
 # %% [markdown]
 # ## Stuck deals
-# Open deals that have sat in their current stage longer than 90% of the finished stays in
-# that stage during the window.
 
 # %%
-report.table(stuck, {"deal_id": "text", "title": "text", "owner": "text", "stage": "text",
-                     "days_in_stage": "days", "p90_days": "days", "n_stays": "int", "amount": "money"},
-             lang, limit=25)
+report.section(ctx, "section_stuck")
+
+# %%
+report.table(
+    stuck,
+    {
+        "deal_id": "text",
+        "title": "text",
+        "owner": "text",
+        "stage": "text",
+        "days_in_stage": "days",
+        "p90_days": "days",
+        "n_stays": "int",
+        "amount": "money",
+    },
+    lang,
+    limit=25,
+)
 
 # %%
 report.glossary("01", lang)

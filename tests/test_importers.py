@@ -12,8 +12,10 @@ BASE = {k: SCENARIOS[k] for k in ("pipelines", "stages", "users")}
 
 
 def snapshot(con):
-    return {t: con.execute(f"select * from {t} order by all").fetchall()
-            for t in ("deals", "stage_changes", "users", "stages", "pipelines")}
+    return {
+        t: con.execute(f"select * from {t} order by all").fetchall()
+        for t in ("deals", "stage_changes", "users", "stages", "pipelines")
+    }
 
 
 def test_bad_rows_go_to_rejects_with_reasons(make_db):
@@ -52,10 +54,12 @@ def test_loading_twice_changes_nothing_and_newer_export_updates(make_db, tmp_pat
     load(con, [folder], force=True)  # re-read anyway: merged by key, still nothing changes
     assert snapshot(con) == before
     # A newer export: d3 moved on to C; its history gains one row, nothing is duplicated.
-    (folder / "deals.csv").write_text((folder / "deals.csv").read_text().replace(
-        "d3,P,B,still open", "d3,P,C,still open"))
+    (folder / "deals.csv").write_text(
+        (folder / "deals.csv").read_text().replace("d3,P,B,still open", "d3,P,C,still open")
+    )
     (folder / "stage_changes.csv").write_text(
-        (folder / "stage_changes.csv").read_text() + "d3,P,C,2026-02-20 00:00:00,u1\n")
+        (folder / "stage_changes.csv").read_text() + "d3,P,C,2026-02-20 00:00:00,u1\n"
+    )
     load(con, [folder])
     assert con.execute("select stage_id from deals where deal_id = 'd3'").fetchone()[0] == "C"
     assert con.execute("select count(*) from stage_changes where deal_id = 'd3'").fetchone()[0] == 3
@@ -65,14 +69,27 @@ def test_loading_twice_changes_nothing_and_newer_export_updates(make_db, tmp_pat
 def test_missing_column_names_it_and_what_was_found(make_db):
     from crmkit.errors import CrmkitError
 
-    with pytest.raises(CrmkitError, match=r"deals.csv: missing column 'stage_id'.*found: 'deal_id', 'pipeline_id'"):
+    with pytest.raises(
+        CrmkitError, match=r"deals.csv: missing column 'stage_id'.*found: 'deal_id', 'pipeline_id'"
+    ):
         make_db({**BASE, "deals": "deal_id,pipeline_id\nx,P\n"})
 
 
 def test_cli_error_is_one_line_without_traceback(tmp_path):
     (tmp_path / "deals.csv").write_text("deal_id\nx\n")
-    run = subprocess.run([sys.executable, "-m", "crmkit.cli", "load", str(tmp_path / "deals.csv"),
-                          "--db", str(tmp_path / "x.duckdb")], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crmkit.cli",
+            "load",
+            str(tmp_path / "deals.csv"),
+            "--db",
+            str(tmp_path / "x.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     assert "missing column" in run.stderr and "Traceback" not in run.stderr
 
@@ -84,12 +101,16 @@ def test_mapping_reads_russian_formats_and_time_zone(tmp_path):
     (tmp_path / "export.csv").write_text(
         "ID;Этап;Ответственный;Бюджет;Дата создания\n"
         "1;Переговоры;Анна;1 234 567,89;22.11.2026 14:05:00\n"
-        "2;Неизвестный;Анна;10;22.11.2026\n", encoding="cp1251")
+        "2;Неизвестный;Анна;10;22.11.2026\n",
+        encoding="cp1251",
+    )
     (tmp_path / "map.yml").write_text(
         "time_zone: Europe/Moscow\ndecimal: ','\npipeline: {id: amo, name: Воронка}\n"
         "stages: [Переговоры, {name: Успешно, kind: won}]\n"
         "deals:\n  file: export.csv\n  columns: {deal_id: ID, stage: Этап, owner: Ответственный,"
-        " amount: Бюджет, created_at: Дата создания}\n", encoding="utf-8")
+        " amount: Бюджет, created_at: Дата создания}\n",
+        encoding="utf-8",
+    )
     con = connect(tmp_path / "db.duckdb")
     results = load(con, [], mapping_file=tmp_path / "map.yml")
     deals = [r for r in results if r.table == "deals"][0]
@@ -103,7 +124,8 @@ def test_mapping_errors_name_the_field(tmp_path):
     from crmkit.errors import CrmkitError
     from crmkit.importers.mapping import Mapping
 
-    (tmp_path / "m.yml").write_text("pipeline: {id: p}\nstages: [A, {name: W, kind: won}]\n"
-                                    "deals: {file: x.csv, columns: {stage: s}}\n")
+    (tmp_path / "m.yml").write_text(
+        "pipeline: {id: p}\nstages: [A, {name: W, kind: won}]\ndeals: {file: x.csv, columns: {stage: s}}\n"
+    )
     with pytest.raises(CrmkitError, match="deals.columns.deal_id is missing"):
         Mapping(tmp_path / "m.yml")

@@ -52,7 +52,7 @@ def test_time_to_close_censors_open_deals(con):
 
 def test_curve_steps(con):
     curve = metrics.time_to_close_curve(con, **W)
-    values = dict(zip(curve["day"], curve["value"]))
+    values = dict(zip(curve["day"], curve["value"], strict=True))
     assert values[0.0] == 1.0
     assert values[3.0] == pytest.approx(8 / 9)
     assert values[20.0] == pytest.approx(5 / 18)

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -14,14 +13,18 @@ from crmkit import render, sample
 from crmkit.paths import NOTEBOOKS_DIR
 
 NOTEBOOK = NOTEBOOKS_DIR / "01_pipeline_duration.py"
-LOADING = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|import\(\s*["'](?:https?:)?//""", re.I)
+LOADING = re.compile(
+    r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|import\(\s*["'](?:https?:)?//""",
+    re.I,
+)
 
 
 @pytest.fixture(scope="module")
 def rendered(sample_db, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    results = render.render_all(db=sample_db, out_root=out, as_of="2026-11-01", period="2026-10",
-                                lang="en", jobs=1)
+    results = render.render_all(
+        db=sample_db, out_root=out, as_of="2026-11-01", period="2026-10", lang="en", jobs=1
+    )
     assert [r.error for r in results] == [None] * len(results)
     return out / "2026-10"
 
@@ -42,8 +45,16 @@ def test_report_loads_nothing_from_another_host(rendered):
 
 def test_papermill_with_parameters_russian_one_manager(sample_db, tmp_path):
     out = tmp_path / "out.ipynb"
-    render.execute(NOTEBOOK, out, {"db_path": str(sample_db), "as_of": "2026-11-01", "lang": "ru",
-                                   "owner": sample.PLANTED["slow_manager"]})
+    render.execute(
+        NOTEBOOK,
+        out,
+        {
+            "db_path": str(sample_db),
+            "as_of": "2026-11-01",
+            "lang": "ru",
+            "owner": sample.PLANTED["slow_manager"],
+        },
+    )
     text = out.read_text(encoding="utf-8")
     assert "Выводы" in text and sample.PLANTED["slow_manager"] in text
     assert '"output_type": "error"' not in text
@@ -63,9 +74,21 @@ def test_nbval_lax_on_defaults(default_db, tmp_path):
     jupytext.write(jupytext.read(NOTEBOOK), notebook)
     shutil.copy(notebook, NOTEBOOKS_DIR / ".nbval_01.ipynb")
     try:
-        run = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
-                              str(NOTEBOOKS_DIR / ".nbval_01.ipynb")], capture_output=True, text=True,
-                             cwd=NOTEBOOKS_DIR)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--nbval-lax",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                str(NOTEBOOKS_DIR / ".nbval_01.ipynb"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=NOTEBOOKS_DIR,
+        )
     finally:
         (NOTEBOOKS_DIR / ".nbval_01.ipynb").unlink(missing_ok=True)
     assert run.returncode == 0, run.stdout[-2000:]
@@ -84,11 +107,26 @@ def test_charts_draw_offline_in_chromium(rendered):
     page = rendered / "01_pipeline_duration.html"
     with tempfile.TemporaryDirectory() as profile:
         run = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-             "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",  # network off
-             "--virtual-time-budget=8000", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120)
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--proxy-server=127.0.0.1:9",
+                "--host-resolver-rules=MAP * ~NOTFOUND",  # network off
+                "--virtual-time-budget=8000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     dom = run.stdout
     charts = dom.split('id="crmkit-chart-')[1:]  # each chart's div up to the next chart
     assert len(charts) == 3, run.stderr[-1000:]

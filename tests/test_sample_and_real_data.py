@@ -37,8 +37,11 @@ def test_sample_loads_losslessly(sample_db):
     assert con.execute("select count(*) from rejects").fetchone()[0] == 0
     # key uniqueness and one synthetic history row per deal without history
     assert con.execute("select count(*) - count(distinct deal_id) from deals").fetchone()[0] == 0
-    assert con.execute("""select count(*) from deals where not exists
-        (select 1 from stage_changes s where s.deal_id = deals.deal_id)""").fetchone()[0] == 0
+    assert (
+        con.execute("""select count(*) from deals where not exists
+        (select 1 from stage_changes s where s.deal_id = deals.deal_id)""").fetchone()[0]
+        == 0
+    )
 
 
 def test_maven_crm_win_cycle_matches_pandas(shared_data, tmp_path):
@@ -46,7 +49,9 @@ def test_maven_crm_win_cycle_matches_pandas(shared_data, tmp_path):
     results = load(con, [shared_data / "maven_crm"], mapping_file=MAPPINGS / "maven_crm.yml")
     deals = [r for r in results if r.table == "deals"][0]
     assert deals.rows_read == 8800 == deals.rows_loaded + deals.rows_rejected
-    raw = pd.read_csv(shared_data / "maven_crm" / "sales_pipeline.csv", parse_dates=["engage_date", "close_date"])
+    raw = pd.read_csv(
+        shared_data / "maven_crm" / "sales_pipeline.csv", parse_dates=["engage_date", "close_date"]
+    )
     won = raw[raw["deal_stage"] == "Won"]
     cycle = (won["close_date"] - won["engage_date"]).dt.days
     table = metrics.won_cycle(con, as_of="2018-01-01", period_start="2016-01-01")

@@ -14,8 +14,15 @@ from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
 FORMATS = {canonical.FORMAT: canonical, mapping.FORMAT: mapping}
 
 
-def load(con, paths: list[str | Path], *, fmt: str = "auto", mapping_file: str | Path | None = None,
-         time_zone: str = "UTC", force: bool = False) -> list[LoadResult]:
+def load(
+    con,
+    paths: list[str | Path],
+    *,
+    fmt: str = "auto",
+    mapping_file: str | Path | None = None,
+    time_zone: str = "UTC",
+    force: bool = False,
+) -> list[LoadResult]:
     """Load export files into the canonical tables of `con`; return one result per file."""
     paths = [Path(p) for p in paths]
     if fmt == "auto":
@@ -33,7 +40,6 @@ def load(con, paths: list[str | Path], *, fmt: str = "auto", mapping_file: str |
         options = ReadOptions(time_zone=time_zone)
         staged = FORMATS[fmt].stage(con, paths, options)
         source_format = fmt
-    results = [store(con, item, source_format=source_format, options=options, force=force)
-               for item in staged]
+    results = [store(con, item, source_format=source_format, options=options, force=force) for item in staged]
     finalize(con)
     return results

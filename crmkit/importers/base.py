@@ -28,8 +28,13 @@ from crmkit.errors import CrmkitError
 
 # Day-first with dots (Russian exports), month-first with slashes (US exports); ISO is tried first.
 DEFAULT_DATE_FORMATS = (
-    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m/%d/%Y %I:%M %p",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%Y %I:%M %p",
 )
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "да")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "нет")
@@ -130,12 +135,15 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
     if column.type == "bool":
         true = ", ".join(quote_literal(w) for w in TRUE_WORDS)
         false = ", ".join(quote_literal(w) for w in FALSE_WORDS)
-        return (f"case when lower({raw}) in ({true}) then true "
-                f"when lower({raw}) in ({false}) then false end"), "cannot read as yes/no"
+        return (
+            f"case when lower({raw}) in ({true}) then true when lower({raw}) in ({false}) then false end"
+        ), "cannot read as yes/no"
     if column.type == "enum":
         allowed = ", ".join(quote_literal(v) for v in column.values)
-        return (f"case when lower({raw}) in ({allowed}) then lower({raw}) end",
-                f"not one of {', '.join(column.values)}")
+        return (
+            f"case when lower({raw}) in ({allowed}) then lower({raw}) end",
+            f"not one of {', '.join(column.values)}",
+        )
     raise AssertionError(column.type)
 
 
@@ -157,7 +165,9 @@ def validation_sql(table: Table, relation: str, options: ReadOptions) -> str:
     key = ", ".join(quote_ident(k) for k in table.key)
     reference_checks = []
     for here, there, their in table.references:
-        cond = " and ".join(f"ref.{quote_ident(b)} = typed.{quote_ident(a)}" for a, b in zip(here, their))
+        cond = " and ".join(
+            f"ref.{quote_ident(b)} = typed.{quote_ident(a)}" for a, b in zip(here, their, strict=True)
+        )
         present = " and ".join(f"typed.{quote_ident(a)} is not null" for a in here)
         shown = " || '/' || ".join(f"typed.{quote_ident(a)}" for a in here)
         reference_checks.append(
@@ -167,8 +177,8 @@ def validation_sql(table: Table, relation: str, options: ReadOptions) -> str:
         )
     return f"""
         with typed as (
-            select staged._row, staged._raw, {', '.join(typed_cols)},
-                   concat_ws('; ', {', '.join(reasons)}) as _type_reason
+            select staged._row, staged._raw, {", ".join(typed_cols)},
+                   concat_ws('; ', {", ".join(reasons)}) as _type_reason
             from {relation} as staged
         ),
         checked as (
@@ -176,13 +186,13 @@ def validation_sql(table: Table, relation: str, options: ReadOptions) -> str:
                    row_number() over (partition by {key} order by _type_reason <> '', _row)
                        as _key_seen,
                    concat_ws('; ', nullif(_type_reason, ''),
-                             {', '.join(reference_checks) if reference_checks else 'null'}) as _ref_reason
+                             {", ".join(reference_checks) if reference_checks else "null"}) as _ref_reason
             from typed
         )
         select * exclude (_type_reason, _ref_reason, _key_seen),
                nullif(concat_ws('; ', nullif(_ref_reason, ''),
                       case when _key_seen > 1 and _type_reason = ''
-                           then 'duplicate key ({', '.join(table.key)}) within the file' end), '')
+                           then 'duplicate key ({", ".join(table.key)}) within the file' end), '')
                    as _reason
         from checked
     """
@@ -195,8 +205,9 @@ def already_loaded(con: duckdb.DuckDBPyConnection, digest: str, table: str) -> b
     return hit is not None
 
 
-def store(con, staged: Staged, *, source_format: str, options: ReadOptions,
-          force: bool = False) -> LoadResult:
+def store(
+    con, staged: Staged, *, source_format: str, options: ReadOptions, force: bool = False
+) -> LoadResult:
     """Validate one staged file, merge its accepted rows, record the load and its rejects."""
     table = TABLES[staged.table]
     digest = file_hash(staged.file)
@@ -204,32 +215,50 @@ def store(con, staged: Staged, *, source_format: str, options: ReadOptions,
         return LoadResult(staged.file, table.name, None, staged.rows_read, 0, 0, [])
     con.execute("begin transaction")
     try:
-        validated = (f"select _row, _raw, _reason from {staged.relation}" if staged.accounting_only
-                     else validation_sql(table, staged.relation, options))
+        validated = (
+            f"select _row, _raw, _reason from {staged.relation}"
+            if staged.accounting_only
+            else validation_sql(table, staged.relation, options)
+        )
         con.execute(f"create or replace temp table _validated as {validated}")
         load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
         if not staged.accounting_only:
             merge(con, table)
         con.execute(
             "insert into main.rejects select ?, ?, _row, _reason, _raw from _validated "
-            "where _reason is not null", [load_id, table.name])
+            "where _reason is not null",
+            [load_id, table.name],
+        )
         if staged.broken_rows:
-            con.executemany("insert into main.rejects values (?, ?, ?, ?, ?)",
-                            [[load_id, table.name, *row] for row in staged.broken_rows])
+            con.executemany(
+                "insert into main.rejects values (?, ?, ?, ?, ?)",
+                [[load_id, table.name, *row] for row in staged.broken_rows],
+            )
         loaded, rejected = con.execute(
-            "select count(*) filter (_reason is null), count(*) filter (_reason is not null) "
-            "from _validated").fetchone()
+            "select count(*) filter (_reason is null), count(*) filter (_reason is not null) from _validated"
+        ).fetchone()
         rejected += len(staged.broken_rows)
         if loaded + rejected != staged.rows_read:  # the invariant, checked on every load
             raise AssertionError(f"{staged.file}: read {staged.rows_read} != {loaded} + {rejected}")
         con.execute(
             "insert into main.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [load_id, source_format, f"{staged.file.name} [{table.name}]", digest, staged.rows_read,
-             loaded, rejected, options.time_zone, datetime.now(UTC).replace(tzinfo=None)],
+            [
+                load_id,
+                source_format,
+                f"{staged.file.name} [{table.name}]",
+                digest,
+                staged.rows_read,
+                loaded,
+                rejected,
+                options.time_zone,
+                datetime.now(UTC).replace(tzinfo=None),
+            ],
         )
         reasons = con.execute(
             "select reason, count(*) from main.rejects where load_id = ? "
-            "group by 1 order by 2 desc, 1 limit 5", [load_id]).fetchall()
+            "group by 1 order by 2 desc, 1 limit 5",
+            [load_id],
+        ).fetchall()
         con.execute("drop table _validated")
         con.execute("commit")
     except Exception:
@@ -253,8 +282,10 @@ def merge(con, table: Table) -> None:
         f"coalesce({quote_ident(c.name)}, {c.default})" if c.default else quote_ident(c.name)
         for c in table.columns
     )
-    con.execute(f"insert into main.{table.name} ({cols}{extra_cols}) "
-                f"select {values}{extra_vals} from _validated where _reason is null")
+    con.execute(
+        f"insert into main.{table.name} ({cols}{extra_cols}) "
+        f"select {values}{extra_vals} from _validated where _reason is null"
+    )
 
 
 def finalize(con: duckdb.DuckDBPyConnection) -> None:

@@ -77,7 +77,8 @@ def _read_csv(con, path: Path) -> RawFile:
     total = accepted + len(broken)
     broken_rows = [int(r[0]) for r in broken]
     # Number accepted rows by their place in the file, skipping the lines the parser rejected.
-    con.execute(f"""
+    con.execute(
+        f"""
         create or replace temp view _raw_{n} as
         with numbered as (
             select row_number() over () as _k, to_json(src)::varchar as _raw, src.* from {source} as src
@@ -88,9 +89,11 @@ def _read_csv(con, path: Path) -> RawFile:
         )
         select places._row, numbered.* exclude (_k)
         from numbered join places using (_k)
-    """.replace("?::bigint[]", "[" + ",".join(map(str, broken_rows)) + "]::bigint[]"))
-    return RawFile(path, f"_raw_{n}", columns, total,
-                   [(int(r[0]), f"unreadable line: {r[1]}", r[2]) for r in broken])
+    """.replace("?::bigint[]", "[" + ",".join(map(str, broken_rows)) + "]::bigint[]")
+    )
+    return RawFile(
+        path, f"_raw_{n}", columns, total, [(int(r[0]), f"unreadable line: {r[1]}", r[2]) for r in broken]
+    )
 
 
 def _read_xlsx(con, path: Path, decimal: str) -> RawFile:

@@ -1,29 +1,29 @@
 """Any CSV or XLSX of deals, described by a small YAML mapping file.
 
-    source_format: maven_crm          # a label kept in `loads`
-    time_zone: UTC                    # the zone of the file's timestamps
-    date_formats: ["%Y-%m-%d"]        # optional; ISO and common ru/en formats are tried anyway
-    decimal: "."                      # "," for `1 234,56`
-    pipeline: {id: maven, name: Maven CRM}
-    stages:                           # funnel order; kind is open unless said
-      - Prospecting
-      - Engaging
-      - {name: Won, kind: won}
-      - {name: Lost, kind: lost}
-    deals:
-      file: sales_pipeline.csv        # found in the data directory (default: beside the mapping)
-      join: {file: more.csv, key: id} # optional: one more row per deal from another file
-      currency: USD                   # optional constant
-      columns:                        # canonical column: source column, or {sql: ...}, {value: ...}
-        deal_id: opportunity_id
-        stage: deal_stage             # stage names as listed above
-        owner: sales_agent            # owner's name; users are made from the names
-        created_at: engage_date
-        closed_at: close_date
-        amount: close_value
-    users:                            # optional: more about the owners
-      file: sales_teams.csv
-      columns: {name: sales_agent, team: manager}
+source_format: maven_crm          # a label kept in `loads`
+time_zone: UTC                    # the zone of the file's timestamps
+date_formats: ["%Y-%m-%d"]        # optional; ISO and common ru/en formats are tried anyway
+decimal: "."                      # "," for `1 234,56`
+pipeline: {id: maven, name: Maven CRM}
+stages:                           # funnel order; kind is open unless said
+  - Prospecting
+  - Engaging
+  - {name: Won, kind: won}
+  - {name: Lost, kind: lost}
+deals:
+  file: sales_pipeline.csv        # found in the data directory (default: beside the mapping)
+  join: {file: more.csv, key: id} # optional: one more row per deal from another file
+  currency: USD                   # optional constant
+  columns:                        # canonical column: source column, or {sql: ...}, {value: ...}
+    deal_id: opportunity_id
+    stage: deal_stage             # stage names as listed above
+    owner: sales_agent            # owner's name; users are made from the names
+    created_at: engage_date
+    closed_at: close_date
+    amount: close_value
+users:                            # optional: more about the owners
+  file: sales_teams.csv
+  columns: {name: sales_agent, team: manager}
 """
 
 from __future__ import annotations
@@ -45,8 +45,18 @@ from crmkit.importers.base import (
 from crmkit.importers.files import read_text_table
 
 FORMAT = "mapping"
-DEAL_FIELDS = ("deal_id", "stage", "owner", "title", "amount", "currency", "source",
-               "created_at", "closed_at", "loss_reason")
+DEAL_FIELDS = (
+    "deal_id",
+    "stage",
+    "owner",
+    "title",
+    "amount",
+    "currency",
+    "source",
+    "created_at",
+    "closed_at",
+    "loss_reason",
+)
 REQUIRED_FIELDS = ("deal_id", "stage")
 
 
@@ -98,7 +108,9 @@ class Mapping:
     def _stages(self, items: list) -> list[tuple[str, str]]:
         stages = []
         for i, item in enumerate(items, 1):
-            name, kind = (item, "open") if not isinstance(item, dict) else (item.get("name"), item.get("kind", "open"))
+            name, kind = (
+                (item, "open") if not isinstance(item, dict) else (item.get("name"), item.get("kind", "open"))
+            )
             if not name or kind not in KINDS:
                 self._fail(f"stages[{i}] needs a name and a kind of {', '.join(KINDS)}: {item!r}")
             stages.append((str(name), kind))
@@ -131,8 +143,13 @@ def _values_view(con, name: str, columns: list[str], rows: list[list]) -> str:
     return name
 
 
-def stage(con, paths: list[Path], options: ReadOptions | None = None, *, mapping: Path,
-          ) -> list[Staged]:
+def stage(
+    con,
+    paths: list[Path],
+    options: ReadOptions | None = None,
+    *,
+    mapping: Path,
+) -> list[Staged]:
     """Stage the files a mapping describes. `paths` (optional) is the data directory."""
     data_dir = paths[0] if paths else None
     if data_dir is not None and data_dir.is_file():
@@ -144,10 +161,16 @@ def stage(con, paths: list[Path], options: ReadOptions | None = None, *, mapping
     pipe_rows = [[1, "mapping: pipeline", spec.pipeline_id, spec.pipeline_name]]
     pipes = _values_view(con, "_map_pipelines", ["_row", "_raw", "pipeline_id", "name"], pipe_rows)
     staged.append(Staged("pipelines", spec.path, pipes, 1))
-    stage_rows = [[i, f"mapping: stage {name}", spec.pipeline_id, name, name, i, kind]
-                  for i, (name, kind) in enumerate(spec.stages, 1)]
-    stages = _values_view(con, "_map_stages", ["_row", "_raw", "pipeline_id", "stage_id", "name",
-                                               "position", "kind"], stage_rows)
+    stage_rows = [
+        [i, f"mapping: stage {name}", spec.pipeline_id, name, name, i, kind]
+        for i, (name, kind) in enumerate(spec.stages, 1)
+    ]
+    stages = _values_view(
+        con,
+        "_map_stages",
+        ["_row", "_raw", "pipeline_id", "stage_id", "name", "position", "kind"],
+        stage_rows,
+    )
     staged.append(Staged("stages", spec.path, stages, len(stage_rows)))
 
     deals_raw = read_text_table(con, spec.file(spec.deals, "deals"), decimal=spec.options.decimal)
@@ -159,8 +182,10 @@ def stage(con, paths: list[Path], options: ReadOptions | None = None, *, mapping
         other = read_text_table(con, spec.file(join, "deals.join"), decimal=spec.options.decimal)
         for raw, where in ((deals_raw, "deals.file"), (other, "deals.join.file")):
             if key not in raw.columns:
-                spec._fail(f"{where} {raw.path.name} has no column {key!r} to join on; "
-                           f"found: {', '.join(raw.columns)}")
+                spec._fail(
+                    f"{where} {raw.path.name} has no column {key!r} to join on; "
+                    f"found: {', '.join(raw.columns)}"
+                )
         joined_columns = [c for c in other.columns if c not in deals_raw.columns]
         picked = ", ".join(f"first_row.{quote_ident(c)}" for c in joined_columns)
         # One joined row per key (the first): more would multiply deals.
@@ -187,8 +212,14 @@ def stage(con, paths: list[Path], options: ReadOptions | None = None, *, mapping
             end as _reason
             from {other.relation}
         """)
-        joined_file = Staged("deals", other.path, f"{other.relation}_use", other.rows_read,
-                             other.broken_rows, accounting_only=True)
+        joined_file = Staged(
+            "deals",
+            other.path,
+            f"{other.relation}_use",
+            other.rows_read,
+            other.broken_rows,
+            accounting_only=True,
+        )
 
     reads: dict[str, str] = {}
     for name, field_spec in spec.deal_columns.items():
@@ -211,18 +242,24 @@ def stage(con, paths: list[Path], options: ReadOptions | None = None, *, mapping
         user_cols = spec._need(spec.users, "columns", dict, "users.columns")
         if "name" not in user_cols:
             spec._fail("users.columns.name is missing (which column holds the user's name?)")
-        check_columns(users_raw.columns, TABLES["users"], users_raw.path,
-                      mapped={k: v for k, v in user_cols.items() if isinstance(v, str)})
+        check_columns(
+            users_raw.columns,
+            TABLES["users"],
+            users_raw.path,
+            mapped={k: v for k, v in user_cols.items() if isinstance(v, str)},
+        )
         fields = {k: _expr(v, f"users.columns.{k}", spec)[0] for k, v in user_cols.items()}
         view = f"{users_raw.relation}_users"
         con.execute(f"""create or replace temp view {view} as
-            select _row, _raw, {fields['name']} as user_id, {fields['name']} as name,
-                   {fields.get('team', 'null')} as team, {fields.get('is_active', 'null')} as is_active
+            select _row, _raw, {fields["name"]} as user_id, {fields["name"]} as name,
+                   {fields.get("team", "null")} as team, {fields.get("is_active", "null")} as is_active
             from {users_raw.relation} as src""")
         staged.append(Staged("users", users_raw.path, view, users_raw.rows_read, users_raw.broken_rows))
         listed = view
     if owner:
-        unlisted = f"and owner not in (select user_id from {listed} where user_id is not null)" if listed else ""
+        unlisted = (
+            f"and owner not in (select user_id from {listed} where user_id is not null)" if listed else ""
+        )
         view = f"{source}_owners"
         con.execute(f"""create or replace temp view {view} as
             with owners as (
@@ -244,7 +281,7 @@ def stage(con, paths: list[Path], options: ReadOptions | None = None, *, mapping
         select[name] = reads.get(name, "null")
     deals_view = f"{source}_deals"
     con.execute(f"""create or replace temp view {deals_view} as
-        select _row, _raw, {', '.join(f'{expr} as {quote_ident(n)}' for n, expr in select.items())}
+        select _row, _raw, {", ".join(f"{expr} as {quote_ident(n)}" for n, expr in select.items())}
         from {source} as src""")
     staged.append(Staged("deals", deals_raw.path, deals_view, deals_raw.rows_read, deals_raw.broken_rows))
     if join:
