@@ -36,8 +36,9 @@ load: sample
 report: load
 	$(BIN)/crmkit report --db $(DB) $(if $(MONTH),--month $(MONTH)) --lang $(LANG_REPORT)
 
-## test: run the whole test suite (installs Chromium via apt when run as root in CI)
+## test: lint, then the whole test suite (the browser test skips where Chromium is missing)
 test: env
+	$(BIN)/ruff check crmkit notebooks tests benchmarks
 	$(BIN)/python -m pytest
 
 ## lab: open JupyterLab on the notebooks (installs the [lab] extra)

@@ -92,16 +92,16 @@ def won_cycle_by_owner(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
         alt.Tooltip("name:N", title=t("owner", lang)),
         alt.Tooltip("n:Q", title="n"),
         alt.Tooltip("median_days:Q", title=t("median_days", lang), format=".1f"),
-        alt.Tooltip("median_low:Q", title=t("ci_low", lang), format=".1f"),
-        alt.Tooltip("median_high:Q", title=t("ci_high", lang), format=".1f"),
+        alt.Tooltip("median_days_low:Q", title=t("ci_low", lang), format=".1f"),
+        alt.Tooltip("median_days_high:Q", title=t("ci_high", lang), format=".1f"),
         alt.Tooltip("mean_days:Q", title=t("mean_days", lang), format=".1f"),
     ]
     color = alt.condition("datum.reliable", alt.value("#2f6db5"), alt.value("#bbbbbb"))
     base = alt.Chart(owners)
     bars = base.mark_rule(strokeWidth=3).encode(
         y=y,
-        x=alt.X("median_low:Q", title=f"{t('median_days', lang)}"),
-        x2="median_high:Q",
+        x=alt.X("median_days_low:Q", title=f"{t('median_days', lang)}"),
+        x2="median_days_high:Q",
         color=color,
         tooltip=tooltip,
     )
@@ -109,7 +109,7 @@ def won_cycle_by_owner(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
         y=y, x="median_days:Q", color=color, tooltip=tooltip
     )
     labels = base.mark_text(align="left", dx=8, fontSize=11, color="#555").encode(
-        y=y, x="median_high:Q", text=alt.Text("n:Q", format="d")
+        y=y, x="median_days_high:Q", text=alt.Text("n:Q", format="d")
     )
     rule = (
         alt.Chart(pd.DataFrame({"team": [team]}))

@@ -33,7 +33,7 @@ def slow_owners(won_cycle: pd.DataFrame, lang: str = "en") -> list[Finding]:
     interval above the team median (so the gap is both material and not chance)."""
     team = won_cycle.loc[won_cycle["level"] == "team", "median_days"].iloc[0]
     owners = won_cycle[(won_cycle["level"] == "owner") & (won_cycle["n"] >= SMALL_N)]
-    slow = owners[(owners["median_low"] > team) & (owners["median_days"] >= team * (1 + SLOWER_BY))]
+    slow = owners[(owners["median_days_low"] > team) & (owners["median_days"] >= team * (1 + SLOWER_BY))]
     return [
         Finding(
             row.won_amount * (row.median_days / team - 1),
@@ -42,8 +42,8 @@ def slow_owners(won_cycle: pd.DataFrame, lang: str = "en") -> list[Finding]:
                 lang,
                 owner=row.name,
                 median=row.median_days,
-                low=row.median_low,
-                high=row.median_high,
+                low=row.median_days_low,
+                high=row.median_days_high,
                 n=int(row.n),
                 team=team,
                 excess=row.median_days / team - 1,

@@ -61,6 +61,14 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "days": ("days", "дни"),
     "share_open": ("Share of deals still open", "Доля ещё открытых сделок"),
     "day": ("Days since creation", "Дней с создания"),
+    "more_rows": (
+        "First {shown} of {total} rows; `crmkit metrics` gives them all.",
+        "Первые {shown} из {total} строк; все строки — в `crmkit metrics`.",
+    ),
+    "table_note": (
+        "Small grey figures under a value: its 95% interval. Greyed rows: n < 5.",
+        "Мелкие серые числа под значением — его 95% интервал. Серые строки: n < 5.",
+    ),
     "small_n": ("greyed: n < 5, too few to rely on", "серым: n < 5, слишком мало для выводов"),
     "won_cycle_subtitle": (
         "number = won deals per manager; dashed line: team median {team:.0f} days; {small}",

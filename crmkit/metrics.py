@@ -1,7 +1,8 @@
 """Metric tables: `f(con, *, as_of, period_start, pipeline, owner, ...) -> DataFrame`.
 
 The notebooks and `crmkit metrics` call these same functions. Every table shows `n`, and an
-interval wherever it shows a median or a rate. `as_of` is the moment the data is seen from
+interval wherever it shows a median or a rate: column `X` has its 95% interval in `X_low` and
+`X_high`. `as_of` is the moment the data is seen from
 (events strictly before it count); the window is [period_start, as_of), by default the 12
 months before as_of. Definitions: METRICS.md.
 """
@@ -78,11 +79,7 @@ def won_cycle(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd
         return {
             "n": q.n,
             "mean_days": usable["cycle_days"].mean() if q.n else np.nan,
-            "median_days": q.median,
-            "median_low": q.median_low,
-            "median_high": q.median_high,
-            "p25_days": q.q25,
-            "p75_days": q.q75,
+            **q.columns("days"),
             "n_excluded": int(part["excluded_reason"].notna().sum()),
             "won_amount": float(part["amount"].sum()),
         }
@@ -101,16 +98,7 @@ def time_to_close(con, *, as_of, period_start=None, pipeline=None, owner=None) -
     def summarise(part):
         q = stats.survival_quantiles(part["days"], part["outcome"] != "open")
         incidence = stats.cumulative_incidence(part["days"], part["outcome"], HORIZONS)
-        row = {
-            "n": q.n,
-            "n_closed": q.n_events,
-            "n_open": q.n - q.n_events,
-            "median_days": q.median,
-            "median_low": q.median_low,
-            "median_high": q.median_high,
-            "p25_days": q.q25,
-            "p75_days": q.q75,
-        }
+        row = {"n": q.n, "n_closed": q.n_events, "n_open": q.n - q.n_events, **q.columns("days")}
         for horizon, (share, low, high) in zip(HORIZONS, incidence["won"], strict=True):
             row.update(
                 {f"won_by_{horizon}": share, f"won_by_{horizon}_low": low, f"won_by_{horizon}_high": high}

@@ -125,40 +125,32 @@ def _fmt(value, kind: str) -> str:
     return str(value)
 
 
-def table(
-    frame: pd.DataFrame,
-    columns: dict[str, str],
-    lang: str,
-    *,
-    ci: dict | None = None,
-    limit: int | None = None,
-    caption: str = "",
-) -> HTML:
-    """An HTML table: `columns` maps column -> kind (text/days/money/share/int); `ci` maps a
-    label key -> (low column, high column, kind) shown as "low–high"; rows with n < 5 greyed."""
-    ci = ci or {}
+def table(frame: pd.DataFrame, columns: dict[str, str], lang: str, *, limit: int | None = None) -> HTML:
+    """An HTML table of `columns` (column -> kind: text/days/money/share/int). A column `X`
+    with `X_low` and `X_high` beside it shows its 95% interval under the value; rows resting on
+    fewer than 5 cases are greyed. Every value is escaped."""
     shown = frame if limit is None else frame.head(limit)
-    head = "".join(f"<th>{_esc(t(c, lang) if c in _label_keys() else c)}</th>" for c in columns)
-    head += "".join(f"<th>{_esc(t(k, lang))}</th>" for k in ci)
+    labels = _label_keys()
+    head = "".join(f"<th>{_esc(t(c, lang) if c in labels else c)}</th>" for c in columns)
     body = []
     for _, row in shown.iterrows():
         small = "n" in row and pd.notna(row["n"]) and row["n"] < SMALL_N
-        cells = "".join(
-            f'<td class="{"num" if kind != "text" else ""}">{_esc(_fmt(row[c], kind))}</td>'
-            for c, kind in columns.items()
-        )
-        cells += "".join(
-            f'<td class="num">{_esc(_fmt(row[lo], kind))}–{_esc(_fmt(row[hi], kind))}</td>'
-            for lo, hi, kind in ci.values()
-        )
-        body.append(f'<tr class="{"small-n" if small else ""}">{cells}</tr>')
+        cells = []
+        for column, kind in columns.items():
+            text = _esc(_fmt(row[column], kind))
+            if f"{column}_low" in row and _fmt(row[column], kind) != "—":
+                low, high = _fmt(row[f"{column}_low"], kind), _fmt(row[f"{column}_high"], kind)
+                text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'
+            cells.append(f'<td class="{"num" if kind != "text" else ""}">{text}</td>')
+        body.append(f'<tr class="{"small-n" if small else ""}">{"".join(cells)}</tr>')
     more = ""
     if limit is not None and len(frame) > limit:
-        more = f"<p class='crmkit-more'>… {len(frame) - limit} more (of {len(frame)})</p>"
-    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
+        more = f"<p class='crmkit-more'>{t('more_rows', lang, shown=limit, total=len(frame))}</p>"
+    has_ci = any(f"{c}_low" in frame for c in columns)
+    note = f"<p class='crmkit-more'>{t('table_note', lang)}</p>" if has_ci or "n" in frame else ""
     return HTML(
-        f'<table class="crmkit-table">{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>{more}"
+        f'<table class="crmkit-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>{more}{note}"
     )
 
 

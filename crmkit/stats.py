@@ -15,6 +15,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 CONFIDENCE = 0.95
 SMALL_N = 5  # below this a figure is shown greyed with its n (METRICS.md)
+Z_95 = 1.959963984540054  # the normal quantile for a two-sided 95% interval
 
 
 def wilson(successes: int, trials: int) -> tuple[float, float]:
@@ -27,20 +28,27 @@ def wilson(successes: int, trials: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Quantiles:
+    """Median and quartiles, each with its 95% interval (`_low`, `_high`; NaN when unknown)."""
+
     n: int
     n_events: int
     median: float
     median_low: float
     median_high: float
-    q25: float
-    q75: float
+    p25: float
+    p25_low: float
+    p25_high: float
+    p75: float
+    p75_low: float
+    p75_high: float
 
-
-def _quiet():
-    ctx = warnings.catch_warnings()
-    ctx.__enter__()
-    warnings.simplefilter("ignore", RuntimeWarning)
-    return ctx
+    def columns(self, unit: str = "days") -> dict[str, float]:
+        """As metric-table columns: median_days, median_days_low, …, p75_days_high."""
+        return {
+            f"{name}_{unit}{suffix}": getattr(self, name + suffix)
+            for name in ("median", "p25", "p75")
+            for suffix in ("", "_low", "_high")
+        }
 
 
 def sample_quantiles(values) -> Quantiles:
@@ -50,13 +58,14 @@ def sample_quantiles(values) -> Quantiles:
     from scipy.stats import quantile_test
 
     values = np.asarray(values, dtype=float)
-    nan = float("nan")
     if len(values) == 0:
-        return Quantiles(0, 0, nan, nan, nan, nan, nan)
-    median = float(np.median(values))
-    ci = quantile_test(values, q=median, p=0.5).confidence_interval(CONFIDENCE)
-    q25, q75 = np.percentile(values, [25, 75])
-    return Quantiles(len(values), len(values), median, float(ci.low), float(ci.high), float(q25), float(q75))
+        return Quantiles(0, 0, *[float("nan")] * 9)
+    estimates = []
+    for p in (0.5, 0.25, 0.75):
+        value = float(np.percentile(values, p * 100))
+        ci = quantile_test(values, q=value, p=p).confidence_interval(CONFIDENCE)
+        estimates += [value, float(ci.low), float(ci.high)]
+    return Quantiles(len(values), len(values), *estimates)
 
 
 def survival_quantiles(days, closed) -> Quantiles:
@@ -68,22 +77,20 @@ def survival_quantiles(days, closed) -> Quantiles:
     """
     days = np.asarray(days, dtype=float)
     closed = np.asarray(closed, dtype=int)
-    nan = float("nan")
     if len(days) == 0 or closed.sum() == 0:
-        return Quantiles(len(days), int(closed.sum()), nan, nan, nan, nan, nan)
-    ctx = _quiet()
-    try:
-        fit = SurvfuncRight(days, closed)
-        median = fit.quantile(0.5)
-        low, high = fit.quantile_ci(0.5, alpha=1 - CONFIDENCE)
-        q25, q75 = fit.quantile(0.25), fit.quantile(0.75)
-    finally:
-        ctx.__exit__(None, None, None)
+        return Quantiles(len(days), int(closed.sum()), *[float("nan")] * 9)
 
     def num(x):
-        return float(x) if x is not None and np.isfinite(x) else nan
+        return float(x) if x is not None and np.isfinite(x) else float("nan")
 
-    return Quantiles(len(days), int(closed.sum()), num(median), num(low), num(high), num(q25), num(q75))
+    estimates = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = SurvfuncRight(days, closed)
+        for p in (0.5, 0.25, 0.75):
+            low, high = fit.quantile_ci(p, alpha=1 - CONFIDENCE)
+            estimates += [num(fit.quantile(p)), num(low), num(high)]
+    return Quantiles(len(days), int(closed.sum()), *estimates)
 
 
 def survival_curve(days, closed) -> dict[str, np.ndarray]:
@@ -97,19 +104,15 @@ def survival_curve(days, closed) -> dict[str, np.ndarray]:
             "low": np.array([1.0]),
             "high": np.array([1.0]),
         }
-    ctx = _quiet()
-    try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         fit = SurvfuncRight(days, closed)
-        z = 1.959963984540054
-        se = np.nan_to_num(fit.surv_prob_se)
-        value = fit.surv_prob
-    finally:
-        ctx.__exit__(None, None, None)
+    se, value = np.nan_to_num(fit.surv_prob_se), fit.surv_prob
     return {
         "day": np.r_[0.0, fit.surv_times],
         "value": np.r_[1.0, value],
-        "low": np.r_[1.0, np.clip(value - z * se, 0, 1)],
-        "high": np.r_[1.0, np.clip(value + z * se, 0, 1)],
+        "low": np.r_[1.0, np.clip(value - Z_95 * se, 0, 1)],
+        "high": np.r_[1.0, np.clip(value + Z_95 * se, 0, 1)],
     }
 
 
@@ -127,12 +130,9 @@ def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float,
         for key in result:
             result[key] = [(0.0, 0.0, 0.0) if len(days) else (np.nan,) * 3 for _ in horizons]
         return result
-    ctx = _quiet()
-    try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         fit = CumIncidenceRight(days, status)
-    finally:
-        ctx.__exit__(None, None, None)
-    z = 1.959963984540054
     for code, key in ((0, "won"), (1, "lost")):
         values = fit.cinc[code] if code < len(fit.cinc) else np.zeros_like(fit.times)
         errors = fit.cinc_se[code] if code < len(fit.cinc_se) else np.zeros_like(fit.times)
@@ -146,5 +146,5 @@ def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float,
                 result[key].append((0.0, 0.0, 0.0))
                 continue
             value, se = float(values[at]), float(np.nan_to_num(errors[at]))
-            result[key].append((value, max(0.0, value - z * se), min(1.0, value + z * se)))
+            result[key].append((value, max(0.0, value - Z_95 * se), min(1.0, value + Z_95 * se)))
     return result

@@ -84,7 +84,6 @@ report.table(
         "n_excluded": "int",
     },
     lang,
-    ci={"median_ci": ("median_low", "median_high", "days")},
 )
 
 # %% [markdown]
@@ -107,15 +106,13 @@ report.table(
         "n_closed": "int",
         "n_open": "int",
         "median_days": "days",
+        "p25_days": "days",
+        "p75_days": "days",
         "won_by_30": "share",
         "won_by_60": "share",
         "won_by_90": "share",
     },
     lang,
-    ci={
-        "median_ci": ("median_low", "median_high", "days"),
-        "share_ci": ("won_by_90_low", "won_by_90_high", "share"),
-    },
 )
 
 # %% [markdown]
@@ -127,6 +124,13 @@ report.section(ctx, "section_stale", days=stale.attrs["threshold_days"])
 # %%
 stale_owners = metrics.stale_by_owner(ctx.con, **ctx.filters, threshold_days=stale_days or None)
 charts.stale_by_owner(stale_owners, report.main_currency(stale), lang)
+
+# %%
+report.table(
+    stale_owners,
+    {"owner": "text", "n_open": "int", "n_stale": "int", "stale_share": "share", "stale_amount": "money"},
+    lang,
+)
 
 # %%
 report.table(

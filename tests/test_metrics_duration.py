@@ -35,7 +35,7 @@ def test_won_cycle_team_owner_pipeline(con):
     boris = row(table, "owner", "Борис")  # d4 20, d5 30; d7 excluded
     assert (boris.n, boris.n_excluded, boris.median_days) == (2, 1, 25.0)  # (20 + 30) / 2
     assert row(table, "pipeline", "Other").n == 1  # d9 moved to pipeline Q and won there
-    assert math.isnan(team.median_low)  # n = 5: too few for a 95% order-statistic interval
+    assert math.isnan(team.median_days_low)  # n = 5: too few for a 95% order-statistic interval
 
 
 def test_time_to_close_censors_open_deals(con):

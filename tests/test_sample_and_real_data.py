@@ -27,7 +27,7 @@ def test_planted_slow_manager_and_stale_deals_are_found(sample_db):
     slowest = owners.sort_values("median_days").iloc[-1]
     team = cycle.loc[cycle["level"] == "team", "median_days"].iloc[0]
     assert slowest["name"] == sample.PLANTED["slow_manager"]
-    assert slowest["median_low"] > team  # the whole interval above the team median
+    assert slowest["median_days_low"] > team  # the whole interval above the team median
     stale = metrics.stale_by_owner(con, as_of="2026-11-01")
     assert stale.iloc[0]["owner"] == sample.PLANTED["slow_manager"]  # most money at stake
 
