@@ -180,3 +180,133 @@ def stale_by_owner(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.
             title={"text": t("stale_title", lang), "subtitle": t("stale_subtitle", lang, currency=currency)},
         )
     )
+
+
+def _stage_labels(frame: pd.DataFrame) -> pd.Series:
+    """Stage names as they are, prefixed with the pipeline only where a name is in several."""
+    pairs = frame[["pipeline", "stage"]].drop_duplicates()
+    shared = set(pairs.loc[pairs["stage"].duplicated(keep=False), "stage"])
+    return frame.apply(
+        lambda r: f"{r['pipeline']} · {r['stage']}" if r["stage"] in shared else r["stage"], axis=1
+    )
+
+
+def _stage_order(frame: pd.DataFrame) -> list[str]:
+    return frame.drop_duplicates("label").sort_values(["pipeline", "position"])["label"].tolist()
+
+
+def stage_times(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Finished stays per stage as a box of aggregates: p10–p90 whiskers, p25–p75 box, median."""
+    data = table.assign(label=_stage_labels(table))
+    y = alt.Y("label:N", sort=_stage_order(data), title=t("stage", lang), axis=alt.Axis(labelLimit=260))
+    tooltip = [
+        alt.Tooltip("stage:N", title=t("stage", lang)),
+        alt.Tooltip("n_finished:Q", title="n"),
+        alt.Tooltip("median_days:Q", title=t("median_days", lang), format=".1f"),
+        alt.Tooltip("p25_days:Q", title=t("p25_days", lang), format=".1f"),
+        alt.Tooltip("p75_days:Q", title=t("p75_days", lang), format=".1f"),
+        alt.Tooltip("p90_days:Q", title=t("p90_days_stage", lang), format=".1f"),
+        alt.Tooltip("km_median_days:Q", title=t("km_median_days", lang), format=".1f"),
+        alt.Tooltip("share_of_cycle:Q", title=t("share_of_cycle", lang), format=".0%"),
+    ]
+    base = alt.Chart(data)
+    whisker = base.mark_rule(color="#7a9cc6").encode(
+        y=y, x=alt.X("p10_days:Q", title=t("days_in_stage", lang)), x2="p90_days:Q", tooltip=tooltip
+    )
+    box = base.mark_bar(size=14, color="#2f6db5", opacity=0.75).encode(
+        y=y, x="p25_days:Q", x2="p75_days:Q", tooltip=tooltip
+    )
+    median = base.mark_tick(color="white", thickness=2, size=14).encode(
+        y=y, x="median_days:Q", tooltip=tooltip
+    )
+    share = base.mark_text(align="left", dx=6, fontSize=11, color="#555").encode(
+        y=y, x="p90_days:Q", text=alt.Text("share_of_cycle:Q", format=".0%")
+    )
+    return (whisker + box + median + share).properties(
+        width=WIDTH,
+        height=max(160, 28 * len(data)),
+        title={"text": t("stage_times_title", lang), "subtitle": t("stage_times_subtitle", lang)},
+    )
+
+
+def cumulative_flow(flow: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Deals in each open stage at the start of every week, stacked, one panel per pipeline:
+    a widening band is a queue forming."""
+    data = flow.assign(label=_stage_labels(flow))
+    area = (
+        alt.Chart(data)
+        .mark_area(opacity=0.85)
+        .encode(
+            x=alt.X("week_start:T", title=t("week", lang)),
+            y=alt.Y("wip:Q", stack=True, title=t("wip", lang)),
+            color=alt.Color(
+                "label:N",
+                sort=_stage_order(data),
+                title=t("stage", lang),
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(labelLimit=260),
+            ),
+            order=alt.Order("position:Q", sort="descending"),
+            tooltip=[
+                alt.Tooltip("week_start:T", title=t("week", lang)),
+                alt.Tooltip("label:N", title=t("stage", lang)),
+                alt.Tooltip("wip:Q", title=t("wip", lang)),
+            ],
+        )
+        .properties(width=WIDTH - 180, height=200)
+    )
+    return (
+        area.facet(
+            row=alt.Row(
+                "pipeline:N",
+                title=None,
+                header=alt.Header(labelFontSize=13, labelAngle=0, labelAlign="left", labelOrient="top"),
+            )
+        )
+        .resolve_scale(y="independent")
+        .properties(title={"text": t("flow_title", lang), "subtitle": t("flow_subtitle", lang)})
+    )
+
+
+def manager_stage_heatmap(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Median stay per manager and stage, coloured by the ratio to the team's median."""
+    data = table.assign(label=_stage_labels(table), reliable=table["n"] >= SMALL_N)
+    # Stages down the side (long names fit), managers across; no grid lines over the cells.
+    base = alt.Chart(data).encode(
+        y=alt.Y(
+            "label:N",
+            sort=_stage_order(data),
+            title=t("stage", lang),
+            axis=alt.Axis(labelLimit=260, grid=False),
+        ),
+        x=alt.X("owner:N", title=t("owner", lang), axis=alt.Axis(labelAngle=-30, labelLimit=160, grid=False)),
+    )
+    tooltip = [
+        alt.Tooltip("owner:N", title=t("owner", lang)),
+        alt.Tooltip("stage:N", title=t("stage", lang)),
+        alt.Tooltip("n:Q", title="n"),
+        alt.Tooltip("median_days:Q", title=t("median_days", lang), format=".1f"),
+        alt.Tooltip("median_days_low:Q", title=t("ci_low", lang), format=".1f"),
+        alt.Tooltip("median_days_high:Q", title=t("ci_high", lang), format=".1f"),
+        alt.Tooltip("team_median_days:Q", title=t("team", lang), format=".1f"),
+    ]
+    cells = base.mark_rect().encode(
+        color=alt.Color(
+            "ratio_to_team:Q",
+            title=t("ratio_to_team", lang),
+            scale=alt.Scale(scheme="redblue", reverse=True, domainMid=1, domain=[0.5, 2], clamp=True),
+        ),
+        opacity=alt.condition("datum.reliable", alt.value(1), alt.value(0.3)),
+        tooltip=tooltip,
+    )
+    strong = "datum.ratio_to_team > 1.6 || datum.ratio_to_team < 0.65"
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("median_days:Q", format=".0f"),
+        color=alt.condition(strong, alt.value("white"), alt.value("#222")),
+        tooltip=tooltip,
+    )
+    return (cells + text).properties(
+        width=max(320, 56 * data["owner"].nunique()),
+        height=max(160, 26 * data["label"].nunique()),
+        title={"text": t("heatmap_title", lang), "subtitle": t("heatmap_subtitle", lang)},
+    )

@@ -110,3 +110,103 @@ def censoring_gap(won_cycle: pd.DataFrame, time_to_close: pd.DataFrame, lang: st
 
 def ranked(*groups: list[Finding]) -> list[Finding]:
     return sorted((f for group in groups for f in group), key=lambda f: -f.impact)
+
+
+def bottlenecks(stages: pd.DataFrame, flow: pd.DataFrame, lang: str = "en") -> list[Finding]:
+    """Per pipeline, the open stage holding the largest share of cycle time, with its WIP trend."""
+    found = []
+    for pipeline, part in stages.groupby("pipeline"):
+        top = part.sort_values("share_of_cycle", ascending=False).iloc[0]
+        weeks = flow[(flow["pipeline"] == pipeline) & (flow["stage"] == top["stage"])].sort_values(
+            "week_start"
+        )
+        before = int(weeks["wip"].iloc[-5]) if len(weeks) >= 5 else int(top["wip_now"])
+        trend = t("wip_trend_up" if top["wip_now"] > before else "wip_trend_flat", lang, before=before)
+        found.append(
+            Finding(
+                top["wip_amount"],
+                t(
+                    "finding_bottleneck",
+                    lang,
+                    stage=top["stage"],
+                    pipeline=pipeline,
+                    share=top["share_of_cycle"],
+                    median=top["median_days"],
+                    low=top["median_days_low"],
+                    high=top["median_days_high"],
+                    n=int(top["n"]),
+                    wip=int(top["wip_now"]),
+                    amount=money(top["wip_amount"], top["currency"]).strip(),
+                    trend=trend,
+                ),
+            )
+        )
+    return found
+
+
+SLOWER_IN_STAGE = 1.5  # a manager's stays in a stage this many times the team's are worth a look
+
+
+def slow_stage_owners(manager_stages: pd.DataFrame, lang: str = "en") -> list[Finding]:
+    """Managers at least 1.5× the team's median stay in a stage with the interval above the
+    team's; one finding per manager, citing the stage with the most money waiting."""
+    if manager_stages.empty:
+        return []
+    slow = manager_stages[
+        (manager_stages["n"] >= SMALL_N)
+        & (manager_stages["ratio_to_team"] >= SLOWER_IN_STAGE)
+        & (manager_stages["median_days_low"] > manager_stages["team_median_days"])
+    ]
+    found = []
+    for owner, part in slow.groupby("owner"):
+        row = part.sort_values(["wip_amount", "ratio_to_team"], ascending=False).iloc[0]
+        total = manager_stages[manager_stages["owner"] == owner]["stage"].nunique()
+        found.append(
+            Finding(
+                float(part["wip_amount"].sum()),
+                t(
+                    "finding_slow_stage_owner",
+                    lang,
+                    owner=owner,
+                    stage=row.stage,
+                    ratio=row.ratio_to_team,
+                    median=row.median_days,
+                    low=row.median_days_low,
+                    high=row.median_days_high,
+                    n=int(row.n),
+                    team=row.team_median_days,
+                    k=len(part),
+                    total=total,
+                ),
+            )
+        )
+    return found
+
+
+def whatif(scenarios: pd.DataFrame, stages: pd.DataFrame, lang: str = "en") -> list[Finding]:
+    """The what-if of each pipeline's bottleneck stage."""
+    found = []
+    for pipeline, part in stages.groupby("pipeline"):
+        top = part.sort_values("share_of_cycle", ascending=False).iloc[0]
+        match = scenarios[(scenarios["pipeline"] == pipeline) & (scenarios["stage"] == top["stage"])]
+        if match.empty:
+            continue
+        row = match.iloc[0]
+        found.append(
+            Finding(
+                0.0,
+                t(
+                    "finding_whatif",
+                    lang,
+                    reduction=row["reduction"],
+                    stage=row["stage"],
+                    cycle=row["cycle_days"],
+                    new=row["new_cycle_days"],
+                    gain=row["throughput_change"],
+                    low=row["throughput_change_low"],
+                    high=row["throughput_change_high"],
+                    n=int(row["n"]),
+                ),
+            )
+        )
+    return found

@@ -22,6 +22,122 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "findings": ("Findings", "Выводы"),
+    "report_02": ("Stage bottlenecks", "Узкие места воронки"),
+    "intro_02": (
+        "Where deals wait: time in each stage with current stays censored, work in progress, "
+        "throughput, how each stage's visits end, which manager is slow where, and what shortening "
+        "a stage would buy.",
+        "Где сделки ждут: время на каждом этапе с учётом текущих пребываний, незавершённая работа, "
+        "пропускная способность, чем заканчиваются заходы на этап, кто из менеджеров где медлит и что "
+        "даст ускорение этапа.",
+    ),
+    "section_stages": ("Time in each stage", "Время на этапах"),
+    "section_stages_text": (
+        "Stays that began in the window. Finished stays give the median, mean and p90; the "
+        "Kaplan–Meier median also counts deals still in the stage (censored); n is the visits that "
+        "began in the window.",
+        "Пребывания, начавшиеся в окне. Медиана, среднее и p90 — по завершённым; медиана "
+        "Каплана–Майера учитывает и сделки, ещё стоящие на этапе (цензурирование); n — заходы, "
+        "начавшиеся в окне.",
+    ),
+    "section_identity": ("How stage visits end", "Чем заканчиваются заходы на этап"),
+    "section_identity_text": (
+        "Every visit that began in the window ends one way: entered = advanced + lost here + "
+        "regressed + moved pipeline + still here.",
+        "Каждый заход, начавшийся в окне, заканчивается одним из способов: вошло = продвинулось + "
+        "проиграно + откатилось + перенесено + ещё на этапе.",
+    ),
+    "section_flow": ("Work in progress by week", "Незавершённая работа по неделям"),
+    "section_flow_text": (
+        "Deals in each stage at the start of every week; a band that widens is a queue forming.",
+        "Сделки на каждом этапе в начале каждой недели; расширяющаяся полоса — растущая очередь.",
+    ),
+    "section_heatmap": ("Managers × stages", "Менеджеры × этапы"),
+    "section_heatmap_text": (
+        "Median finished stay per manager and stage; red is slower than the team, blue faster; "
+        "faded cells rest on fewer than 5 stays.",
+        "Медиана завершённых пребываний по менеджерам и этапам; красный — медленнее команды, синий — "
+        "быстрее; бледные клетки — меньше 5 пребываний.",
+    ),
+    "section_whatif": ("What if a stage were shorter", "Что если сократить этап"),
+    "section_whatif_text": (
+        "Shortening a stage by {reduction:.0%} of its time. Little's law: throughput = WIP / cycle "
+        "time; with WIP held constant, a shorter cycle moves more deals per week. Assumes the other "
+        "stages and the win rate stay as they are; intervals by bootstrap over won deals.",
+        "Сокращение этапа на {reduction:.0%} его времени. Закон Литтла: пропускная способность = "
+        "незавершённая работа / время цикла; при той же незавершённой работе короткий цикл проводит "
+        "больше сделок в неделю. Предполагается, что остальные этапы и доля выигрышей не меняются; "
+        "интервалы — бутстреп по выигранным сделкам.",
+    ),
+    "section_stuck_stage": ("Stuck deals per stage", "Застрявшие сделки по этапам"),
+    "section_stuck_stage_text": (
+        "Open deals in a stage longer than 90% of its finished stays in the window.",
+        "Открытые сделки, стоящие на этапе дольше 90% завершённых пребываний в окне.",
+    ),
+    "n_finished": ("Finished", "Завершено"),
+    "km_median_days": ("KM median, days", "Медиана КМ, дни"),
+    "p90_days_stage": ("p90, days", "p90, дни"),
+    "wip_now": ("In stage now", "Сейчас на этапе"),
+    "wip_amount": ("Amount in stage", "Сумма на этапе"),
+    "exits_per_week": ("Exits per week", "Выходов в неделю"),
+    "share_of_cycle": ("Share of cycle time", "Доля времени цикла"),
+    "advanced": ("Advanced", "Продвинулось"),
+    "lost": ("Lost here", "Проиграно"),
+    "regressed": ("Regressed", "Откатилось"),
+    "moved": ("Moved pipeline", "Перенесено"),
+    "still_here": ("Still here", "Ещё на этапе"),
+    "n_stuck": ("Stuck deals", "Застрявшие сделки"),
+    "stuck_amount": ("Amount stuck", "Сумма застрявших"),
+    "reduction": ("Reduction", "Сокращение"),
+    "cycle_days": ("Mean cycle, days", "Средний цикл, дни"),
+    "stage_days": ("Of it in stage, days", "Из них на этапе, дни"),
+    "new_cycle_days": ("New cycle, days", "Новый цикл, дни"),
+    "throughput_change": ("Throughput change", "Рост пропускной способности"),
+    "ratio_to_team": ("× team median", "× медиана команды"),
+    "week": ("Week", "Неделя"),
+    "wip": ("Deals in stage", "Сделок на этапе"),
+    "stage_times_title": ("Days in each stage (finished stays)", "Дни на этапе (завершённые пребывания)"),
+    "stage_times_subtitle": (
+        "box: 25th–75th percentile; white tick: median; line: 10th–90th; label: share of cycle time",
+        "прямоугольник — 25–75-й перцентили; белая черта — медиана; линия — 10–90-й; "
+        "подпись — доля времени цикла",
+    ),
+    "flow_title": (
+        "Cumulative flow: deals in each stage at the start of the week",
+        "Накопительный поток: сделки на этапах в начале недели",
+    ),
+    "flow_subtitle": (
+        "stacked; a widening band is a growing queue",
+        "накопительно; расширение полосы — растущая очередь",
+    ),
+    "heatmap_title": ("Median days in stage per manager", "Медиана дней на этапе по менеджерам"),
+    "heatmap_subtitle": (
+        "colour: ratio to the team median; faded: n < 5",
+        "цвет — отношение к медиане команды; бледные — n < 5",
+    ),
+    "finding_bottleneck": (
+        "«{stage}» ({pipeline}) holds {share:.0%} of cycle time: median {median:.0f} days (95% CI "
+        "{low:.0f}–{high:.0f}, n={n}); {wip} deals ({amount}) wait there now, {trend}.",
+        "«{stage}» ({pipeline}) занимает {share:.0%} времени цикла: медиана {median:.0f} дн. (95% ДИ "
+        "{low:.0f}–{high:.0f}, n={n}); сейчас там {wip} сделок ({amount}), {trend}.",
+    ),
+    "wip_trend_up": ("up from {before} four weeks earlier", "четыре недели назад было {before}"),
+    "wip_trend_flat": ("against {before} four weeks earlier", "четыре недели назад было {before}"),
+    "finding_slow_stage_owner": (
+        "{owner} is slow in {k} of {total} stages; in «{stage}» deals stay {ratio:.1f}× as long as the "
+        "team's: median {median:.0f} days (95% CI {low:.0f}–{high:.0f}, n={n}) against {team:.0f}.",
+        "{owner} медлит на {k} этапах из {total}; на «{stage}» сделки стоят в {ratio:.1f} раза дольше, "
+        "чем у команды: медиана {median:.0f} дн. (95% ДИ {low:.0f}–{high:.0f}, n={n}) против {team:.0f}.",
+    ),
+    "finding_whatif": (
+        "Shortening «{stage}» by {reduction:.0%} would cut the mean cycle from {cycle:.0f} to "
+        "{new:.0f} days and raise "
+        "throughput by {gain:.0%} (95% CI {low:.0%}–{high:.0%}, n={n} won deals), WIP held constant.",
+        "Сокращение этапа «{stage}» на {reduction:.0%} сократит средний цикл с {cycle:.0f} до "
+        "{new:.0f} дн. и поднимет "
+        "пропускную способность на {gain:.0%} (95% ДИ {low:.0%}–{high:.0%}, n={n} выигранных сделок) "
+        "при той же незавершённой работе.",
+    ),
     "no_findings": (
         "No finding passes the evidence rules.",
         "Ни один вывод не прошёл правила доказательности.",
@@ -158,6 +274,49 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
 }
 
 GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
+    "02": {
+        "Stage visit": (
+            "A stay in one stage, from entering it to entering the next. A deal that comes "
+            "back to a stage makes a second visit.",
+            "Пребывание на этапе от входа до перехода на следующий. Вернувшаяся сделка делает второй заход.",
+        ),
+        "Censored stay": (
+            "The current stay of a deal still in the stage: only its lower bound is known. "
+            "Kaplan–Meier uses it; the finished-stay median does not.",
+            "Текущее пребывание сделки, ещё стоящей на этапе: известна лишь нижняя граница. "
+            "Каплан–Майер её учитывает, медиана завершённых — нет.",
+        ),
+        "Skip / regression": (
+            "Moving forward past a stage counts as passing it (advanced). Moving back "
+            "is a regression, counted apart.",
+            "Переход вперёд через этап считается его прохождением. Возврат назад — "
+            "откат, считается отдельно.",
+        ),
+        "Share of cycle time": (
+            "Days spent in the stage by the window's visits (finished and current), "
+            "over the days spent in all open stages of the pipeline.",
+            "Дни на этапе по заходам окна (завершённым и текущим) к дням на всех открытых этапах воронки.",
+        ),
+        "Bottleneck": (
+            "The stage holding the largest share of cycle time; worse when its WIP grows.",
+            "Этап с наибольшей долей времени цикла; хуже, если незавершённая работа растёт.",
+        ),
+        "WIP, throughput": (
+            "Work in progress: deals in the stage now. Throughput: stays finished per week.",
+            "Незавершённая работа — сделки на этапе сейчас. Пропускная способность — "
+            "завершённые пребывания в неделю.",
+        ),
+        "Little's law": (
+            "Throughput = WIP / cycle time, for a process in a steady state.",
+            "Пропускная способность = незавершённая работа / время цикла (для устойчивого процесса).",
+        ),
+        "95% CI": (
+            "Order statistics for medians of finished stays, Brookmeyer–Crowley for Kaplan–Meier "
+            "medians, bootstrap for the what-if.",
+            "Порядковые статистики для медиан завершённых пребываний, Брукмейер–Кроули для медиан "
+            "Каплана–Майера, бутстреп для сценария «что если».",
+        ),
+    },
     "01": {
         "Won cycle": (
             "Days from creation to winning, over deals won in the window: the number CRMs show. "
@@ -194,7 +353,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "How many deals a figure rests on; figures with n < 5 are greyed.",
             "Сколько сделок стоит за числом; при n < 5 число показано серым.",
         ),
-    }
+    },
 }
 
 

@@ -174,15 +174,19 @@ class _progress:
 
 
 def write_index(out_dir: Path, results: list[Rendered], parameters: dict, period: str, lang: str) -> Path:
-    rows = []
-    for item in results:
-        if item.html:
-            rows.append(f'<li><a href="{html.escape(item.html.name)}">{html.escape(item.notebook)}</a></li>')
-        else:
-            rows.append(
-                f"<li>{html.escape(item.notebook)}: <strong>failed</strong> — "
-                f"{html.escape(item.error or '')}</li>"
-            )
+    """index.html of a period: every report in the folder (a partial run keeps the others),
+    and the failures of this run with their reasons."""
+    failed = {r.notebook: r.error for r in results if r.error}
+    rows = [
+        f'<li><a href="{html.escape(p.name)}">{html.escape(t("report_" + p.stem[:2], lang))}</a> '
+        f"<small>{html.escape(p.stem)}</small></li>"
+        for p in sorted(out_dir.glob("[0-9][0-9]_*.html"))
+        if p.stem not in failed
+    ]
+    rows += [
+        f"<li>{html.escape(name)}: <strong>failed</strong> — {html.escape(error or '')}</li>"
+        for name, error in failed.items()
+    ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     params = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in parameters.items()
@@ -190,7 +194,7 @@ def write_index(out_dir: Path, results: list[Rendered], parameters: dict, period
     page = (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>crmkit {period}</title>'
         "<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#222}"
-        "th{text-align:left;padding-right:1em;color:#555}</style></head><body>"
+        "th{text-align:left;padding-right:1em;color:#555} small{color:#888}</style></head><body>"
         f"<h1>crmkit — {html.escape(period)}</h1><ul>{''.join(rows)}</ul>"
         f"<h2>{t('parameters', lang)}</h2><table>{params}</table>"
         f"<p>Rendered {stamp}</p></body></html>"

@@ -13,6 +13,8 @@ from crmkit import render, sample
 from crmkit.paths import NOTEBOOKS_DIR
 
 NOTEBOOK = NOTEBOOKS_DIR / "01_pipeline_duration.py"
+REPORTS = [p.stem for p in render.notebooks()]
+CHARTS = {"01_pipeline_duration": 3, "02_stage_bottlenecks": 3}
 LOADING = re.compile(
     r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|import\(\s*["'](?:https?:)?//""",
     re.I,
@@ -34,13 +36,19 @@ def test_report_names_planted_effects_and_stamps_parameters(rendered):
     assert sample.PLANTED["slow_manager"] + " closes won deals slowly" in page
     assert "are older than the median won cycle" in page  # the stale-deals finding
     assert "2026-11-01" in page and "Latest event" in page
-    assert (rendered / "index.html").read_text(encoding="utf-8").count("01_pipeline_duration.html") == 1
+    index = (rendered / "index.html").read_text(encoding="utf-8")
+    assert all(index.count(f'href="{name}.html"') == 1 for name in REPORTS)
+    bottlenecks = (rendered / "02_stage_bottlenecks.html").read_text(encoding="utf-8")
+    assert f"«{sample.PLANTED['bottleneck_stage']}» (Основная воронка) holds" in bottlenecks
+    assert f"{sample.PLANTED['slow_manager']} is slow in" in bottlenecks
 
 
-def test_report_loads_nothing_from_another_host(rendered):
-    page = (rendered / "01_pipeline_duration.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_loads_nothing_from_another_host(rendered, name):
+    page = (rendered / f"{name}.html").read_text(encoding="utf-8")
     assert not LOADING.findall(page)
     assert page.count("window.vegaEmbed=") == 1  # the Vega bundle inlined once
+    assert "<script>alert" not in page  # CRM text is escaped (the sample has none; fixtures do)
 
 
 def test_papermill_with_parameters_russian_one_manager(sample_db, tmp_path):
@@ -102,9 +110,10 @@ def chromium() -> str:
 
 
 @pytest.mark.browser
-def test_charts_draw_offline_in_chromium(rendered):
+@pytest.mark.parametrize("name", REPORTS)
+def test_charts_draw_offline_in_chromium(rendered, name):
     browser = chromium()
-    page = rendered / "01_pipeline_duration.html"
+    page = rendered / f"{name}.html"
     with tempfile.TemporaryDirectory() as profile:
         run = subprocess.run(
             [
@@ -129,6 +138,6 @@ def test_charts_draw_offline_in_chromium(rendered):
         )
     dom = run.stdout
     charts = dom.split('id="crmkit-chart-')[1:]  # each chart's div up to the next chart
-    assert len(charts) == 3, run.stderr[-1000:]
+    assert len(charts) == CHARTS[name], run.stderr[-1000:]
     assert all("<svg" in chart for chart in charts), "a chart did not draw"
     assert ">Chart failed:" not in dom  # the error text vegaEmbed would put in the div

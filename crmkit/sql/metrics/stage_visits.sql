@@ -1,0 +1,54 @@
+-- Stage visits of open stages entered in [period_start, as_of), one row each, with how the
+-- visit ended: advanced (a skip counts as passing), lost here, regressed, moved to another
+-- pipeline, or still here (censored at as_of). Synthetic history is left out: no real stays.
+with intervals as (
+    select * from deal_stage_intervals($as_of::timestamp)
+),
+
+deals as (
+    select deal_id, owner, title, amount, currency
+    from deals_in_scope($as_of::timestamp, null, $owner::varchar)
+),
+
+pipelines as (
+    select pipeline_id, name as pipeline from main.pipelines
+),
+
+stages as (
+    select pipeline_id, stage_id, kind as next_kind from main.stages
+),
+
+visits as (
+    select
+        intervals.deal_id,
+        deals.owner,
+        pipelines.pipeline,
+        intervals.pipeline_id,
+        intervals.stage_id,
+        intervals.stage_name as stage,
+        intervals.position,
+        intervals.visit_number,
+        intervals.entered_at,
+        intervals.exited_at,
+        intervals.days,
+        intervals.is_current,
+        case
+            when intervals.is_current then 'still_here'
+            when intervals.is_pipeline_move then 'moved'
+            when next_stage.next_kind = 'lost' then 'lost'
+            when intervals.is_regression then 'regressed'
+            else 'advanced'
+        end as outcome
+    from intervals
+    inner join deals using (deal_id)
+    inner join pipelines on pipelines.pipeline_id = intervals.pipeline_id
+    left join stages as next_stage
+        on next_stage.pipeline_id = intervals.next_pipeline_id
+        and next_stage.stage_id = intervals.next_stage_id
+    where intervals.kind = 'open'
+        and not intervals.is_synthetic
+        and intervals.entered_at >= $period_start::timestamp
+        and ($pipeline::varchar is null or pipelines.pipeline = $pipeline or intervals.pipeline_id = $pipeline)
+)
+
+select * from visits order by pipeline_id, position, deal_id, entered_at

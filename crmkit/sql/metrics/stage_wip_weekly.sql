@@ -1,0 +1,47 @@
+-- Work in progress per open stage at the start of each week (Monday 00:00) in
+-- [period_start, as_of): deals whose visit had begun and not yet ended. Cumulative flow.
+with intervals as (
+    select * from deal_stage_intervals($as_of::timestamp)
+),
+
+deals as (
+    select deal_id from deals_in_scope($as_of::timestamp, null, $owner::varchar)
+),
+
+pipelines as (
+    select pipeline_id, name as pipeline from main.pipelines
+),
+
+weeks as (
+    select unnest(generate_series(
+        date_trunc('week', $period_start::timestamp) + interval 7 day,
+        $as_of::timestamp,
+        interval 7 day
+    )) as week_start
+),
+
+visits as (
+    select intervals.*, pipelines.pipeline
+    from intervals
+    inner join deals using (deal_id)
+    inner join pipelines using (pipeline_id)
+    where intervals.kind = 'open'
+        and not intervals.is_synthetic
+        and ($pipeline::varchar is null or pipelines.pipeline = $pipeline or intervals.pipeline_id = $pipeline)
+),
+
+wip as (
+    select
+        weeks.week_start,
+        visits.pipeline,
+        visits.stage_name as stage,
+        visits.position,
+        count(*) as wip
+    from weeks
+    inner join visits
+        on visits.entered_at < weeks.week_start
+        and (visits.exited_at is null or visits.exited_at >= weeks.week_start)
+    group by all
+)
+
+select * from wip order by week_start, pipeline, position
