@@ -310,3 +310,116 @@ def manager_stage_heatmap(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
         height=max(160, 26 * data["label"].nunique()),
         title={"text": t("heatmap_title", lang), "subtitle": t("heatmap_subtitle", lang)},
     )
+
+
+def _largest_pipeline(table: pd.DataFrame) -> str:
+    """The pipeline with the most deals at its first stage: charts show one pipeline at a time."""
+    first = table[table["level"] == "team"].sort_values("position").groupby("pipeline")["reached"].first()
+    return str(first.idxmax())
+
+
+def funnels(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """One funnel per manager and the team: the share of the cohort reaching each stage."""
+    pipeline = _largest_pipeline(conversion)
+    data = conversion[conversion["pipeline"] == pipeline].copy()
+    data["who"] = data["name"].where(data["level"] == "owner", t("team", lang))
+    first = data.sort_values("position").groupby("who")["reached"].transform("first")
+    data["share"] = data["reached"] / first.where(first > 0)
+    order = [t("team", lang)] + sorted(data.loc[data["level"] == "owner", "who"].unique())
+    stages = data.drop_duplicates("stage").sort_values("position")["stage"].tolist()
+    bars = (
+        alt.Chart()
+        .mark_bar(color="#2f6db5")
+        .encode(
+            y=alt.Y("stage:N", sort=stages, title=None, axis=alt.Axis(labelLimit=170)),
+            x=alt.X(
+                "share:Q",
+                title=t("share_reached", lang),
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            tooltip=[
+                alt.Tooltip("who:N", title=t("owner", lang)),
+                alt.Tooltip("stage:N", title=t("stage", lang)),
+                alt.Tooltip("reached:Q", title=t("reached", lang)),
+                alt.Tooltip("share:Q", format=".0%", title=t("share_reached", lang)),
+            ],
+        )
+    )
+    labels = (
+        alt.Chart()
+        .mark_text(align="left", dx=3, fontSize=10, color="#444")
+        .encode(y=alt.Y("stage:N", sort=stages), x="share:Q", text="reached:Q")
+    )
+    return (
+        alt.layer(bars, labels, data=data)
+        .properties(width=150, height=24 * len(stages))
+        .facet(
+            facet=alt.Facet("who:N", sort=order, title=None, header=alt.Header(labelFontSize=12)), columns=3
+        )
+        .properties(
+            title={
+                "text": t("funnels_title", lang),
+                "subtitle": t("funnels_subtitle", lang, pipeline=pipeline),
+            }
+        )
+    )
+
+
+def conversion_intervals(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Stage-to-stage conversion per manager with its Wilson 95% interval; dashed: the team."""
+    pipeline = _largest_pipeline(conversion)
+    data = conversion[(conversion["pipeline"] == pipeline) & (conversion["n"] > 0)].copy()
+    data["reliable"] = data["n"] >= SMALL_N
+    stages = data.drop_duplicates("stage").sort_values("position")["stage"].tolist()
+    n_owners = data.loc[data["level"] == "owner", "name"].nunique()
+    tooltip = [
+        alt.Tooltip("name:N", title=t("owner", lang)),
+        alt.Tooltip("stage:N", title=t("stage", lang)),
+        alt.Tooltip("advanced:Q", title=t("advanced", lang)),
+        alt.Tooltip("n:Q", title="n"),
+        alt.Tooltip("conversion:Q", format=".0%", title=t("conversion", lang)),
+        alt.Tooltip("conversion_low:Q", format=".0%", title=t("ci_low", lang)),
+        alt.Tooltip("conversion_high:Q", format=".0%", title=t("ci_high", lang)),
+        alt.Tooltip("conversion_shrunk:Q", format=".0%", title=t("conversion_shrunk", lang)),
+    ]
+    color = alt.condition("datum.reliable", alt.value("#2f6db5"), alt.value("#bbbbbb"))
+    y = alt.Y("name:N", title=None)
+    managers = alt.Chart().transform_filter("datum.level == 'owner'")
+    interval = managers.mark_rule(strokeWidth=2).encode(
+        y=y,
+        x=alt.X(
+            "conversion_low:Q",
+            title=t("conversion", lang),
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 1]),
+        ),
+        x2="conversion_high:Q",
+        color=color,
+        tooltip=tooltip,
+    )
+    point = managers.mark_point(filled=True, size=50).encode(
+        y=y, x="conversion:Q", color=color, tooltip=tooltip
+    )
+    team = (
+        alt.Chart()
+        .transform_filter("datum.level == 'team'")
+        .mark_rule(color="#b5483b", strokeDash=[4, 4])
+        .encode(x="conversion:Q")
+    )
+    return (
+        alt.layer(interval, point, team, data=data)
+        .properties(width=170, height=22 * n_owners)
+        .facet(
+            facet=alt.Facet(
+                "stage:N", sort=stages, title=None, header=alt.Header(labelFontSize=12, labelLimit=170)
+            ),
+            columns=3,
+        )
+        .properties(
+            title={
+                "text": t("conversion_title", lang),
+                "subtitle": t("conversion_subtitle", lang, pipeline=pipeline),
+            }
+        )
+    )

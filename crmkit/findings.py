@@ -210,3 +210,68 @@ def whatif(scenarios: pd.DataFrame, stages: pd.DataFrame, lang: str = "en") -> l
             )
         )
     return found
+
+
+def weak_conversions(
+    conversion: pd.DataFrame, team_check: float, currency: str, lang: str = "en"
+) -> list[Finding]:
+    """Manager × stage conversions whose whole 95% interval lies below the team's rate."""
+    team = conversion[conversion["level"] == "team"].set_index(["pipeline", "stage"])["conversion"]
+    owners = conversion[(conversion["level"] == "owner") & (conversion["n"] >= SMALL_N)]
+    weak = owners[owners["conversion_high"] < owners.set_index(["pipeline", "stage"]).index.map(team)]
+    return [
+        Finding(
+            row.lost * (team_check if np.isfinite(team_check) else 0.0),
+            t(
+                "finding_weak_conversion",
+                lang,
+                owner=row.name,
+                stage=row.stage,
+                rate=row.conversion,
+                low=row.conversion_low,
+                high=row.conversion_high,
+                n=int(row.n),
+                team=team[(row.pipeline, row.stage)],
+                lost=int(row.lost),
+            ),
+        )
+        for row in weak.itertuples()
+    ]
+
+
+def top_manager(scorecard: pd.DataFrame, lang: str = "en") -> list[Finding]:
+    owners = scorecard[(scorecard["level"] == "owner") & (scorecard["rank"] == 1)]
+    team = scorecard.loc[scorecard["level"] == "team", "win_rate"].iloc[0]
+    return [
+        Finding(
+            0.0,
+            t(
+                "finding_top_manager",
+                lang,
+                owner=row.name,
+                rate=row.win_rate_shrunk,
+                raw=row.win_rate,
+                low=row.win_rate_low,
+                high=row.win_rate_high,
+                n=int(row.n),
+                team=team,
+            ),
+        )
+        for row in owners.itertuples()
+    ]
+
+
+BEHIND_PACE = 0.8  # on course for less than 80% of the revenue plan
+
+
+def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
+    """One finding naming every manager on course for less than 80% of the revenue plan."""
+    behind = scorecard[(scorecard["level"] == "owner") & (scorecard["plan_revenue_pace"] < BEHIND_PACE)]
+    if behind.empty:
+        return []
+    behind = behind.sort_values("plan_revenue_pace")
+    names = ", ".join(f"{row.name} {row.plan_revenue_pace:.0%}" for row in behind.itertuples())
+    gap = float((behind["plan_revenue"] - behind["won_amount"]).clip(lower=0).sum())
+    return [
+        Finding(gap, t("finding_behind_plan", lang, k=len(behind), names=names, gap=money(gap, currency)))
+    ]

@@ -22,6 +22,112 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "findings": ("Findings", "Выводы"),
+    "report_03": ("Manager funnels and KPIs", "Воронки и показатели менеджеров"),
+    "intro_03": (
+        "Which manager loses deals where: the funnel of every manager and the team, stage-to-stage "
+        "conversion with intervals, and the scorecard of results, activity and plan.",
+        "Кто из менеджеров где теряет сделки: воронка каждого менеджера и команды, конверсия между "
+        "этапами с интервалами и сводка результатов, активности и плана.",
+    ),
+    "section_funnels": ("Funnels", "Воронки"),
+    "section_funnels_text": (
+        "{view_text} Reached: deals that got to the stage or past it (a skip counts as passing). "
+        "Conversion = advanced / (advanced + lost here); deals still at the stage are shown apart.",
+        "{view_text} Дошло: сделки, достигшие этапа или прошедшие дальше (пропуск этапа считается "
+        "прохождением). Конверсия = продвинулось / (продвинулось + проиграно); сделки, ещё стоящие на "
+        "этапе, показаны отдельно.",
+    ),
+    "view_cohort": (
+        "Cohort view: the deals created in the window, followed to the as-of date.",
+        "Когортный взгляд: сделки, созданные в окне, до даты отчёта.",
+    ),
+    "view_period": (
+        "Period view: stage visits that ended in the window, and deals at a stage now.",
+        "Взгляд за период: заходы на этап, завершившиеся в окне, и сделки на этапе сейчас.",
+    ),
+    "section_conversion": ("Conversion per stage", "Конверсия по этапам"),
+    "section_conversion_text": (
+        "Each manager's conversion with its Wilson 95% interval; dashed: the team. “Shrunk” pulls "
+        "small samples toward the team rate (empirical Bayes) and is what rankings use.",
+        "Конверсия каждого менеджера с 95% интервалом Уилсона; пунктир — команда. «Сглаженная» "
+        "подтягивает малые выборки к уровню команды (эмпирический Байес); по ней строится рейтинг.",
+    ),
+    "section_scorecard": ("Scorecard", "Сводка по менеджерам"),
+    "section_scorecard_text": (
+        "{start} … {end}. Won and lost: deals closed in the period; new leads: created in it; in work: "
+        "open at the end. Ranked by win rate shrunk toward the team's. Colours compare managers: green "
+        "better, red worse.",
+        "{start} … {end}. Выиграно и проиграно — сделки, закрытые в периоде; новые лиды — созданные в "
+        "нём; в работе — открытые на конец. Рейтинг по доле выигранных, сглаженной к уровню команды. "
+        "Цвет сравнивает менеджеров: зелёный лучше, красный хуже.",
+    ),
+    "section_activity": ("Activity and results", "Активность и результат"),
+    "section_activity_text": (
+        "Calls, e-mails and meetings in the period, and what they turned into.",
+        "Звонки, письма и встречи за период и их результат.",
+    ),
+    "section_plan": ("Plan", "План"),
+    "section_plan_text": (
+        "Actual ÷ target over the plan months in the period; pace: actual ÷ working days elapsed × "
+        "working days planned, ÷ target (Monday–Friday; public holidays not counted).",
+        "Факт ÷ план за плановые месяцы периода; темп: факт ÷ прошедшие рабочие дни × рабочие дни "
+        "плана, ÷ план (понедельник–пятница; праздники не учитываются).",
+    ),
+    "reached": ("Reached", "Дошло"),
+    "conversion": ("Conversion", "Конверсия"),
+    "conversion_shrunk": ("Conversion, shrunk", "Конверсия, сглаженная"),
+    "share_reached": ("Share of the first stage reaching it", "Доля дошедших от первого этапа"),
+    "funnels_title": ("Funnel per manager", "Воронка по менеджерам"),
+    "funnels_subtitle": (
+        "{pipeline}; bar: share of the deals at the first stage that reached the stage; label: deals",
+        "{pipeline}; полоса — доля сделок первого этапа, дошедших до этапа; число — сделки",
+    ),
+    "conversion_title": ("Conversion to the next stage, 95% CI", "Конверсия на следующий этап, 95% ДИ"),
+    "conversion_subtitle": (
+        "{pipeline}; dashed: team; grey: n < 5",
+        "{pipeline}; пунктир — команда; серым — n < 5",
+    ),
+    "rank": ("Rank", "Место"),
+    "deals_in_work": ("In work", "В работе"),
+    "open_pipeline": ("Open pipeline", "Открытые сделки, сумма"),
+    "new_leads": ("New leads", "Новые лиды"),
+    "n_won": ("Won", "Выиграно"),
+    "avg_check": ("Average check", "Средний чек"),
+    "median_check": ("Median check", "Медианный чек"),
+    "win_rate": ("Win rate", "Доля выигранных"),
+    "win_rate_shrunk": ("Win rate, shrunk", "Доля выигранных, сглаж."),
+    "win_rate_amount": ("Win rate by amount", "Доля выигранных по сумме"),
+    "lead_to_won": ("Lead → won", "Лид → выигрыш"),
+    "median_won_cycle": ("Median won cycle, days", "Медианный цикл, дни"),
+    "calls": ("Calls", "Звонки"),
+    "emails": ("E-mails", "Письма"),
+    "meetings": ("Meetings", "Встречи"),
+    "calls_per_meeting": ("Calls per meeting", "Звонков на встречу"),
+    "meetings_per_won": ("Meetings per won deal", "Встреч на выигрыш"),
+    "won_per_100_calls": ("Won per 100 calls", "Выигрышей на 100 звонков"),
+    "plan_revenue": ("Revenue plan", "План по выручке"),
+    "plan_revenue_done": ("Revenue: done", "Выручка: выполнено"),
+    "plan_revenue_pace": ("Revenue: pace", "Выручка: темп"),
+    "plan_won_deals": ("Deals plan", "План по сделкам"),
+    "plan_won_deals_done": ("Deals: done", "Сделки: выполнено"),
+    "plan_won_deals_pace": ("Deals: pace", "Сделки: темп"),
+    "finding_weak_conversion": (
+        "{owner} converts «{stage}» at {rate:.0%} (95% CI {low:.0%}–{high:.0%}, n={n}) against the "
+        "team's {team:.0%}: {lost} deals lost there.",
+        "{owner}: конверсия этапа «{stage}» {rate:.0%} (95% ДИ {low:.0%}–{high:.0%}, n={n}) против "
+        "{team:.0%} у команды; проиграно там {lost} сделок.",
+    ),
+    "finding_top_manager": (
+        "Best win rate after shrinkage: {owner}, {rate:.0%} (raw {raw:.0%}, 95% CI {low:.0%}–{high:.0%}, "
+        "n={n}); team {team:.0%}.",
+        "Лучшая доля выигранных после сглаживания: {owner}, {rate:.0%} (без сглаживания {raw:.0%}, 95% ДИ "
+        "{low:.0%}–{high:.0%}, n={n}); команда {team:.0%}.",
+    ),
+    "finding_behind_plan": (
+        "{k} managers are on course for less than 80% of the revenue plan (pace): {names}; "
+        "{gap} short in all.",
+        "Менеджеров, идущих ниже 80% плана по выручке (темп): {k} — {names}; всего не хватает {gap}.",
+    ),
     "report_02": ("Stage bottlenecks", "Узкие места воронки"),
     "intro_02": (
         "Where deals wait: time in each stage with current stays censored, work in progress, "
@@ -145,6 +251,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "glossary": ("Glossary", "Глоссарий"),
     "team": ("Team", "Команда"),
     "owner": ("Manager", "Менеджер"),
+    "group": ("Sales team", "Отдел"),
     "pipeline": ("Pipeline", "Воронка"),
     "stage": ("Stage", "Этап"),
     "level": ("Level", "Уровень"),
@@ -274,6 +381,43 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
 }
 
 GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
+    "03": {
+        "Conversion": (
+            "Advanced / (advanced + lost at the stage). Deals still at the stage are neither: "
+            "they are shown apart, not counted as failures.",
+            "Продвинулось / (продвинулось + проиграно на этапе). Сделки, ещё стоящие на этапе, "
+            "показаны отдельно и не считаются неудачей.",
+        ),
+        "Cohort / period view": (
+            "Cohort: deals created in the window, followed to the as-of date. Period: "
+            "events (stage exits, wins, losses, activities) that happened in the window.",
+            "Когорта: сделки, созданные в окне, до даты отчёта. Период: события (выходы "
+            "с этапов, выигрыши, проигрыши, активности), случившиеся в окне.",
+        ),
+        "Win rate": (
+            "Won / (won + lost) over deals closed in the period, by count and by amount.",
+            "Выиграно / (выиграно + проиграно) по сделкам, закрытым в периоде, по числу и по сумме.",
+        ),
+        "Lead → won": (
+            "Share of the deals created in the period that are won by the as-of date; young "
+            "deals have had little time, so it understates recent cohorts.",
+            "Доля сделок, созданных в периоде и выигранных к дате отчёта; у молодых сделок было "
+            "мало времени, поэтому для свежих когорт показатель занижен.",
+        ),
+        "Shrinkage": (
+            "Empirical Bayes: each manager's rate is pulled toward the team's by a prior whose "
+            "strength is estimated from how much managers differ beyond chance (capped at the "
+            "median manager's n), so one lucky deal does not top a ranking.",
+            "Эмпирический Байес: доля каждого менеджера подтягивается к командной с силой, "
+            "оценённой по тому, насколько менеджеры различаются сверх случайности (не больше "
+            "n типичного менеджера), чтобы одна удачная сделка не выводила в лидеры.",
+        ),
+        "Plan pace": (
+            "Actual ÷ working days elapsed × working days in the plan period, ÷ target.",
+            "Факт ÷ прошедшие рабочие дни × рабочие дни планового периода, ÷ план.",
+        ),
+        "95% CI": ("Wilson score interval for every share.", "Интервал Уилсона для каждой доли."),
+    },
     "02": {
         "Stage visit": (
             "A stay in one stage, from entering it to entering the next. A deal that comes "

@@ -36,6 +36,18 @@ class Context:
             "owner": self.owner,
         }
 
+    @property
+    def team_filters(self) -> dict:
+        """The filters without the owner: the whole team, the yardstick a manager is read against."""
+        return {**self.filters, "owner": None}
+
+    def focus(self, table: pd.DataFrame) -> pd.DataFrame:
+        """A per-manager table narrowed to the team row and the chosen manager (if one is)."""
+        if not self.owner or "level" not in table:
+            return table
+        keep = (table["level"] == "team") | (table["name"] == self.owner)
+        return table[keep].reset_index(drop=True)
+
 
 def open_report(
     db_path: str, *, as_of: str, period_start: str = "", pipeline: str = "", owner: str = "", lang: str = "en"
@@ -125,23 +137,34 @@ def _fmt(value, kind: str) -> str:
     return str(value)
 
 
-def table(frame: pd.DataFrame, columns: dict[str, str], lang: str, *, limit: int | None = None) -> HTML:
+def table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    lang: str,
+    *,
+    limit: int | None = None,
+    highlight: dict[str, str] | None = None,
+) -> HTML:
     """An HTML table of `columns` (column -> kind: text/days/money/share/int). A column `X`
     with `X_low` and `X_high` beside it shows its 95% interval under the value; rows resting on
-    fewer than 5 cases are greyed. Every value is escaped."""
+    fewer than 5 cases are greyed; `highlight` colours columns ("higher" or "lower" is better)
+    from red to green by rank among the managers' rows. Every value is escaped."""
     shown = frame if limit is None else frame.head(limit)
     labels = _label_keys()
+    shades = _shades(shown, highlight or {})
     head = "".join(f"<th>{_esc(t(c, lang) if c in labels else c)}</th>" for c in columns)
     body = []
-    for _, row in shown.iterrows():
+    for index, row in shown.iterrows():
         small = "n" in row and pd.notna(row["n"]) and row["n"] < SMALL_N
         cells = []
         for column, kind in columns.items():
-            text = _esc(_fmt(row[column], kind))
+            text = _esc(_level_label(row, column, lang) or _fmt(row[column], kind))
             if f"{column}_low" in row and _fmt(row[column], kind) != "—":
                 low, high = _fmt(row[f"{column}_low"], kind), _fmt(row[f"{column}_high"], kind)
                 text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'
-            cells.append(f'<td class="{"num" if kind != "text" else ""}">{text}</td>')
+            shade = shades.get((index, column))
+            style = f' style="background:{shade}"' if shade else ""
+            cells.append(f'<td class="{"num" if kind != "text" else ""}"{style}>{text}</td>')
         body.append(f'<tr class="{"small-n" if small else ""}">{"".join(cells)}</tr>')
     more = ""
     if limit is not None and len(frame) > limit:
@@ -152,6 +175,32 @@ def table(frame: pd.DataFrame, columns: dict[str, str], lang: str, *, limit: int
         f'<table class="crmkit-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>{more}{note}"
     )
+
+
+def _level_label(row: pd.Series, column: str, lang: str) -> str | None:
+    """Per-level tables (team / pipeline / owner rows): those words, and the team's name, in `lang`."""
+    if "level" not in row:
+        return None
+    if column == "level":
+        return t(row["level"], lang) if row["level"] in ("team", "owner", "pipeline", "group") else None
+    if column == "name" and row["level"] == "team":
+        return t("team", lang)
+    return None
+
+
+_SCALE = ["#f4c7c3", "#f9e0c7", "#f5f5f5", "#d9ead3", "#b7dcae"]  # worst … best
+
+
+def _shades(frame: pd.DataFrame, highlight: dict[str, str]) -> dict:
+    """Cell colours by each highlighted column's rank among the managers' rows."""
+    rows = frame[frame["level"] == "owner"] if "level" in frame else frame
+    shades = {}
+    for column, better in highlight.items():
+        values = rows[column].astype(float)
+        ranks = values.rank(pct=True, ascending=(better == "higher"))
+        for index, rank in ranks.dropna().items():
+            shades[(index, column)] = _SCALE[min(int(rank * len(_SCALE) - 1e-9), len(_SCALE) - 1)]
+    return shades
 
 
 def main_currency(frame: pd.DataFrame) -> str:
@@ -177,9 +226,32 @@ def glossary(report: str, lang: str) -> HTML:
     return HTML(f'<h2>{t("glossary", lang)}</h2><dl class="crmkit-glossary">{items}</dl>')
 
 
-def level_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Label the team row of a per-level table in the report's language."""
-    out = frame.copy()
-    out.loc[out["level"] == "team", "name"] = t("team", lang)
-    out["level"] = out["level"].map(lambda v: t(v, lang) if v in ("team", "owner", "pipeline") else v)
-    return out
+def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
+    """A per-level stage table pivoted, one table per pipeline: a row per team/manager, a column
+    per stage in funnel order, each cell the value with its 95% interval and n (n < 5 greyed)."""
+    tables = []
+    for pipeline, in_pipeline in frame.groupby("pipeline", sort=True):
+        stages = in_pipeline.drop_duplicates("stage").sort_values("position")["stage"].tolist()
+        head = f"<th>{t('name', lang)}</th>" + "".join(f"<th>{_esc(v)}</th>" for v in stages)
+        body = []
+        for name, part in in_pipeline.groupby("name", sort=False):
+            cells = []
+            for stage in stages:
+                match = part[part["stage"] == stage]
+                if match.empty or pd.isna(match.iloc[0][value]):
+                    cells.append('<td class="num">—</td>')
+                    continue
+                row = match.iloc[0]
+                small = " small-n" if row["n"] < SMALL_N else ""
+                interval = f"{_fmt(row[value + '_low'], kind)}–{_fmt(row[value + '_high'], kind)}"
+                cells.append(
+                    f'<td class="num{small}">{_esc(_fmt(row[value], kind))}<br>'
+                    f'<span class="ci">{_esc(interval)} · n={int(row["n"])}</span></td>'
+                )
+            label = _level_label(part.iloc[0], "name", lang) or name
+            body.append(f"<tr><td>{_esc(label)}</td>{''.join(cells)}</tr>")
+        tables.append(
+            f'<table class="crmkit-table"><caption>{_esc(pipeline)}</caption><thead><tr>{head}</tr>'
+            f"</thead><tbody>{''.join(body)}</tbody></table>"
+        )
+    return HTML("".join(tables) + f"<p class='crmkit-more'>{t('table_note', lang)}</p>")

@@ -71,7 +71,7 @@ charts.won_cycle_by_owner(won_cycle, lang)
 
 # %%
 report.table(
-    report.level_names(won_cycle, lang),
+    won_cycle,
     {
         "level": "text",
         "name": "text",
@@ -98,7 +98,7 @@ charts.survival(metrics.time_to_close_curve(ctx.con, **ctx.filters), lang)
 
 # %%
 report.table(
-    report.level_names(time_to_close, lang),
+    time_to_close,
     {
         "level": "text",
         "name": "text",

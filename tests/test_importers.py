@@ -55,7 +55,7 @@ def test_loading_twice_changes_nothing_and_newer_export_updates(make_db, tmp_pat
     assert snapshot(con) == before
     # A newer export: d3 moved on to C; its history gains one row, nothing is duplicated.
     (folder / "deals.csv").write_text(
-        (folder / "deals.csv").read_text().replace("d3,P,B,still open", "d3,P,C,still open")
+        (folder / "deals.csv").read_text().replace("d3,P,B,<script>", "d3,P,C,<script>")
     )
     (folder / "stage_changes.csv").write_text(
         (folder / "stage_changes.csv").read_text() + "d3,P,C,2026-02-20 00:00:00,u1\n"

@@ -14,7 +14,7 @@ from crmkit.paths import NOTEBOOKS_DIR
 
 NOTEBOOK = NOTEBOOKS_DIR / "01_pipeline_duration.py"
 REPORTS = [p.stem for p in render.notebooks()]
-CHARTS = {"01_pipeline_duration": 3, "02_stage_bottlenecks": 3}
+CHARTS = {"01_pipeline_duration": 3, "02_stage_bottlenecks": 3, "03_manager_funnels": 2}
 LOADING = re.compile(
     r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|import\(\s*["'](?:https?:)?//""",
     re.I,
@@ -66,6 +66,27 @@ def test_papermill_with_parameters_russian_one_manager(sample_db, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "Выводы" in text and sample.PLANTED["slow_manager"] in text
     assert '"output_type": "error"' not in text
+
+
+def test_crm_text_is_escaped_and_tiny_data_renders(make_db, tmp_path):
+    from tests.fixtures.scenarios import AS_OF, PERIOD_START, SCENARIOS
+
+    con, _ = make_db(SCENARIOS)
+    con.close()
+    db = tmp_path / "crm.duckdb"  # where make_db built it
+    out = tmp_path / "html"
+    for name in REPORTS:
+        result = render.render_one(
+            NOTEBOOKS_DIR / f"{name}.py",
+            out,
+            {"db_path": str(db), "as_of": AS_OF, "period_start": PERIOD_START},
+        )
+        assert result.error is None, result.error
+        page = re.sub(r"<script.*?</script>", "", result.html.read_text(encoding="utf-8"), flags=re.S)
+        assert 'Иван "Ваня" <b>' not in page and "<script>alert" not in page  # never markup
+        shown = ('Иван "Ваня" &lt;b&gt;', "&lt;script&gt;alert(1)&lt;/script&gt;")  # as text
+        if name != "02_stage_bottlenecks":  # 02 shows stages, not deal titles or every manager
+            assert any(text in page for text in shown)
 
 
 def test_failing_notebook_is_named_with_its_cell(sample_db, tmp_path):

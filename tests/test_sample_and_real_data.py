@@ -76,3 +76,108 @@ def test_olist_source_counts_and_censoring(shared_data, tmp_path):
     team = ttc[ttc["level"] == "team"].iloc[0]
     assert team["n"] == 8000 - 1 and team["n_open"] == 8000 - 842
     assert np.isnan(team["median_days"])  # most leads never close: the median is not reached
+
+
+def test_maven_win_rates_per_agent_and_manager_match_pandas(shared_data, tmp_path):
+    con = connect(tmp_path / "maven.duckdb")
+    load(con, [shared_data / "maven_crm"], mapping_file=MAPPINGS / "maven_crm.yml")
+    raw = pd.read_csv(
+        shared_data / "maven_crm" / "sales_pipeline.csv", parse_dates=["engage_date", "close_date"]
+    )
+    teams = pd.read_csv(shared_data / "maven_crm" / "sales_teams.csv")
+    raw = raw.merge(teams, on="sales_agent", how="left")
+    closed = raw[raw["deal_stage"].isin(["Won", "Lost"])]
+    window = {"as_of": "2018-01-01", "period_start": "2016-01-01"}
+    for by, column in (("owner", "sales_agent"), ("team", "manager")):
+        expected = closed.groupby(column)["deal_stage"].apply(lambda s: (s == "Won").mean())
+        got = metrics.win_rates(con, **window, by=by).set_index("name")
+        got = got[got["level"] != "team"]["win_rate"]
+        pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+    won = raw[raw["deal_stage"] == "Won"]
+    expected = (won["close_date"] - won["engage_date"]).dt.days.groupby(won["manager"]).median()
+    cycle = metrics.won_cycle(con, **window)
+    got = cycle[cycle["level"] == "group"].set_index("name")["median_days"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index().astype(float), check_names=False)
+
+
+def test_salesforce_zero_length_stages_break_nothing(shared_data, tmp_path):
+    """Until the Salesforce importer exists (its own issue), the export is turned into the
+    canonical layout here: OpportunityHistory collapsed to stage entries."""
+    from tests.conftest import write_tables
+
+    folder = shared_data / "salesforce_sample"
+    opp = pd.read_csv(folder / "Opportunity.csv", dtype=str)
+    hist = pd.read_csv(folder / "OpportunityHistory.csv", dtype=str).sort_values(
+        ["OpportunityId", "CreatedDate", "Id"]
+    )
+    hist = hist[hist["StageName"] != hist.groupby("OpportunityId")["StageName"].shift()]  # stage entries only
+    stage_names = list(
+        dict.fromkeys(
+            [
+                "Prospecting",
+                "Qualification",
+                "Needs Analysis",
+                "Value Proposition",
+                "Id. Decision Makers",
+                "Perception Analysis",
+                "Proposal/Price Quote",
+                "Negotiation/Review",
+                *sorted(set(opp["StageName"]) | set(hist["StageName"])),
+            ]
+        )
+    )
+    kind = {"Closed Won": "won", "Closed Lost": "lost"}
+    stages = pd.DataFrame(
+        {
+            "pipeline_id": "sf",
+            "stage_id": stage_names,
+            "name": stage_names,
+            "position": range(1, len(stage_names) + 1),
+            "kind": [kind.get(s, "open") for s in stage_names],
+        }
+    )
+    tables = {
+        "pipelines": "pipeline_id,name\nsf,Salesforce\n",
+        "stages": stages.to_csv(index=False),
+        "users": pd.DataFrame({"user_id": opp["OwnerId"].unique(), "name": opp["OwnerId"].unique()}).to_csv(
+            index=False
+        ),
+        "deals": pd.DataFrame(
+            {
+                "deal_id": opp["Id"],
+                "pipeline_id": "sf",
+                "stage_id": opp["StageName"],
+                "amount": opp["Amount"],
+                "owner_id": opp["OwnerId"],
+                "created_at": opp["CreatedDate"],
+                "closed_at": opp["CloseDate"].where(opp["IsClosed"] == "1"),
+            }
+        ).to_csv(index=False),
+        "stage_changes": pd.DataFrame(
+            {
+                "deal_id": hist["OpportunityId"],
+                "pipeline_id": "sf",
+                "stage_id": hist["StageName"],
+                "entered_at": hist["CreatedDate"],
+            }
+        ).to_csv(index=False),
+    }
+    write_tables(tmp_path / "sf", tables)
+    con = connect(tmp_path / "sf.duckdb")
+    results = load(con, [tmp_path / "sf"])
+    assert all(r.rows_read == r.rows_loaded + r.rows_rejected for r in results)
+    window = {"as_of": "2021-01-01", "period_start": "2010-01-01"}
+    stages_table = metrics.stage_durations(con, **window)
+    assert len(stages_table) and (stages_table["median_days"].dropna() == 0).all()  # all stays zero-length
+    for name in (
+        "stage_conversion",
+        "stage_flow",
+        "manager_stage_durations",
+        "manager_scorecard",
+        "won_cycle",
+        "time_to_close",
+        "stale_deals",
+        "stuck_deals",
+        "whatif_stage",
+    ):
+        metrics.compute(name, con, **window)  # runs, whatever the degenerate history

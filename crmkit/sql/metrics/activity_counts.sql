@@ -1,0 +1,29 @@
+-- Activities in [period_start, as_of) per owner: calls by direction and outcome, talk minutes,
+-- emails, meetings held, proposals sent.
+with activities as (
+    select * from main.activities
+    where started_at >= $period_start::timestamp and started_at < $as_of::timestamp
+),
+
+users as (
+    select user_id, name from main.users
+),
+
+counts as (
+    select
+        coalesce(users.name, activities.owner_id, '—') as owner,
+        count(*) filter (where kind = 'call' and status = 'done') as calls,
+        count(*) filter (where kind = 'call' and status = 'done' and direction = 'out') as calls_out,
+        count(*) filter (where kind = 'call' and status = 'done' and direction = 'in') as calls_in,
+        count(*) filter (where kind = 'call' and status = 'missed') as calls_missed,
+        coalesce(sum(duration_s) filter (where kind = 'call' and status = 'done'), 0) / 60.0 as call_minutes,
+        count(*) filter (where kind = 'email') as emails,
+        count(*) filter (where kind = 'meeting' and status = 'done') as meetings,
+        count(*) filter (where kind = 'proposal') as proposals
+    from activities
+    left join users on users.user_id = activities.owner_id
+    where $owner::varchar is null or users.name = $owner or activities.owner_id = $owner
+    group by all
+)
+
+select * from counts order by owner

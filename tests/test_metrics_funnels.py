@@ -1,0 +1,106 @@
+"""METRICS.md §3 on the hand-built scenarios (tests/fixtures/scenarios.py), as_of 2026-03-01,
+window from 2025-12-01; statistical helpers against published references."""
+
+import numpy as np
+import pytest
+
+from crmkit import metrics, stats
+from tests.fixtures.scenarios import AS_OF, PERIOD_START, SCENARIOS
+
+W = {"as_of": AS_OF, "period_start": PERIOD_START}
+
+
+@pytest.fixture
+def con(make_db):
+    return make_db(SCENARIOS)[0]
+
+
+def cell(table, name, stage):
+    return table[(table["name"] == name) & (table["stage"] == stage)].iloc[0]
+
+
+def test_cohort_funnel_counts_skips_as_passing(con):
+    table = metrics.stage_conversion(con, **W)
+    # cohort with history in Main: d1 (won, reached C), d2 (lost at C after C→B), d3 (open at B),
+    # d4 (won, skipped B), d5 (won from A), d8 (open at A), d9 (left for pipeline Q at A), d10 (lost at A)
+    a = cell(table, "—", "Первичный контакт")
+    assert (a.reached, a.advanced, a.lost, a.still_here, a.moved) == (8, 5, 1, 1, 1)
+    assert a.conversion == pytest.approx(5 / 6)
+    assert (a.conversion_low, a.conversion_high) == pytest.approx((0.4365, 0.9699), abs=1e-4)  # Wilson 5/6
+    b = cell(table, "—", "Переговоры")  # d1 d2 d3 reached it, d4 and d5 passed it by skipping
+    assert (b.reached, b.advanced, b.lost, b.still_here) == (5, 4, 0, 1) and b.conversion == 1.0
+    c = cell(table, "—", "Коммерческое предложение")
+    assert (c.reached, c.advanced, c.lost) == (4, 3, 1) and c.conversion == 0.75
+    assert cell(table, "—", "Новый запрос").advanced == 1  # d9 won in Q
+    anna = cell(table, "Анна", "Первичный контакт")  # d1 d2 d3 advanced, d9 moved
+    assert (anna.reached, anna.advanced, anna.moved, anna.conversion) == (4, 3, 1, 1.0)
+    one_deal = cell(table, 'Иван "Ваня" <b>', "Первичный контакт")  # a manager with one deal
+    assert (one_deal.n, one_deal.conversion) == (1, 0.0)
+    assert one_deal.conversion_high == pytest.approx(0.7935, abs=1e-4)  # Wilson 0/1
+
+
+def test_period_view_counts_visits_that_ended(con):
+    table = metrics.stage_conversion(con, **W, view="period")
+    a = cell(table, "—", "Первичный контакт")  # same visits ended in the window as the cohort's
+    assert (a.advanced, a.lost, a.still_here, a.moved) == (5, 1, 1, 1)
+    b = cell(table, "—", "Переговоры")  # d1 advanced, d2 advanced then (re-entry) lost, d3 still
+    assert (b.advanced, b.lost, b.still_here) == (2, 1, 1)
+
+
+def test_win_rates_and_scorecard(con):
+    rates = metrics.win_rates(con, **W).set_index("name")
+    # closed in the window: won d1 100, d4 400, d5 500, d6 0, d7 700, d9 900; lost d2 200, d10 50
+    assert (rates.loc["—", "n_won"], rates.loc["—", "n_lost"]) == (6, 2)
+    assert rates.loc["—", "win_rate"] == 0.75
+    assert rates.loc["—", "win_rate_amount"] == pytest.approx(2600 / 2850)
+    assert rates.loc["Борис", "win_rate"] == 1.0 and rates.loc["Анна", "win_rate"] == 0.75
+    card = metrics.manager_scorecard(con, **W).set_index("name")
+    team = card.loc["—"]
+    assert (team.deals_in_work, team.open_pipeline) == (2, 1100)  # d3 300, d8 800
+    assert team.avg_check == pytest.approx(2600 / 6) and team.median_check == 450.0  # (400 + 500) / 2
+    # all ten were created in the window; six are won (d7 too: its close date is wrong, not its status)
+    assert (team.new_leads, team.lead_to_won) == (10, pytest.approx(6 / 10))
+    assert np.isnan(team.calls_per_meeting) and np.isnan(team.plan_revenue)  # no activities, no plans
+
+
+def test_plan_fulfilment_and_pace():
+    import pandas as pd
+
+    targets = pd.DataFrame(
+        {
+            "owner": [None],
+            "metric": ["revenue"],
+            "period_start": [pd.Timestamp("2026-10-01")],
+            "period_end": [pd.Timestamp("2026-10-31")],
+            "target": [2300.0],
+        }
+    )
+    span = metrics.window("2026-10-16", "2026-10-01")
+    plan = metrics._plan_fulfilment(targets, None, 1000.0, 0, span)
+    # October 2026: 22 working days; 1–15 October holds 11 of them -> 1000 / 11 × 22 = 2000 of 2300
+    assert plan["plan_revenue_done"] == pytest.approx(1000 / 2300)
+    assert plan["plan_revenue_pace"] == pytest.approx(2000 / 2300)
+
+
+def test_shrinkage_keeps_one_lucky_deal_off_the_top():
+    successes, trials = np.array([1.0, 30, 35, 25]), np.array([1.0, 100, 100, 100])
+    shrunk = metrics._shrunk_rates(successes, trials)
+    # pooled 91/301; moment estimate of the prior strength ≈ 438, capped at the median n = 100:
+    # (1 + 100 × 91/301) / 101
+    assert shrunk[0] == pytest.approx((1 + 100 * 91 / 301) / 101)
+    assert shrunk.argmax() == 2  # 35/100 ranks first, not 1/1
+
+
+def test_wilson_against_newcombe_1998():
+    # Newcombe, Statistics in Medicine 17:857 (1998), Table I: 81/263 -> 0.2553 to 0.3662
+    assert stats.wilson(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+
+
+def test_kaplan_meier_median_against_freireich_6mp():
+    # Freireich et al. (1963), 6-MP arm (+ = censored): the textbook Kaplan–Meier median is 23 weeks
+    weeks = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
+    censored = {3, 5, 7, 8, 11, 12, 13, 16, 17, 18, 19, 20}  # positions of 6+, 9+, 10+, 11+, 17+ …
+    closed = [i not in censored for i in range(len(weeks))]
+    q = stats.survival_quantiles(weeks, closed)
+    assert q.median == 23.0
+    assert np.isnan(q.median_high)  # the curve never falls below 0.45: the upper bound is not reached
