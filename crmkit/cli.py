@@ -61,6 +61,7 @@ def cmd_metrics(args) -> int:
         period_start=args.period_start,
         pipeline=args.pipeline,
         owner=args.owner,
+        **dict(args.param or []),
     )
     if args.csv:
         frame.to_csv(args.csv, index=False)
@@ -89,6 +90,7 @@ def cmd_report(args) -> int:
         lang=args.lang,
         names=args.notebooks,
         jobs=args.jobs,
+        extra={"owner": args.owner, "pipeline": args.pipeline, **dict(args.param or [])},
     )
     failed = [r for r in results if r.error]
     for r in results:
@@ -100,6 +102,18 @@ def cmd_report(args) -> int:
         out = (results[0].html or Path(args.out)).parent
         print(f"index: {out / 'index.html'}")
     return 1 if failed else 0
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    for number in (int, float):
+        try:
+            return key, number(value)
+        except ValueError:
+            pass
+    return key, value
 
 
 def latest_month(db: Path) -> str:
@@ -142,6 +156,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pipeline")
     p.add_argument("--owner")
     p.add_argument("--csv", type=Path, help="write the table to this CSV instead of printing")
+    p.add_argument(
+        "--param",
+        action="append",
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="a metric's own option, e.g. view=period, by=team, stage=..., reduction=0.3",
+    )
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("report", help="render the report notebooks to offline HTML")
@@ -151,6 +172,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en", choices=["en", "ru"])
     p.add_argument("--out", type=Path, default=REPORTS_DIR)
     p.add_argument("--notebooks", nargs="*", help="only these notebooks (e.g. 01)")
+    p.add_argument("--owner", help="one manager's reports (a sub-folder per manager)")
+    p.add_argument("--pipeline", help="one pipeline's reports (a sub-folder per pipeline)")
+    p.add_argument(
+        "--param",
+        action="append",
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="any other notebook parameter, e.g. view=period, whatif_reduction=0.3",
+    )
     p.add_argument("--jobs", type=int, help="reports rendered in parallel (default: cores)")
     p.set_defaults(func=cmd_report)
     return top

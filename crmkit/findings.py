@@ -272,6 +272,4 @@ def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> lis
     behind = behind.sort_values("plan_revenue_pace")
     names = ", ".join(f"{row.name} {row.plan_revenue_pace:.0%}" for row in behind.itertuples())
     gap = float((behind["plan_revenue"] - behind["won_amount"]).clip(lower=0).sum())
-    return [
-        Finding(gap, t("finding_behind_plan", lang, k=len(behind), names=names, gap=money(gap, currency)))
-    ]
+    return [Finding(gap, t("finding_behind_plan", lang, names=names, gap=money(gap, currency)))]

@@ -124,9 +124,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{low:.0%}–{high:.0%}, n={n}); команда {team:.0%}.",
     ),
     "finding_behind_plan": (
-        "{k} managers are on course for less than 80% of the revenue plan (pace): {names}; "
-        "{gap} short in all.",
-        "Менеджеров, идущих ниже 80% плана по выручке (темп): {k} — {names}; всего не хватает {gap}.",
+        "On course for less than 80% of the revenue plan (pace): {names}; {gap} short in all.",
+        "Идут ниже 80% плана по выручке (темп): {names}; всего не хватает {gap}.",
     ),
     "report_02": ("Stage bottlenecks", "Узкие места воронки"),
     "intro_02": (

@@ -9,6 +9,7 @@ months before as_of. Definitions: METRICS.md.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -678,4 +679,12 @@ def compute(name: str, con, **kwargs) -> pd.DataFrame:
         raise CrmkitError(
             f"unknown metric {name!r}; `crmkit metrics --list` shows them: {', '.join(sorted(REGISTRY))}"
         )
-    return REGISTRY[name][0](con, **kwargs)
+    func = REGISTRY[name][0]
+    accepted = inspect.signature(func).parameters
+    unknown = [key for key in kwargs if key not in accepted]
+    if unknown:
+        options = [p for p in accepted if p not in ("con", "as_of", "period_start", "pipeline", "owner")]
+        raise CrmkitError(
+            f"{name} has no option {unknown[0]!r}; its own options: {', '.join(options) or 'none'}"
+        )
+    return func(con, **kwargs)

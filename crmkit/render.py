@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -122,15 +123,22 @@ def render_all(
     lang: str = "en",
     names: list[str] | None = None,
     jobs: int | None = None,
+    extra: dict | None = None,
 ) -> list[Rendered]:
-    """Render every report notebook into `out_root/<period>/` with an index.html."""
+    """Render every report notebook into `out_root/<period>/` with an index.html. `extra`
+    holds further notebook parameters (owner, pipeline, …); a report for one owner or one
+    pipeline goes into a sub-folder named after it."""
     sources = notebooks(names)
     if not db.exists():
         raise CrmkitError(f"database {db} does not exist: build it with `crmkit load` first")
     if not period:
         period = pd.Timestamp(as_of).strftime("%Y-%m-%d") if as_of else "latest"
+    extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
     out_dir = out_root / period
-    parameters = {"db_path": str(db.resolve()), "as_of": as_of, "lang": lang}
+    for key in ("pipeline", "owner"):
+        if key in extra:
+            out_dir = out_dir / f"{key}-{_slug(str(extra[key]))}"
+    parameters = {"db_path": str(db.resolve()), "as_of": as_of, "lang": lang, **extra}
     jobs = jobs or min(len(sources), os.cpu_count() or 1)
     results: list[Rendered] = []
     with _progress(len(sources)) as advance:
@@ -146,6 +154,11 @@ def render_all(
                 advance(results[-1].notebook)
     write_index(out_dir, results, parameters, period, lang)
     return results
+
+
+def _slug(text: str) -> str:
+    """A folder name from any text: letters (any alphabet) and digits, the rest as hyphens."""
+    return re.sub(r"[^\w]+", "-", text, flags=re.UNICODE).strip("-_").lower() or "x"
 
 
 class _progress:

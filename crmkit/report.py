@@ -195,6 +195,8 @@ def _shades(frame: pd.DataFrame, highlight: dict[str, str]) -> dict:
     """Cell colours by each highlighted column's rank among the managers' rows."""
     rows = frame[frame["level"] == "owner"] if "level" in frame else frame
     shades = {}
+    if len(rows) < 3:  # a rank among one or two is no comparison
+        return shades
     for column, better in highlight.items():
         values = rows[column].astype(float)
         ranks = values.rank(pct=True, ascending=(better == "higher"))

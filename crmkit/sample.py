@@ -201,7 +201,7 @@ def generate(
     # make the post-adoption months sell `adoption_lift` more (≈ the remaining 15%).
     n_crm = int(round(n_deals * 0.85))
     created = _dates(rng, n_crm, adoption, end_ts)
-    owner_idx = _owners(rng, created, adoption, end_ts)
+    owner_idx = _owners(rng, created)
     source_idx = rng.choice(len(SOURCES), n_crm, p=_norm([s[1] for s in SOURCES]))
     pipe_idx = rng.choice(len(PIPELINES), n_crm, p=_norm([p.share for p in PIPELINES]))
     deal_ids = np.arange(20_000_001, 20_000_001 + n_crm)
@@ -246,8 +246,9 @@ def _dates(rng, n: int, start, end) -> np.ndarray:
     return np.sort(day.astype("datetime64[s]") + seconds * SECOND)
 
 
-def _owners(rng, created, adoption, end) -> np.ndarray:
-    """Managers by share; the late joiner only after 2026-01, the leaver only before 2026-03."""
+def _owners(rng, created) -> np.ndarray:
+    """Managers by share of work, each only while employed: the late joiner from 2026-01, the
+    leaver until 2026-03."""
     shares = np.array([m[2] for m in MANAGERS])
     owner = rng.choice(len(MANAGERS), len(created), p=_norm(shares))
     names = [m[0] for m in MANAGERS]
@@ -429,9 +430,10 @@ def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
     amount = np.where(np.isin(kind, [PROPOSAL, PAYMENT]), deals["amount"].to_numpy()[idx], np.nan)
     owner = deals["owner_id"].to_numpy()[idx]
 
-    # Calls from unknown numbers: no deal attached.
+    # Calls from unknown numbers: no deal attached, answered by whoever was employed then.
     k = max(1, m // 50)
-    stray_owner = rng.choice(np.unique(owner), k)
+    stray_at = _dates(rng, k, created[~np.isnat(created)].min(), end_ts)
+    stray_owner = 1000 + _owners(rng, stray_at)
     stray_missed = rng.random(k) < 0.3
     frame = pd.DataFrame(
         {
@@ -441,9 +443,7 @@ def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
             "kind": _categorical(np.concatenate([kind, np.zeros(k, dtype="int8")]), ACTIVITY_KINDS),
             "direction": _categorical(np.concatenate([direction, np.zeros(k, dtype="int8")]), DIRECTIONS),
             "status": _categorical(np.concatenate([status, stray_missed.astype(int)]), STATUSES),
-            "started_at": np.concatenate(
-                [started, _dates(rng, k, created[~np.isnat(created)].min(), end_ts)]
-            ),
+            "started_at": np.concatenate([started, stray_at]),
             "due_at": np.concatenate([due, np.full(k, np.datetime64("NaT"), dtype="datetime64[s]")]),
             "duration_s": pd.array(
                 np.concatenate([duration, np.where(stray_missed, 0, rng.integers(20, 300, k))]), dtype="Int64"
