@@ -148,3 +148,32 @@ def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float,
             value, se = float(values[at]), float(np.nan_to_num(errors[at]))
             result[key].append((value, max(0.0, value - Z_95 * se), min(1.0, value + Z_95 * se)))
     return result
+
+
+def shrunk_rates(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
+    """Each group's rate pulled toward the pooled rate by the estimated prior strength, capped
+    at the median group size: a typical manager's own record keeps at least half the weight
+    (the moment estimate alone pools everyone fully whenever the spread looks like chance,
+    which leaves nothing to rank)."""
+    mean = successes.sum() / trials.sum() if trials.sum() else np.nan
+    strength = min(prior_strength(successes, trials), float(np.median(trials)) if len(trials) else 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (successes + strength * mean) / (trials + strength)
+
+
+def prior_strength(successes: np.ndarray, trials: np.ndarray) -> float:
+    """Beta prior strength a + b from the spread of the groups' rates beyond binomial noise;
+    large (strong pooling) when the groups differ no more than chance would make them."""
+    if len(trials) < 2 or trials.sum() == 0:
+        return 0.0
+    mean = successes.sum() / trials.sum()
+    rates = successes / trials
+    weights = trials / trials.sum()
+    observed = float(np.sum(weights * (rates - mean) ** 2))
+    noise = float(np.sum(weights * mean * (1 - mean) / trials))
+    between = observed - noise
+    if mean in (0.0, 1.0):
+        return 0.0
+    if between <= 0:
+        return np.inf  # no difference beyond chance between the groups: pool fully
+    return max(mean * (1 - mean) / between - 1, 0.0)

@@ -76,7 +76,7 @@ def test_plan_fulfilment_and_pace():
         }
     )
     span = metrics.window("2026-10-16", "2026-10-01")
-    plan = metrics._plan_fulfilment(targets, None, 1000.0, 0, span)
+    plan = metrics.funnels.plan_fulfilment(targets, None, 1000.0, 0, span)
     # October 2026: 22 working days; 1–15 October holds 11 of them -> 1000 / 11 × 22 = 2000 of 2300
     assert plan["plan_revenue_done"] == pytest.approx(1000 / 2300)
     assert plan["plan_revenue_pace"] == pytest.approx(2000 / 2300)
@@ -84,7 +84,7 @@ def test_plan_fulfilment_and_pace():
 
 def test_shrinkage_keeps_one_lucky_deal_off_the_top():
     successes, trials = np.array([1.0, 30, 35, 25]), np.array([1.0, 100, 100, 100])
-    shrunk = metrics._shrunk_rates(successes, trials)
+    shrunk = stats.shrunk_rates(successes, trials)
     # pooled 91/301; moment estimate of the prior strength ≈ 438, capped at the median n = 100:
     # (1 + 100 × 91/301) / 101
     assert shrunk[0] == pytest.approx((1 + 100 * 91 / 301) / 101)

@@ -65,7 +65,7 @@ def test_whatif_littles_law(con):
 
 def test_whatif_matches_the_worked_example():
     # METRICS.md: halving a 14-day stage in a 40-day cycle gives 33 days, ~21% more throughput
-    new, gain = metrics._little(40.0, 14.0, 0.5)
+    new, gain = metrics.stages.littles_law(40.0, 14.0, 0.5)
     assert new == 33.0 and gain == pytest.approx(0.2121, abs=1e-4)
 
 

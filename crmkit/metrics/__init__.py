@@ -1,0 +1,51 @@
+"""Metric tables: `f(con, *, as_of, period_start, pipeline, owner, ...) -> DataFrame`.
+
+The notebooks and `crmkit metrics` call these same functions. Every table shows `n`, and an
+interval wherever it shows a median or a rate: column `X` has its 95% interval in `X_low` and
+`X_high`. `as_of` is the moment the data is seen from (events strictly before it count); the
+window is [period_start, as_of), by default the 12 months before as_of. One module per
+section of METRICS.md; every metric registers itself for `crmkit metrics --list`.
+"""
+
+from crmkit.metrics.core import REGISTRY, Window, compute, data_freshness, metric, window
+from crmkit.metrics.duration import (
+    stale_by_owner,
+    stale_deals,
+    stale_threshold,
+    stuck_deals,
+    time_to_close,
+    time_to_close_curve,
+    won_cycle,
+)
+from crmkit.metrics.funnels import manager_scorecard, stage_conversion, win_rates
+from crmkit.metrics.stages import (
+    manager_stage_durations,
+    stage_durations,
+    stage_flow,
+    stuck_by_stage,
+    whatif_stage,
+)
+
+__all__ = [
+    "REGISTRY",
+    "Window",
+    "compute",
+    "data_freshness",
+    "metric",
+    "window",
+    "won_cycle",
+    "time_to_close",
+    "time_to_close_curve",
+    "stale_deals",
+    "stale_threshold",
+    "stuck_deals",
+    "stale_by_owner",
+    "stage_durations",
+    "stage_flow",
+    "manager_stage_durations",
+    "whatif_stage",
+    "stuck_by_stage",
+    "stage_conversion",
+    "win_rates",
+    "manager_scorecard",
+]

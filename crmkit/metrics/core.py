@@ -1,0 +1,81 @@
+"""The metric registry and the window every metric reads: [period_start, as_of)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from crmkit.db import query
+from crmkit.errors import CrmkitError
+
+REGISTRY: dict[str, tuple[Callable, str]] = {}
+
+
+def metric(description: str):
+    """Register a metric table under its function name, with a one-line description."""
+
+    def register(func):
+        REGISTRY[func.__name__] = (func, description)
+        return func
+
+    return register
+
+
+@dataclass(frozen=True)
+class Window:
+    as_of: pd.Timestamp
+    period_start: pd.Timestamp
+
+    def params(self, pipeline=None, owner=None) -> dict:
+        return {
+            "as_of": self.as_of.to_pydatetime(),
+            "period_start": self.period_start.to_pydatetime(),
+            "pipeline": pipeline or None,
+            "owner": owner or None,
+        }
+
+
+def window(as_of, period_start=None, months: int = 12) -> Window:
+    """Read `as_of` and `period_start` (default: `months` months before as_of)."""
+    try:
+        end = pd.Timestamp(as_of)
+        start = pd.Timestamp(period_start) if period_start else end - pd.DateOffset(months=months)
+    except (ValueError, TypeError) as exc:
+        raise CrmkitError(f"cannot read a date from {as_of!r} / {period_start!r}: {exc}") from exc
+    if start >= end:
+        raise CrmkitError(f"period_start {start:%Y-%m-%d} must be before as_of {end:%Y-%m-%d}")
+    return Window(end, start)
+
+
+def group_rows(frame: pd.DataFrame, by: list[str], summarise: Callable) -> pd.DataFrame:
+    """One row for everybody ("team") and one per value of each column in `by`."""
+    rows = [{"level": "team", "name": "—", **summarise(frame)}]
+    for column in by:
+        for name, part in frame.groupby(column, sort=True):
+            rows.append({"level": column, "name": name, **summarise(part)})
+    return pd.DataFrame(rows)
+
+
+@metric("Rows per table, latest event times and the last load time")
+def data_freshness(con, *, as_of=None, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+    return query(con, "metrics/data_freshness")
+
+
+def compute(name: str, con, **kwargs) -> pd.DataFrame:
+    """Run a registered metric by name (what `crmkit metrics NAME` does)."""
+    if name not in REGISTRY:
+        raise CrmkitError(
+            f"unknown metric {name!r}; `crmkit metrics --list` shows them: {', '.join(sorted(REGISTRY))}"
+        )
+    func = REGISTRY[name][0]
+    accepted = inspect.signature(func).parameters
+    unknown = [key for key in kwargs if key not in accepted]
+    if unknown:
+        options = [p for p in accepted if p not in ("con", "as_of", "period_start", "pipeline", "owner")]
+        raise CrmkitError(
+            f"{name} has no option {unknown[0]!r}; its own options: {', '.join(options) or 'none'}"
+        )
+    return func(con, **kwargs)

@@ -1,0 +1,240 @@
+"""METRICS.md §3: funnels and manager KPIs — conversion, win rates, the scorecard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmkit import stats
+from crmkit.db import query
+from crmkit.errors import CrmkitError
+from crmkit.metrics.core import Window, metric, window
+from crmkit.metrics.stages import OUTCOMES
+
+
+def _conversion_rows(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add conversion = advanced / (advanced + lost) with its Wilson interval."""
+    out = counts.copy()
+    out["n"] = out["advanced"] + out["lost"]
+    bounds = [stats.wilson(a, n) for a, n in zip(out["advanced"], out["n"], strict=True)]
+    out["conversion"] = np.where(out["n"] > 0, out["advanced"] / out["n"].where(out["n"] > 0), np.nan)
+    out["conversion_low"] = [b[0] for b in bounds]
+    out["conversion_high"] = [b[1] for b in bounds]
+    return out
+
+
+def _cohort_funnel(deals: pd.DataFrame, stage_list: pd.DataFrame) -> pd.DataFrame:
+    """Per open stage: reached (passed or stopped there), advanced, lost, still there, moved."""
+    rows = []
+    for stage in stage_list.itertuples():
+        part = deals[deals["pipeline_id"] == stage.pipeline_id]
+        won = part["outcome"] == "won"
+        reached = won | (part["furthest_position"] >= stage.position)
+        stopped = ~won & (part["furthest_position"] == stage.position)
+        rows.append(
+            {
+                "pipeline": stage.pipeline,
+                "position": stage.position,
+                "stage": stage.stage,
+                "reached": int(reached.sum()),
+                "advanced": int((reached & ~stopped).sum()),
+                "lost": int((stopped & (part["outcome"] == "lost")).sum()),
+                "still_here": int((stopped & (part["outcome"] == "still_here")).sum()),
+                "moved": int((stopped & (part["outcome"] == "moved")).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _period_funnel(visits: pd.DataFrame) -> pd.DataFrame:
+    """Per open stage: how the visits that ended in the window ended, and who is there now."""
+    grouped = (
+        visits.groupby(["pipeline", "position", "stage"])["outcome"].value_counts().unstack(fill_value=0)
+    )
+    out = grouped.reindex(columns=list(OUTCOMES), fill_value=0).reset_index()
+    out["reached"] = out[list(OUTCOMES)].sum(axis=1)
+    return out[
+        ["pipeline", "position", "stage", "reached", "advanced", "lost", "still_here", "moved", "regressed"]
+    ]
+
+
+def _open_stage_list(con, pipeline=None) -> pd.DataFrame:
+    stages = query(con, "metrics/open_stages")
+    if pipeline:
+        stages = stages[(stages["pipeline"] == pipeline) | (stages["pipeline_id"] == pipeline)]
+    return stages
+
+
+@metric(
+    "Stage-to-stage conversion advanced / (advanced + lost), Wilson 95% CI, per manager and team; "
+    "deals still at a stage apart; view=cohort (created in the window) or period (visits ended in it)"
+)
+def stage_conversion(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, view: str = "cohort"
+) -> pd.DataFrame:
+    span = window(as_of, period_start)
+    if view not in ("cohort", "period"):
+        raise CrmkitError(f"view is cohort or period, not {view!r}")
+    if view == "cohort":
+        deals = query(con, "metrics/deal_funnel", **span.params(pipeline, owner))
+        stage_list = _open_stage_list(con, pipeline)
+
+        def funnel(part):
+            return _cohort_funnel(part, stage_list)
+    else:
+        visits = query(con, "metrics/stage_visits", **window(as_of, "1900-01-01").params(pipeline, owner))
+        ended_in_window = visits["is_current"] | (visits["exited_at"] >= span.period_start)
+        deals = visits[ended_in_window]
+        funnel = _period_funnel
+    parts = [funnel(deals).assign(level="team", name="—")]
+    for name, part in deals.groupby("owner", sort=True):
+        parts.append(funnel(part).assign(level="owner", name=name))
+    table = _conversion_rows(pd.concat(parts, ignore_index=True))
+    table["conversion_shrunk"] = _shrink(table)
+    return table
+
+
+def _shrink(table: pd.DataFrame) -> pd.Series:
+    """Empirical-Bayes (beta-binomial) conversion per manager and stage: shrunk toward the team
+    rate by a prior whose strength is estimated from how much managers differ (method of
+    moments), so one lucky deal does not top a ranking. Team rows keep their raw rate."""
+    shrunk = table["conversion"].copy()
+    for _, part in table[table["level"] == "owner"].groupby(["pipeline", "stage"]):
+        part = part[part["n"] > 0]
+        shrunk.loc[part.index] = stats.shrunk_rates(part["advanced"].to_numpy(), part["n"].to_numpy())
+    return shrunk
+
+
+@metric(
+    "Win rate won / (won + lost) of the deals closed in the window, by count (Wilson 95% CI) and by "
+    "amount, per owner (by=owner) or team (by=team), with the rate shrunk toward the whole team's"
+)
+def win_rates(con, *, as_of, period_start=None, pipeline=None, owner=None, by: str = "owner") -> pd.DataFrame:
+    if by not in ("owner", "team"):
+        raise CrmkitError(f"by is owner or team, not {by!r}")
+    span = window(as_of, period_start)
+    closed = query(con, "metrics/closed_deals", **span.params(pipeline, owner))
+    closed[by] = closed[by].fillna("—")
+    groups = [("team", "—", closed)] + [
+        ("owner" if by == "owner" else "group", name, part) for name, part in closed.groupby(by, sort=True)
+    ]
+    rows = []
+    for level, name, part in groups:
+        won, lost = part[part["status"] == "won"], part[part["status"] == "lost"]
+        n = len(won) + len(lost)
+        low, high = stats.wilson(len(won), n)
+        by_amount = won["amount"].sum() + lost["amount"].sum()
+        rows.append(
+            {
+                "level": level,
+                "name": name,
+                "n": n,
+                "n_won": len(won),
+                "n_lost": len(lost),
+                "win_rate": len(won) / n if n else np.nan,
+                "win_rate_low": low,
+                "win_rate_high": high,
+                "won_amount": float(won["amount"].sum()),
+                "lost_amount": float(lost["amount"].sum()),
+                "win_rate_amount": float(won["amount"].sum() / by_amount) if by_amount else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows)
+    groups_only = table["level"] != "team"
+    table["win_rate_shrunk"] = table["win_rate"]
+    table.loc[groups_only, "win_rate_shrunk"] = stats.shrunk_rates(
+        table.loc[groups_only, "n_won"].to_numpy(float), table.loc[groups_only, "n"].to_numpy(float)
+    )
+    table["rank"] = table.loc[groups_only, "win_rate_shrunk"].rank(ascending=False, method="min")
+    return table
+
+
+@metric(
+    "Manager scorecard for the window: deals in work, open pipeline, new leads, won count/sum, average "
+    "and median check, win rate by count and amount, lead-to-won, median won cycle, calls/emails/"
+    "meetings, action-to-result ratios, plan fulfilment and pace; ranked with small-n shrinkage"
+)
+def manager_scorecard(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+    span = window(as_of, period_start)
+    params = span.params(pipeline, owner)
+    open_deals = query(con, "metrics/open_deals", **params)
+    won = query(con, "metrics/won_deals", **params)
+    cohort = query(con, "metrics/deal_lifetimes", **params)
+    acts = query(con, "metrics/activity_counts", **params).set_index("owner")
+    targets = query(con, "metrics/plan_targets", **params)
+    rates = win_rates(con, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner)
+    names = sorted(
+        set(open_deals["owner"]) | set(rates.loc[rates["level"] == "owner", "name"]) | set(cohort["owner"])
+    )
+    rows = [_scorecard_row(None, open_deals, won, cohort, acts.sum(numeric_only=True), targets, span)]
+    for name in names:
+        rows.append(
+            _scorecard_row(
+                name,
+                open_deals[open_deals["owner"] == name],
+                won[won["owner"] == name],
+                cohort[cohort["owner"] == name],
+                acts.loc[name] if name in acts.index else pd.Series(dtype=float),
+                targets,
+                span,
+            )
+        )
+    table = pd.DataFrame(rows)
+    # win rates and the ranking come from win_rates: one definition
+    table = table.merge(rates.drop(columns="level"), on="name", how="left")
+    for column in ("n", "n_won", "n_lost"):
+        table[column] = table[column].fillna(0).astype(int)
+    return table
+
+
+def _scorecard_row(name, open_deals, won, cohort, acts, targets, span: Window) -> dict:
+    """One manager's (or, with name None, the team's) counts, checks, cycle, activity and plan."""
+    won_ok = won[won["excluded_reason"].isna()]
+    amounts = won["amount"]
+    cohort_won = int((cohort["outcome"] == "won").sum())
+    lead_to_won = stats.wilson(cohort_won, len(cohort))
+    calls, meetings = float(acts.get("calls", 0)), float(acts.get("meetings", 0))
+    n_won = len(won)
+    row = {
+        "level": "team" if name is None else "owner",
+        "name": name or "—",
+        "deals_in_work": len(open_deals),
+        "open_pipeline": float(open_deals["amount"].sum()),
+        "new_leads": len(cohort),
+        "avg_check": float(amounts.mean()) if n_won else np.nan,
+        "median_check": float(amounts.median()) if n_won else np.nan,
+        "lead_to_won": cohort_won / len(cohort) if len(cohort) else np.nan,
+        "lead_to_won_low": lead_to_won[0],
+        "lead_to_won_high": lead_to_won[1],
+        "median_won_cycle": float(won_ok["cycle_days"].median()) if len(won_ok) else np.nan,
+        "calls": int(calls),
+        "emails": int(acts.get("emails", 0)),
+        "meetings": int(meetings),
+        "calls_per_meeting": calls / meetings if meetings else np.nan,
+        "meetings_per_won": meetings / n_won if n_won else np.nan,
+        "won_per_100_calls": 100 * n_won / calls if calls else np.nan,
+    }
+    row.update(plan_fulfilment(targets, name, float(amounts.sum()), n_won, span))
+    return row
+
+
+def plan_fulfilment(targets: pd.DataFrame, owner, revenue: float, won: int, span: Window) -> dict:
+    """Actual / target over the plan periods overlapping the window, and the pace: actual ÷
+    working days elapsed × working days planned (Monday–Friday; public holidays not known)."""
+    mine = targets[targets["owner"].isna()] if owner is None else targets[targets["owner"] == owner]
+    out = {}
+    for metric_name, actual in (("revenue", revenue), ("won_deals", won)):
+        rows = mine[mine["metric"] == metric_name]
+        target = float(rows["target"].sum())
+        starts = rows["period_start"].to_numpy("datetime64[D]")
+        ends = rows["period_end"].to_numpy("datetime64[D]") + np.timedelta64(1, "D")
+        begin = np.maximum(starts, np.datetime64(span.period_start.date()))
+        until = np.minimum(ends, np.datetime64(span.as_of.date()))
+        elapsed = np.busday_count(begin, np.maximum(until, begin)).sum()
+        planned = np.busday_count(begin, ends).sum()
+        out[f"plan_{metric_name}"] = target if len(rows) else np.nan
+        out[f"plan_{metric_name}_done"] = actual / target if target else np.nan
+        out[f"plan_{metric_name}_pace"] = (
+            actual / elapsed * planned / target if target and elapsed else np.nan
+        )
+    return out

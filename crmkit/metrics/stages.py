@@ -1,0 +1,206 @@
+"""METRICS.md §2: stage bottlenecks — time per stage, WIP and flow, the visit identity,
+managers × stages, the Little's-law what-if."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmkit import stats
+from crmkit.db import query
+from crmkit.errors import CrmkitError
+from crmkit.metrics.core import Window, metric, window
+from crmkit.metrics.duration import stuck_deals
+
+OUTCOMES = ("advanced", "lost", "regressed", "moved", "still_here")
+
+
+def _stage_visits(con, span: Window, pipeline, owner) -> pd.DataFrame:
+    return query(con, "metrics/stage_visits", **span.params(pipeline, owner))
+
+
+@metric(
+    "Per open stage: visits, finished-stay median/mean/p90 with CI, Kaplan–Meier median with current "
+    "stays censored, WIP now, exits per week, share of cycle time, and entered = advanced + lost + "
+    "regressed + moved + still here"
+)
+def stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+    span = window(as_of, period_start)
+    visits = _stage_visits(con, span, pipeline, owner)
+    open_now = query(con, "metrics/open_deals", **span.params(pipeline, owner))
+    wip = open_now.groupby(["pipeline", "stage"]).agg(
+        size=("deal_id", "size"), sum=("amount", "sum"), currency=("currency", "first")
+    )
+    weeks = (span.as_of - span.period_start) / pd.Timedelta(days=7)
+    rows = []
+    for (pipe, position, stage), part in visits.groupby(["pipeline", "position", "stage"], sort=True):
+        finished = part.loc[~part["is_current"], "days"]
+        q = stats.sample_quantiles(finished)
+        km = stats.survival_quantiles(part["days"], ~part["is_current"])
+        outcomes = part["outcome"].value_counts()
+        spread = np.percentile(finished, [10, 90]) if len(finished) else (np.nan, np.nan)
+        now = (
+            wip.loc[(pipe, stage)] if (pipe, stage) in wip.index else {"size": 0, "sum": 0.0, "currency": ""}
+        )
+        rows.append(
+            {
+                "pipeline": pipe,
+                "position": position,
+                "stage": stage,
+                "n": len(part),
+                "n_finished": len(finished),
+                **q.columns("days"),
+                "mean_days": finished.mean() if len(finished) else np.nan,
+                "p10_days": spread[0],
+                "p90_days": spread[1],
+                "km_median_days": km.median,
+                "km_median_days_low": km.median_low,
+                "km_median_days_high": km.median_high,
+                "wip_now": int(now["size"]),
+                "wip_amount": float(now["sum"]),
+                "currency": now["currency"],
+                "exits_per_week": len(finished) / weeks,
+                "days_total": float(part["days"].sum()),
+                **{outcome: int(outcomes.get(outcome, 0)) for outcome in OUTCOMES},
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["share_of_cycle"] = table["days_total"] / table.groupby("pipeline")["days_total"].transform("sum")
+    return table
+
+
+@metric("Work in progress per open stage at the start of each week of the window (cumulative flow)")
+def stage_flow(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+    span = window(as_of, period_start)
+    return query(con, "metrics/stage_wip_weekly", **span.params(pipeline, owner))
+
+
+@metric("Median finished stay per manager and open stage, with CI and n (the manager × stage heatmap)")
+def manager_stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+    span = window(as_of, period_start)
+    visits = _stage_visits(con, span, pipeline, None)  # the team's yardstick, then the owner
+    finished = visits[~visits["is_current"]]
+    open_now = query(con, "metrics/open_deals", **span.params(pipeline, None))
+    wip = open_now.groupby(["pipeline", "stage", "owner"])["amount"].sum()
+    rows = []
+    for (pipe, position, stage), part in finished.groupby(["pipeline", "position", "stage"], sort=True):
+        team = stats.sample_quantiles(part["days"])
+        for name, mine in part.groupby("owner", sort=True):
+            if owner and name != owner:
+                continue
+            q = stats.sample_quantiles(mine["days"])
+            rows.append(
+                {
+                    "pipeline": pipe,
+                    "position": position,
+                    "stage": stage,
+                    "owner": name,
+                    "n": q.n,
+                    **q.columns("days"),
+                    "team_median_days": team.median,
+                    "ratio_to_team": q.median / team.median if team.median else np.nan,
+                    "wip_amount": float(wip.get((pipe, stage, name), 0.0)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@metric(
+    "What-if: shorten one stage by a share; new cycle time and throughput at constant WIP by "
+    "Little's law, with bootstrap 95% intervals"
+)
+def whatif_stage(
+    con,
+    *,
+    as_of,
+    period_start=None,
+    pipeline=None,
+    owner=None,
+    stage=None,
+    reduction: float = 0.5,
+    resamples: int = 2000,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """Little's law: throughput = WIP / cycle time. Shortening stage s by x% cuts the mean cycle
+    by x% of the mean time a won deal spends in s (re-visits included); with WIP held constant,
+    throughput grows by old/new − 1. Assumes the other stages and the win rate stay as they are."""
+    span = window(as_of, period_start)
+    if not 0 <= reduction <= 1:
+        raise CrmkitError(f"reduction is a share between 0 and 1, not {reduction}")
+    won = query(con, "metrics/won_deals", **span.params(pipeline, owner))
+    won = won[won["excluded_reason"].isna()]
+    # every stay of those deals, whenever it began; deals without real history are left out:
+    # their stage times are unknown, not zero
+    visits = query(con, "metrics/stage_visits", **window(as_of, "1900-01-01").params(pipeline, owner))
+    # each won deal counts in the pipeline it was won in, with its stays in that pipeline's stages
+    won_in = won.set_index("deal_id")["pipeline"]
+    visits = visits[visits["deal_id"].map(won_in) == visits["pipeline"]]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for pipe, part in visits.groupby("pipeline", sort=True):
+        per_deal = part.pivot_table(index="deal_id", columns="stage", values="days", aggfunc="sum")
+        per_deal = per_deal.fillna(0.0)
+        cycle = won.set_index("deal_id").loc[per_deal.index, "cycle_days"].to_numpy()
+        picks = rng.integers(0, len(cycle), (resamples, len(cycle)))
+        for name in per_deal.columns:
+            if stage and name != stage:
+                continue
+            in_stage = per_deal[name].to_numpy()
+            new_cycle, gain = littles_law(cycle.mean(), in_stage.mean(), reduction)
+            boot_new, boot_gain = littles_law(
+                cycle[picks].mean(axis=1), in_stage[picks].mean(axis=1), reduction
+            )
+            rows.append(
+                {
+                    "pipeline": pipe,
+                    "stage": name,
+                    "reduction": reduction,
+                    "n": len(cycle),
+                    "cycle_days": cycle.mean(),
+                    "stage_days": in_stage.mean(),
+                    "new_cycle_days": new_cycle,
+                    "new_cycle_days_low": np.percentile(boot_new, 2.5),
+                    "new_cycle_days_high": np.percentile(boot_new, 97.5),
+                    "throughput_change": gain,
+                    "throughput_change_low": np.percentile(boot_gain, 2.5),
+                    "throughput_change_high": np.percentile(boot_gain, 97.5),
+                }
+            )
+    if stage and not rows:
+        raise CrmkitError(f"no won deal with stage history passed stage {stage!r}")
+    columns = [
+        "pipeline",
+        "stage",
+        "reduction",
+        "n",
+        "cycle_days",
+        "stage_days",
+        "new_cycle_days",
+        "new_cycle_days_low",
+        "new_cycle_days_high",
+        "throughput_change",
+        "throughput_change_low",
+        "throughput_change_high",
+    ]
+    return pd.DataFrame(rows, columns=columns).sort_values(
+        "throughput_change", ascending=False, ignore_index=True
+    )
+
+
+def littles_law(cycle, stage_days, reduction):
+    """Little's law at constant WIP: the new cycle, and throughput's relative change."""
+    new_cycle = cycle - reduction * stage_days
+    return new_cycle, cycle / new_cycle - 1
+
+
+@metric("Stuck deals per stage: count and amount (stays above the stage's p90)")
+def stuck_by_stage(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+    stuck = stuck_deals(con, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner)
+    return (
+        stuck.groupby(["pipeline", "stage"])
+        .agg(n_stuck=("deal_id", "size"), stuck_amount=("amount", "sum"), p90_days=("p90_days", "first"))
+        .reset_index()
+        .sort_values("stuck_amount", ascending=False, ignore_index=True)
+    )

@@ -1,0 +1,13 @@
+-- The open stages of every pipeline, in funnel order.
+with stages as (
+    select * from main.stages where kind = 'open'
+),
+
+pipelines as (
+    select pipeline_id, name as pipeline from main.pipelines
+)
+
+select stages.pipeline_id, pipelines.pipeline, stages.stage_id, stages.name as stage, stages.position
+from stages
+inner join pipelines using (pipeline_id)
+order by stages.pipeline_id, stages.position
