@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from crmkit.i18n import t
@@ -422,4 +423,164 @@ def conversion_intervals(conversion: pd.DataFrame, lang: str = "en") -> alt.Char
                 "subtitle": t("conversion_subtitle", lang, pipeline=pipeline),
             }
         )
+    )
+
+
+def source_rates(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Mature-lead conversion per source with its Wilson interval; dashed: all sources; weak in red."""
+    overall = float(table["mature_rate"].iloc[0])
+    data = table.iloc[1:].assign(flag=lambda d: np.where(d["is_weak"], "weak", "ok"))
+    data = data[data["n_mature"] > 0]
+    order = data.sort_values("mature_rate", ascending=False)["source"].tolist()
+    tooltip = [
+        alt.Tooltip("source:N", title=t("source", lang)),
+        alt.Tooltip("n:Q", title=t("leads", lang)),
+        alt.Tooltip("n_mature:Q", title=t("n_mature", lang)),
+        alt.Tooltip("mature_rate:Q", format=".1%", title=t("mature_rate", lang)),
+        alt.Tooltip("mature_rate_low:Q", format=".1%", title=t("ci_low", lang)),
+        alt.Tooltip("mature_rate_high:Q", format=".1%", title=t("ci_high", lang)),
+        alt.Tooltip("won_amount:Q", format=",.0f", title=t("won_amount", lang)),
+    ]
+    color = alt.Color(
+        "flag:N", scale=alt.Scale(domain=["ok", "weak"], range=["#2f6db5", "#b5483b"]), legend=None
+    )
+    y = alt.Y("source:N", sort=order, title=t("source", lang))
+    base = alt.Chart(data)
+    rule = base.mark_rule(strokeWidth=3).encode(
+        y=y,
+        x=alt.X("mature_rate_low:Q", title=t("mature_rate", lang), axis=alt.Axis(format="%")),
+        x2="mature_rate_high:Q",
+        color=color,
+        tooltip=tooltip,
+    )
+    point = base.mark_point(filled=True, size=90).encode(y=y, x="mature_rate:Q", color=color, tooltip=tooltip)
+    label = base.mark_text(align="left", dx=8, fontSize=11, color="#555").encode(
+        y=y, x="mature_rate_high:Q", text=alt.Text("n_mature:Q", format="d")
+    )
+    line = (
+        alt.Chart(pd.DataFrame({"overall": [overall]}))
+        .mark_rule(strokeDash=[4, 4], color="#555")
+        .encode(x="overall:Q")
+    )
+    return (rule + point + label + line).properties(
+        width=WIDTH,
+        height=max(140, 28 * len(data)),
+        title={
+            "text": t("sources_title", lang),
+            "subtitle": t("sources_subtitle", lang, days=table["maturity_days"].iloc[0]),
+        },
+    )
+
+
+def source_manager_heatmap(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Mature-lead conversion per source and manager; faded where fewer than 5 mature leads."""
+    data = table.assign(reliable=table["n_mature"] >= SMALL_N)
+    base = alt.Chart(data).encode(
+        y=alt.Y("source:N", title=t("source", lang), axis=alt.Axis(grid=False)),
+        x=alt.X("owner:N", title=t("owner", lang), axis=alt.Axis(labelAngle=-30, grid=False)),
+    )
+    tooltip = [
+        alt.Tooltip("source:N", title=t("source", lang)),
+        alt.Tooltip("owner:N", title=t("owner", lang)),
+        alt.Tooltip("n_mature:Q", title=t("n_mature", lang)),
+        alt.Tooltip("mature_rate:Q", format=".0%", title=t("mature_rate", lang)),
+        alt.Tooltip("mature_rate_low:Q", format=".0%", title=t("ci_low", lang)),
+        alt.Tooltip("mature_rate_high:Q", format=".0%", title=t("ci_high", lang)),
+    ]
+    cells = base.mark_rect().encode(
+        color=alt.Color(
+            "mature_rate:Q",
+            title=t("mature_rate", lang),
+            scale=alt.Scale(scheme="blues"),
+            legend=alt.Legend(format="%"),
+        ),
+        opacity=alt.condition("datum.reliable", alt.value(1), alt.value(0.3)),
+        tooltip=tooltip,
+    )
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.Text("mature_rate:Q", format=".0%"),
+        tooltip=tooltip,
+        color=alt.condition("datum.mature_rate > 0.45", alt.value("white"), alt.value("#222")),
+    )
+    return (cells + text).properties(
+        width=max(320, 56 * data["owner"].nunique()),
+        height=max(140, 26 * data["source"].nunique()),
+        title={"text": t("source_owner_title", lang), "subtitle": t("heatmap_subtitle_n", lang)},
+    )
+
+
+def leads_monthly(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """New leads per month, stacked by source."""
+    return (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X("yearmonth(created_month):O", title=t("month", lang)),
+            y=alt.Y("n:Q", title=t("leads", lang)),
+            color=alt.Color("source:N", title=t("source", lang), scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("yearmonth(created_month):T", title=t("month", lang)),
+                alt.Tooltip("source:N", title=t("source", lang)),
+                alt.Tooltip("n:Q", title=t("leads", lang)),
+            ],
+        )
+        .properties(width=WIDTH, height=240, title={"text": t("leads_title", lang)})
+    )
+
+
+def forecast_ranges(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
+    """Per manager: revenue closing within the horizon, P10–P90 bar, P50 tick, and the naive
+    weighted pipeline as a hollow diamond."""
+    data = table[table["level"] == "owner"]
+    y = alt.Y("name:N", sort="-x", title=t("owner", lang))
+    tooltip = [
+        alt.Tooltip("name:N", title=t("owner", lang)),
+        alt.Tooltip("n_deals:Q", title=t("n_deals", lang)),
+        alt.Tooltip("p10:Q", format=",.0f", title="P10"),
+        alt.Tooltip("p50:Q", format=",.0f", title="P50"),
+        alt.Tooltip("p90:Q", format=",.0f", title="P90"),
+        alt.Tooltip("weighted_pipeline:Q", format=",.0f", title=t("weighted_pipeline", lang)),
+    ]
+    base = alt.Chart(data)
+    bar = base.mark_bar(size=14, color="#2f6db5", opacity=0.6).encode(
+        y=y,
+        x=alt.X("p10:Q", title=f"{t('revenue', lang)}, {currency}", axis=alt.Axis(format=",.0f")),
+        x2="p90:Q",
+        tooltip=tooltip,
+    )
+    tick = base.mark_tick(color="#12355b", thickness=3, size=16).encode(y=y, x="p50:Q", tooltip=tooltip)
+    naive = base.mark_point(shape="diamond", size=80, color="#e07b39", filled=False, strokeWidth=2).encode(
+        y=y, x="weighted_pipeline:Q", tooltip=tooltip
+    )
+    return (bar + tick + naive).properties(
+        width=WIDTH,
+        height=max(140, 28 * len(data)),
+        title={
+            "text": t("forecast_title", lang, days=int(table["horizon_days"].iloc[0])),
+            "subtitle": t("forecast_subtitle", lang),
+        },
+    )
+
+
+def backtest(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
+    """Forecasts made at past dates: the P10–P90 band, P50, and what actually closed."""
+    base = alt.Chart(table).encode(x=alt.X("forecast_at:T", title=t("forecast_at", lang)))
+    band = base.mark_area(opacity=0.2, color="#2f6db5").encode(
+        y=alt.Y("p10:Q", title=f"{t('revenue', lang)}, {currency}", axis=alt.Axis(format=",.0f")), y2="p90:Q"
+    )
+    p50 = base.mark_line(color="#2f6db5").encode(y="p50:Q")
+    actual = base.mark_point(filled=True, size=70, color="#b5483b").encode(
+        y="actual:Q",
+        tooltip=[
+            alt.Tooltip("forecast_at:T", title=t("forecast_at", lang)),
+            alt.Tooltip("p10:Q", format=",.0f", title="P10"),
+            alt.Tooltip("p50:Q", format=",.0f", title="P50"),
+            alt.Tooltip("p90:Q", format=",.0f", title="P90"),
+            alt.Tooltip("actual:Q", format=",.0f", title=t("actual", lang)),
+        ],
+    )
+    return (band + p50 + actual).properties(
+        width=WIDTH,
+        height=240,
+        title={"text": t("backtest_title", lang), "subtitle": t("backtest_subtitle", lang)},
     )

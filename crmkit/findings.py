@@ -273,3 +273,83 @@ def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> lis
     names = ", ".join(f"{row.name} {row.plan_revenue_pace:.0%}" for row in behind.itertuples())
     gap = float((behind["plan_revenue"] - behind["won_amount"]).clip(lower=0).sum())
     return [Finding(gap, t("finding_behind_plan", lang, names=names, gap=money(gap, currency)))]
+
+
+def weak_sources(sources: pd.DataFrame, lang: str = "en") -> list[Finding]:
+    """Sources whose mature-lead interval lies wholly below the overall rate, and the ones too
+    young to judge (never called weak)."""
+    overall = sources["mature_rate"].iloc[0]
+    found = []
+    for row in sources.iloc[1:].itertuples():
+        if row.is_weak:
+            lost_revenue = (
+                (overall - row.mature_rate) * row.n * (row.avg_check if np.isfinite(row.avg_check) else 0)
+            )
+            found.append(
+                Finding(
+                    lost_revenue,
+                    t(
+                        "finding_weak_source",
+                        lang,
+                        source=row.source,
+                        rate=row.mature_rate,
+                        low=row.mature_rate_low,
+                        high=row.mature_rate_high,
+                        n=int(row.n_mature),
+                        overall=overall,
+                        leads=int(row.n),
+                    ),
+                )
+            )
+        elif row.n >= SMALL_N and row.n_mature < SMALL_N:
+            found.append(
+                Finding(
+                    0.0,
+                    t(
+                        "finding_young_source",
+                        lang,
+                        source=row.source,
+                        n=int(row.n),
+                        mature=int(row.n_mature),
+                    ),
+                )
+            )
+    return found
+
+
+def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
+    team = forecast[forecast["level"] == "team"].iloc[0]
+    if team["n_deals"] == 0:
+        return []
+    return [
+        Finding(
+            0.0,  # a statement of what to expect, not a problem: it follows the problems
+            t(
+                "finding_forecast",
+                lang,
+                days=team["horizon_days"],
+                n=int(team["n_deals"]),
+                p50=money(team["p50"], currency),
+                p10=money(team["p10"], currency),
+                p90=money(team["p90"], currency),
+                weighted=money(team["weighted_pipeline"], currency),
+            ),
+        )
+    ]
+
+
+def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
+    if backtest.empty:
+        return []
+    return [
+        Finding(
+            0.0,
+            t(
+                "finding_backtest",
+                lang,
+                covered=int(backtest["covered"].sum()),
+                dates=len(backtest),
+                error=money(float(backtest["error"].median()), currency),
+            ),
+        )
+    ]

@@ -22,6 +22,131 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "findings": ("Findings", "Выводы"),
+    "report_06": ("Lead sources and forecast", "Источники лидов и прогноз"),
+    "intro_06": (
+        "Which lead sources bring customers, judged on leads old enough to have converted, and how "
+        "much revenue the late-stage deals will bring within the horizon, with its range and a "
+        "backtest of how well such forecasts did.",
+        "Какие источники приводят клиентов — по лидам, у которых было время сконвертироваться, — и "
+        "сколько выручки принесут сделки поздних этапов за горизонт прогноза, с диапазоном и "
+        "проверкой на прошлых датах.",
+    ),
+    "section_sources": ("Lead sources", "Источники лидов"),
+    "section_sources_text": (
+        "Leads created in the window. Lead → won is taken over mature leads, older than {days:.0f} "
+        "days (the 75th percentile of the won cycle), so young leads do not drag a new source down; "
+        "“won by day {days:.0f}” counts every lead with open ones censored. A source is weak when "
+        "its whole 95% interval lies below the rate of all sources.",
+        "Лиды, созданные в окне. Конверсия в выигрыш — по зрелым лидам старше {days:.0f} дн. "
+        "(75-й перцентиль цикла выигранной сделки), чтобы молодые лиды не занижали новый источник; "
+        "«выиграно к {days:.0f}-му дню» учитывает все лиды, открытые — с цензурированием. Источник "
+        "слабый, если весь его 95% интервал ниже уровня всех источников.",
+    ),
+    "section_source_owner": ("Who converts which source", "Кто какой источник конвертирует"),
+    "section_source_owner_text": (
+        "Mature-lead conversion per source and manager.",
+        "Конверсия зрелых лидов по источникам и менеджерам.",
+    ),
+    "section_leads_monthly": ("Leads per month", "Лиды по месяцам"),
+    "section_leads_monthly_text": ("New leads per source per month.", "Новые лиды по источникам по месяцам."),
+    "section_forecast": ("Forecast", "Прогноз"),
+    "section_forecast_text": (
+        "Open deals in the pre-sale stages ({stages}). Each is compared with the closed deals of the "
+        "window that also stayed at least as long in its stage: their win rate (its uncertainty "
+        "included) and the time they still needed. {sims} simulations give P10 / P50 / P90 of the "
+        "revenue closing won within {days:.0f} days. The weighted pipeline beside it (amount × stage "
+        "win rate) ignores timing and waiting.",
+        "Открытые сделки на предпродажных этапах ({stages}). Каждая сравнивается с закрытыми сделками "
+        "окна, которые стояли на её этапе не меньше: их доля выигрышей (с её неопределённостью) и "
+        "время, которое им ещё потребовалось. {sims} симуляций дают P10 / P50 / P90 выручки от "
+        "выигранных за {days:.0f} дн. Взвешенная воронка рядом (сумма × доля выигрышей этапа) не "
+        "учитывает сроки и ожидание.",
+    ),
+    "section_forecast_deals": ("Pre-sale deals", "Сделки на предпродажных этапах"),
+    "section_forecast_deals_text": (
+        "The deals behind the forecast, largest expected revenue first.",
+        "Сделки, из которых сложился прогноз, по убыванию ожидаемой выручки.",
+    ),
+    "section_backtest": ("Backtest", "Проверка на прошлых датах"),
+    "section_backtest_text": (
+        "The same forecast made at past month starts, seeing only what was known then, against the "
+        "revenue those deals actually brought within {days:.0f} days. An honest 80% range covers about "
+        "8 of 10.",
+        "Тот же прогноз на начало прошлых месяцев, по данным того времени, против выручки, которую эти "
+        "сделки действительно принесли за {days:.0f} дн. Честный 80% диапазон накрывает около 8 из 10.",
+    ),
+    "source": ("Source", "Источник"),
+    "leads": ("Leads", "Лиды"),
+    "raw_rate": ("Won so far", "Выиграно на сейчас"),
+    "n_mature": ("Mature leads", "Зрелые лиды"),
+    "mature_rate": ("Lead → won (mature)", "Лид → выигрыш (зрелые)"),
+    "horizon_rate": ("Won by the horizon", "Выиграно к горизонту"),
+    "is_weak": ("Weak", "Слабый"),
+    "month": ("Month", "Месяц"),
+    "n_deals": ("Deals", "Сделки"),
+    "pipeline_amount": ("Amount", "Сумма"),
+    "weighted_pipeline": ("Weighted pipeline", "Взвешенная воронка"),
+    "revenue": ("Revenue", "Выручка"),
+    "p10": ("P10", "P10"),
+    "p50": ("P50", "P50"),
+    "p90": ("P90", "P90"),
+    "p_win": ("Stage win rate", "Доля выигрышей этапа"),
+    "p_win_now": ("Win chance now", "Шанс выигрыша сейчас"),
+    "p_in_horizon": ("Won within horizon", "Выигрыш в горизонте"),
+    "expected_revenue": ("Expected revenue", "Ожидаемая выручка"),
+    "forecast_at": ("Forecast made on", "Дата прогноза"),
+    "actual": ("Actual", "Факт"),
+    "error": ("Actual − P50", "Факт − P50"),
+    "covered": ("Inside P10–P90", "В пределах P10–P90"),
+    "sources_title": (
+        "Lead → won per source (mature leads), 95% CI",
+        "Конверсия лидов по источникам (зрелые), 95% ДИ",
+    ),
+    "sources_subtitle": (
+        "leads older than {days:.0f} days; number: mature leads; dashed: all sources; red: weak",
+        "лиды старше {days:.0f} дн.; число — зрелые лиды; пунктир — все источники; красным — слабые",
+    ),
+    "source_owner_title": (
+        "Lead → won per source and manager (mature leads)",
+        "Конверсия по источникам и менеджерам (зрелые лиды)",
+    ),
+    "heatmap_subtitle_n": ("faded: fewer than 5 mature leads", "бледные — меньше 5 зрелых лидов"),
+    "leads_title": ("New leads per month by source", "Новые лиды по месяцам и источникам"),
+    "forecast_title": ("Revenue closing won within {days} days", "Выручка от выигранных за {days} дн."),
+    "forecast_subtitle": (
+        "bar: P10–P90; tick: P50; diamond: weighted pipeline (no timing)",
+        "полоса — P10–P90; черта — P50; ромб — взвешенная воронка (без сроков)",
+    ),
+    "backtest_title": (
+        "Backtest: forecast range against what actually closed",
+        "Проверка: диапазон прогноза против фактически закрытого",
+    ),
+    "backtest_subtitle": (
+        "band: P10–P90; line: P50; dots: actual",
+        "полоса — P10–P90; линия — P50; точки — факт",
+    ),
+    "finding_weak_source": (
+        "«{source}» converts {rate:.0%} of mature leads (95% CI {low:.0%}–{high:.0%}, n={n}) against "
+        "{overall:.0%} for all sources; {leads} leads came from it in the window.",
+        "«{source}» конвертирует {rate:.0%} зрелых лидов (95% ДИ {low:.0%}–{high:.0%}, n={n}) против "
+        "{overall:.0%} по всем источникам; лидов из него за окно: {leads}.",
+    ),
+    "finding_young_source": (
+        "«{source}» is too young to judge: {n} leads, {mature} of them mature.",
+        "«{source}» слишком молод для оценки: {n} лидов, из них зрелых {mature}.",
+    ),
+    "finding_forecast": (
+        "Within {days:.0f} days, {n} pre-sale deals should bring {p50} won (P10 {p10} – P90 {p90}); "
+        "the weighted pipeline says {weighted}, with no timing.",
+        "За {days:.0f} дн. {n} сделок предпродажных этапов должны принести {p50} (P10 {p10} – P90 "
+        "{p90}); взвешенная воронка без учёта сроков даёт {weighted}.",
+    ),
+    "finding_backtest": (
+        "Backtest: what actually closed fell inside P10–P90 at {covered} of {dates} past dates; "
+        "median error {error} against P50.",
+        "Проверка: фактическая выручка попала в P10–P90 в {covered} из {dates} прошлых дат; "
+        "медианная ошибка относительно P50 — {error}.",
+    ),
     "report_03": ("Manager funnels and KPIs", "Воронки и показатели менеджеров"),
     "intro_03": (
         "Which manager loses deals where: the funnel of every manager and the team, stage-to-stage "
@@ -380,6 +505,41 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
 }
 
 GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
+    "06": {
+        "Mature lead": (
+            "A lead older than the 75th percentile of the won cycle: most leads that will "
+            "be won have been by then, so its outcome is nearly known.",
+            "Лид старше 75-го перцентиля цикла выигранной сделки: к этому времени большинство "
+            "будущих выигрышей уже случилось.",
+        ),
+        "Censoring": (
+            "A lead still open has not failed: it is counted up to the as-of date only. Raw "
+            "“won so far” rates understate young sources.",
+            "Открытый лид ещё не проигран: он учитывается лишь до даты отчёта. Сырая доля "
+            "«выиграно на сейчас» занижает молодые источники.",
+        ),
+        "Pre-sale stages": (
+            "The late open stages the forecast reads (default: the last two of every pipeline).",
+            "Поздние открытые этапы, из которых строится прогноз (по "
+            "умолчанию — два последних в каждой воронке).",
+        ),
+        "P10 / P50 / P90": (
+            "Of all simulated outcomes, 10% fall below P10, half below P50, 90% below "
+            "P90: P10–P90 is an 80% range.",
+            "Из всех смоделированных исходов 10% ниже P10, половина ниже P50, 90% ниже P90: "
+            "P10–P90 — 80% диапазон.",
+        ),
+        "Weighted pipeline": (
+            "Σ amount × the stage's historical win rate: what CRMs show, without timing "
+            "or how long a deal has waited.",
+            "Σ сумма × историческая доля выигрышей этапа — как в CRM, без сроков и без "
+            "учёта того, сколько сделка уже ждёт.",
+        ),
+        "95% CI": (
+            "Wilson score interval for rates; cumulative incidence with a normal interval.",
+            "Интервал Уилсона для долей; накопленная доля — с нормальным интервалом.",
+        ),
+    },
     "03": {
         "Conversion": (
             "Advanced / (advanced + lost at the stage). Deals still at the stage are neither: "

@@ -134,6 +134,10 @@ def _fmt(value, kind: str) -> str:
         return f"{value:.1%}"
     if kind == "int":
         return f"{int(value):,}"
+    if kind == "date":
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    if kind == "check":  # a yes/no in any language
+        return "✓" if value else "✗"
     return str(value)
 
 
@@ -145,7 +149,7 @@ def table(
     limit: int | None = None,
     highlight: dict[str, str] | None = None,
 ) -> HTML:
-    """An HTML table of `columns` (column -> kind: text/days/money/share/int). A column `X`
+    """An HTML table of `columns` (column -> kind: text/days/money/share/int/date/check). A column `X`
     with `X_low` and `X_high` beside it shows its 95% interval under the value; rows resting on
     fewer than 5 cases are greyed; `highlight` colours columns ("higher" or "lower" is better)
     from red to green by rank among the managers' rows. Every value is escaped."""

@@ -14,7 +14,12 @@ from crmkit.paths import NOTEBOOKS_DIR
 
 NOTEBOOK = NOTEBOOKS_DIR / "01_pipeline_duration.py"
 REPORTS = [p.stem for p in render.notebooks()]
-CHARTS = {"01_pipeline_duration": 3, "02_stage_bottlenecks": 3, "03_manager_funnels": 2}
+CHARTS = {
+    "01_pipeline_duration": 3,
+    "02_stage_bottlenecks": 3,
+    "03_manager_funnels": 2,
+    "06_sources_and_forecast": 5,
+}
 LOADING = re.compile(
     r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|import\(\s*["'](?:https?:)?//""",
     re.I,
@@ -41,6 +46,8 @@ def test_report_names_planted_effects_and_stamps_parameters(rendered):
     bottlenecks = (rendered / "02_stage_bottlenecks.html").read_text(encoding="utf-8")
     assert f"«{sample.PLANTED['bottleneck_stage']}» (Основная воронка) holds" in bottlenecks
     assert f"{sample.PLANTED['slow_manager']} is slow in" in bottlenecks
+    sources = (rendered / "06_sources_and_forecast.html").read_text(encoding="utf-8")
+    assert f"«{sample.PLANTED['weak_source']}» converts" in sources
 
 
 @pytest.mark.parametrize("name", REPORTS)
@@ -85,7 +92,7 @@ def test_crm_text_is_escaped_and_tiny_data_renders(make_db, tmp_path):
         page = re.sub(r"<script.*?</script>", "", result.html.read_text(encoding="utf-8"), flags=re.S)
         assert 'Иван "Ваня" <b>' not in page and "<script>alert" not in page  # never markup
         shown = ('Иван "Ваня" &lt;b&gt;', "&lt;script&gt;alert(1)&lt;/script&gt;")  # as text
-        if name != "02_stage_bottlenecks":  # 02 shows stages, not deal titles or every manager
+        if name in ("01_pipeline_duration", "03_manager_funnels"):  # the others show no such row
             assert any(text in page for text in shown)
 
 

@@ -17,7 +17,9 @@ from crmkit.metrics.duration import (
     time_to_close_curve,
     won_cycle,
 )
+from crmkit.metrics.forecasts import forecast, forecast_backtest, forecast_deals
 from crmkit.metrics.funnels import manager_scorecard, stage_conversion, win_rates
+from crmkit.metrics.sources import source_conversion, source_leads_monthly, source_manager_conversion
 from crmkit.metrics.stages import (
     manager_stage_durations,
     stage_durations,
@@ -33,6 +35,7 @@ __all__ = [
     "data_freshness",
     "metric",
     "window",
+    # §1 pipeline duration
     "won_cycle",
     "time_to_close",
     "time_to_close_curve",
@@ -40,12 +43,21 @@ __all__ = [
     "stale_threshold",
     "stuck_deals",
     "stale_by_owner",
+    # §2 stage bottlenecks
     "stage_durations",
     "stage_flow",
     "manager_stage_durations",
     "whatif_stage",
     "stuck_by_stage",
+    # §3 funnels and manager KPIs
     "stage_conversion",
     "win_rates",
     "manager_scorecard",
+    # §5 lead sources and forecast
+    "source_conversion",
+    "source_manager_conversion",
+    "source_leads_monthly",
+    "forecast",
+    "forecast_deals",
+    "forecast_backtest",
 ]
