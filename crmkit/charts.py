@@ -584,3 +584,110 @@ def backtest(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
         height=240,
         title={"text": t("backtest_title", lang), "subtitle": t("backtest_subtitle", lang)},
     )
+
+
+def adoption_series(series: pd.DataFrame, adoption_date, currency: str, lang: str = "en") -> alt.Chart:
+    """Monthly revenue before and after adoption, the counterfactual band after it, the adoption
+    line; ramp months drawn hollow (left out of the estimates)."""
+    data = series.drop(columns="month").assign(kept=series["period"] != "ramp")  # periods are not JSON
+    base = alt.Chart(data).encode(x=alt.X("month_start:T", title=t("month", lang)))
+    band = base.mark_area(opacity=0.18, color="#8c8c8c").encode(
+        y=alt.Y(
+            "counterfactual_low:Q", title=f"{t('revenue', lang)}, {currency}", axis=alt.Axis(format=",.0f")
+        ),
+        y2="counterfactual_high:Q",
+    )
+    expected = base.mark_line(color="#8c8c8c", strokeDash=[4, 3]).encode(y="counterfactual:Q")
+    line = base.mark_line(color="#2f6db5").encode(y="revenue:Q")
+    tooltip = [
+        alt.Tooltip("month_start:T", format="%Y-%m", title=t("month", lang)),
+        alt.Tooltip("revenue:Q", format=",.0f", title=t("revenue", lang)),
+        alt.Tooltip("n_won:Q", title=t("n_won", lang)),
+        alt.Tooltip("counterfactual:Q", format=",.0f", title=t("counterfactual", lang)),
+        alt.Tooltip("period:N"),
+        alt.Tooltip("is_promotion:N", title=t("promotion", lang)),
+    ]
+    kept = base.transform_filter("datum.kept").mark_point(size=45, filled=True, color="#2f6db5")
+    left_out = base.transform_filter("!datum.kept").mark_point(size=60, filled=False, color="#2f6db5")
+    points = kept.encode(y="revenue:Q", tooltip=tooltip) + left_out.encode(y="revenue:Q", tooltip=tooltip)
+    rule = (
+        alt.Chart(pd.DataFrame({"date": [pd.Timestamp(adoption_date)]}))
+        .mark_rule(color="#b5483b")
+        .encode(x="date:T")
+    )
+    return (band + expected + line + points + rule).properties(
+        width=WIDTH,
+        height=260,
+        title={"text": t("series_title", lang), "subtitle": t("series_subtitle", lang, currency=currency)},
+    )
+
+
+def adoption_effects(effects: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """The change per metric by method, with 95% intervals (the naive one has none)."""
+    rows = []
+    for row in effects.itertuples():
+        label = t("n_won_metric" if row.metric == "n_won" else row.metric, lang)
+        for method in ("naive", "yoy", "segmented", "segmented_no_promotions"):
+            rows.append(
+                {
+                    "metric": label,
+                    "method": t(method, lang),
+                    "value": getattr(row, method),
+                    "low": getattr(row, f"{method}_low", np.nan),
+                    "high": getattr(row, f"{method}_high", np.nan),
+                }
+            )
+    data = pd.DataFrame(rows)
+    methods = [t(m, lang) for m in ("naive", "yoy", "segmented", "segmented_no_promotions")]
+    y = alt.Y("method:N", sort=methods, title=None)
+    base = alt.Chart()
+    tooltip = [
+        alt.Tooltip("metric:N"),
+        alt.Tooltip("method:N"),
+        alt.Tooltip("value:Q", format="+.1%"),
+        alt.Tooltip("low:Q", format="+.1%", title=t("ci_low", lang)),
+        alt.Tooltip("high:Q", format="+.1%", title=t("ci_high", lang)),
+    ]
+    color = alt.Color(
+        "method:N",
+        sort=methods,
+        legend=None,
+        scale=alt.Scale(range=["#8c8c8c", "#4c9a5b", "#2f6db5", "#7d5ba6"]),
+    )
+    rule = base.mark_rule(strokeWidth=2).encode(
+        y=y,
+        x=alt.X("low:Q", title=t("change", lang), axis=alt.Axis(format="+%")),
+        x2="high:Q",
+        color=color,
+        tooltip=tooltip,
+    )
+    point = base.mark_point(filled=True, size=60).encode(y=y, x="value:Q", color=color, tooltip=tooltip)
+    zero = base.mark_rule(color="#555", strokeDash=[3, 3]).encode(x=alt.datum(0))
+    return (
+        alt.layer(rule, point, zero, data=data)
+        .properties(width=260, height=110)
+        .facet(facet=alt.Facet("metric:N", title=None, header=alt.Header(labelFontSize=12)), columns=2)
+        .properties(title={"text": t("effect_title", lang), "subtitle": t("effect_subtitle", lang)})
+    )
+
+
+def payback(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
+    """Cumulative cost against cumulative incremental gross profit (median and 95% band)."""
+    base = alt.Chart(table).encode(x=alt.X("month:T", title=t("month", lang)))
+    band = base.mark_area(opacity=0.2, color="#4c9a5b").encode(
+        y=alt.Y("gain_low:Q", title=currency, axis=alt.Axis(format=",.0f")), y2="gain_high:Q"
+    )
+    gain = base.mark_line(color="#4c9a5b").encode(y="gain:Q")
+    cost = base.mark_line(color="#b5483b", strokeDash=[5, 3]).encode(
+        y="cost:Q",
+        tooltip=[
+            alt.Tooltip("month:T", format="%Y-%m", title=t("month", lang)),
+            alt.Tooltip("cost:Q", format=",.0f", title=t("cost", lang)),
+            alt.Tooltip("gain:Q", format=",.0f", title=t("gain", lang)),
+        ],
+    )
+    return (band + gain + cost).properties(
+        width=WIDTH,
+        height=240,
+        title={"text": t("payback_title", lang), "subtitle": t("payback_subtitle", lang, currency=currency)},
+    )

@@ -99,8 +99,7 @@ def cmd_report(args) -> int:
             file=sys.stderr if r.error else sys.stdout,
         )
     if results:
-        out = (results[0].html or Path(args.out)).parent
-        print(f"index: {out / 'index.html'}")
+        print(f"index: {results[0].folder / 'index.html'}")
     return 1 if failed else 0
 
 

@@ -353,3 +353,48 @@ def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -
             ),
         )
     ]
+
+
+def adoption(
+    effects: pd.DataFrame, roi: pd.DataFrame, goals: pd.DataFrame, lang: str = "en"
+) -> list[Finding]:
+    """The revenue effect with seasonality controlled beside the naive figure, ROI and payback,
+    and the weighted goal attainment."""
+    found = []
+    revenue = effects.set_index("metric").loc["revenue"]
+    found.append(
+        Finding(
+            1.0,
+            t(
+                "finding_adoption_effect",
+                lang,
+                metric=t("revenue", lang).lower(),
+                effect=revenue["segmented"],
+                low=revenue["segmented_low"],
+                high=revenue["segmented_high"],
+                naive=revenue["naive"],
+            ),
+        )
+    )
+    row = roi.iloc[0]
+    payback = f"{row['payback_month']:.0f}" if np.isfinite(row["payback_month"]) else "—"
+    found.append(
+        Finding(
+            0.5,
+            t(
+                "finding_roi",
+                lang,
+                roi=row["roi"],
+                low=row["roi_low"],
+                high=row["roi_high"],
+                gain=money(row["incremental_gross_profit"], row["currency"]),
+                cost=money(row["total_cost"], row["currency"]),
+                payback=payback,
+                share=row["share_paid_back"],
+            ),
+        )
+    )
+    weighted = goals[goals["goal"] == "—weighted—"]
+    if len(weighted):
+        found.append(Finding(0.0, t("finding_goals", lang, score=weighted["attainment"].iloc[0])))
+    return found

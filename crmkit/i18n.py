@@ -22,6 +22,132 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "findings": ("Findings", "Выводы"),
+    "report_04": ("CRM adoption: effect and ROI", "Внедрение CRM: эффект и окупаемость"),
+    "intro_04": (
+        "What changed after the CRM came in, with seasonality controlled, what it earned against what "
+        "it cost, and how far the goals were met.",
+        "Что изменилось после внедрения CRM с учётом сезонности, сколько это принесло против затрат и "
+        "насколько достигнуты цели.",
+    ),
+    "section_series": ("Before and after", "До и после"),
+    "section_series_text": (
+        "Monthly revenue; the line marks adoption on {date}. The first {ramp} month(s) after it are "
+        "left out of every estimate: the CRM starts empty while deals in progress are never entered. "
+        "The band is revenue as the model expects it without the CRM (95%).",
+        "Выручка по месяцам; линия — внедрение {date}. Первый месяц(ы) после него ({ramp}) не входят "
+        "в оценки: CRM начинается пустой, а сделки в работе в неё не заносятся. Полоса — выручка, какой "
+        "модель ожидает её без CRM (95%).",
+    ),
+    "section_effect": ("Effect per metric", "Эффект по показателям"),
+    "section_effect_text": (
+        "Three readings of the change after adoption: the naive before/after difference (what is "
+        "usually quoted), the same months a year earlier, and the segmented regression (month of year, "
+        "level and slope change{trend_note}). Only the last two control for seasonality. Win rate and "
+        "cycle time exist only where the CRM recorded losses and creation dates, so they are shown as "
+        "series, not compared.",
+        "Три оценки изменения после внедрения: наивная разница до/после (её обычно и называют), те же "
+        "месяцы годом ранее и сегментированная регрессия (месяц года, сдвиг уровня и наклона{trend_note}). "
+        "Сезонность учитывают только две последние. Доля выигрышей и длительность цикла есть лишь там, "
+        "где CRM записывала проигрыши и даты создания, поэтому они показаны рядом, а не сравниваются.",
+    ),
+    "trend_note": ("", ""),
+    "no_trend_note": (
+        "; with less than two years before adoption no underlying trend can be told "
+        "apart from the shift, so the model assumes none",
+        "; при истории до внедрения меньше двух лет тренд не отделить от сдвига, поэтому "
+        "модель считает, что его нет",
+    ),
+    "section_roi": ("Return on the investment", "Окупаемость"),
+    "section_roi_text": (
+        "Incremental gross profit = the estimated revenue effect × gross margin {margin:.0%}. Costs: "
+        "{one_off} once, then {monthly} a month in licences. ROI = (incremental gross profit − costs) / "
+        "costs. Intervals come from the regression's uncertainty.",
+        "Дополнительная валовая прибыль = оценённый эффект на выручку × валовая маржа {margin:.0%}. "
+        "Затраты: {one_off} единовременно и {monthly} в месяц на лицензии. ROI = (доп. валовая прибыль − "
+        "затраты) / затраты. Интервалы — из неопределённости регрессии.",
+    ),
+    "section_goals": ("Goals", "Цели"),
+    "section_goals_text": (
+        "Each goal's change — estimated by the regression, or given in the adoption file — against its "
+        "target, attainment capped at 100%, weighted.",
+        "Изменение по каждой цели — оценка регрессии или значение из файла внедрения — против цели, "
+        "достижение не больше 100%, с весами.",
+    ),
+    "section_caveats": ("Caveats", "Оговорки"),
+    "section_caveats_text": (
+        "A CRM also changes how completely deals are recorded: part of an “increase” can be deals that "
+        "were always there but never written down. Revenue per active manager controls for headcount, "
+        "not for experience or turnover. Promotion months ({promotions}) are flagged; the sensitivity "
+        "run leaves them out.",
+        "CRM меняет и полноту учёта: часть «роста» — сделки, которые были всегда, но не записывались. "
+        "Выручка на активного менеджера учитывает численность, но не опыт и текучесть. Месяцы акций "
+        "({promotions}) отмечены; проверка на устойчивость их исключает.",
+    ),
+    "metric": ("Metric", "Показатель"),
+    "n_before": ("Months before", "Месяцев до"),
+    "n_after": ("Months after", "Месяцев после"),
+    "naive": ("Naive before/after", "Наивно до/после"),
+    "yoy": ("Same months a year earlier", "Те же месяцы год назад"),
+    "segmented": ("Segmented regression", "Сегментированная регрессия"),
+    "segmented_no_promotions": ("… without promotion months", "… без месяцев акций"),
+    "n_won_metric": ("Won deals", "Выигранные сделки"),
+    "revenue_per_manager": ("Revenue per active manager", "Выручка на активного менеджера"),
+    "incremental_revenue": ("Incremental revenue", "Дополнительная выручка"),
+    "incremental_gross_profit": ("Incremental gross profit", "Дополнительная валовая прибыль"),
+    "total_cost": ("Costs to date", "Затраты на сегодня"),
+    "roi": ("ROI", "ROI"),
+    "payback_month": ("Payback month", "Месяц окупаемости"),
+    "months_after": ("Months since adoption", "Месяцев после внедрения"),
+    "goal": ("Goal", "Цель"),
+    "target": ("Target", "Цель, изменение"),
+    "attainment": ("Attainment", "Достижение"),
+    "weight": ("Weight", "Вес"),
+    "series_title": (
+        "Monthly revenue before and after CRM adoption",
+        "Выручка по месяцам до и после внедрения CRM",
+    ),
+    "series_subtitle": (
+        "{currency}; red line: adoption; band: expected without the CRM (95%); hollow: left out",
+        "{currency}; красная линия — внедрение; полоса — ожидание без CRM (95%); полые — исключены",
+    ),
+    "effect_title": (
+        "Change after adoption by method, 95% CI",
+        "Изменение после внедрения по методам, 95% ДИ",
+    ),
+    "effect_subtitle": (
+        "relative change; the naive reading has no interval",
+        "относительное изменение; у наивной оценки интервала нет",
+    ),
+    "payback_title": (
+        "Cumulative cost against cumulative incremental gross profit",
+        "Накопленные затраты против накопленной доп. валовой прибыли",
+    ),
+    "payback_subtitle": ("{currency}; band: 95%", "{currency}; полоса — 95%"),
+    "cost": ("Cost", "Затраты"),
+    "counterfactual": ("Expected without the CRM", "Ожидание без CRM"),
+    "period": ("Period", "Период"),
+    "before": ("before", "до"),
+    "ramp": ("ramp", "переход"),
+    "after": ("after", "после"),
+    "active_managers": ("Active managers", "Активные менеджеры"),
+    "median_cycle_days": ("Median cycle, days", "Медианный цикл, дни"),
+    "promotion": ("Promotion month", "Месяц акции"),
+    "gain": ("Gross profit gained", "Полученная валовая прибыль"),
+    "method": ("Method", "Метод"),
+    "change": ("Change", "Изменение"),
+    "finding_adoption_effect": (
+        "After adoption, {metric} changed by {effect:+.0%} (95% CI {low:+.0%} to {high:+.0%}) with "
+        "seasonality controlled; the naive before/after figure is {naive:+.0%}.",
+        "После внедрения {metric}: {effect:+.0%} (95% ДИ от {low:+.0%} до {high:+.0%}) с учётом "
+        "сезонности; наивная разница до/после — {naive:+.0%}.",
+    ),
+    "finding_roi": (
+        "ROI to date {roi:+.0%} (95% CI {low:+.0%} to {high:+.0%}): {gain} incremental gross profit "
+        "against {cost} of costs; paid back in month {payback} in {share:.0%} of simulations.",
+        "ROI на сегодня {roi:+.0%} (95% ДИ от {low:+.0%} до {high:+.0%}): {gain} доп. валовой прибыли "
+        "против {cost} затрат; окупилось к {payback}-му месяцу в {share:.0%} симуляций.",
+    ),
+    "finding_goals": ("Weighted goal attainment: {score:.0%}.", "Взвешенное достижение целей: {score:.0%}."),
     "report_06": ("Lead sources and forecast", "Источники лидов и прогноз"),
     "intro_06": (
         "Which lead sources bring customers, judged on leads old enough to have converted, and how "
@@ -505,6 +631,41 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
 }
 
 GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
+    "04": {
+        "Naive before/after": (
+            "Mean of the months after over the months before, minus one: what is "
+            "usually quoted, blind to seasons and growth.",
+            "Среднее после к среднему до минус один: то, что обычно называют; не видит сезонов и роста.",
+        ),
+        "Same months a year earlier": (
+            "Each month after adoption against the same calendar month a year "
+            "before: Σ after / Σ before − 1, interval by bootstrap over the pairs.",
+            "Каждый месяц после внедрения против того же месяца годом ранее: "
+            "Σ после / Σ до − 1, интервал — бутстреп по парам.",
+        ),
+        "Segmented regression": (
+            "log(monthly value) = month of year + trend (with two years before "
+            "adoption) + a level shift and a slope change at adoption; the effect is "
+            "their average over the months after.",
+            "log(значение за месяц) = месяц года + тренд (при двух годах истории) + "
+            "сдвиг уровня и изменение наклона при внедрении; эффект — их среднее за "
+            "месяцы после.",
+        ),
+        "Ramp months": (
+            "Months right after adoption when the CRM holds only part of the work; left out.",
+            "Месяцы сразу после внедрения, когда в CRM лишь часть работы; исключены.",
+        ),
+        "ROI": (
+            "(Incremental gross profit − costs) / costs, to the as-of date.",
+            "(Доп. валовая прибыль − затраты) / затраты на дату отчёта.",
+        ),
+        "Payback month": (
+            "The first month after adoption when cumulative incremental gross profit "
+            "reaches cumulative cost.",
+            "Первый месяц после внедрения, когда накопленная доп. валовая прибыль догоняет "
+            "накопленные затраты.",
+        ),
+    },
     "06": {
         "Mature lead": (
             "A lead older than the 75th percentile of the won cycle: most leads that will "

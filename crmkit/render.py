@@ -30,6 +30,7 @@ class Rendered:
     notebook: str
     html: Path | None
     error: str | None = None
+    folder: Path | None = None  # the period folder, where index.html is
 
 
 def notebooks(names: list[str] | None = None) -> list[Path]:
@@ -153,6 +154,8 @@ def render_all(
                 results.append(render_one(source, out_dir, parameters))
                 advance(results[-1].notebook)
     write_index(out_dir, results, parameters, period, lang)
+    for item in results:
+        item.folder = out_dir
     return results
 
 

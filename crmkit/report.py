@@ -50,9 +50,18 @@ class Context:
 
 
 def open_report(
-    db_path: str, *, as_of: str, period_start: str = "", pipeline: str = "", owner: str = "", lang: str = "en"
+    db_path: str,
+    *,
+    as_of: str,
+    period_start: str = "",
+    pipeline: str = "",
+    owner: str = "",
+    lang: str = "en",
+    whole_history: bool = False,
 ) -> Context:
-    """Open the database read-only, read the window, switch charts to offline rendering."""
+    """Open the database read-only, read the window, switch charts to offline rendering. With no
+    period_start the window is the 12 months before as_of, or with `whole_history` everything
+    the data holds."""
     if lang not in ("en", "ru"):
         lang = "en"
     charts.enable_offline()
@@ -64,6 +73,9 @@ def open_report(
             if pd.notna(latest)
             else pd.Timestamp.now()
         )
+    if not period_start and whole_history:
+        first = query(con, "metrics/data_span")["first_at"].iloc[0]
+        period_start = pd.Timestamp(first).to_period("M").start_time if pd.notna(first) else ""
     span = metrics.window(as_of, period_start or None)
     return Context(con, span, lang, pipeline or None, owner or None)
 
@@ -124,6 +136,8 @@ def findings(items: list[Finding], lang: str) -> HTML:
 
 
 def _fmt(value, kind: str) -> str:
+    if isinstance(value, float) and np.isinf(value):
+        return "∞"  # e.g. a payback month not reached within the data
     if value is None or (isinstance(value, float) and not np.isfinite(value)) or value is pd.NA:
         return "—"
     if kind == "days":
@@ -138,6 +152,8 @@ def _fmt(value, kind: str) -> str:
         return f"{pd.Timestamp(value):%Y-%m-%d}"
     if kind == "check":  # a yes/no in any language
         return "✓" if value else "✗"
+    if kind == "label":  # a code with a translated name (before / after, a metric's name)
+        return value
     return str(value)
 
 
@@ -162,7 +178,10 @@ def table(
         small = "n" in row and pd.notna(row["n"]) and row["n"] < SMALL_N
         cells = []
         for column, kind in columns.items():
-            text = _esc(_level_label(row, column, lang) or _fmt(row[column], kind))
+            shown = _fmt(row[column], kind)
+            if kind == "label" and shown in _label_keys():
+                shown = t(shown, lang)
+            text = _esc(_level_label(row, column, lang) or shown)
             if f"{column}_low" in row and _fmt(row[column], kind) != "—":
                 low, high = _fmt(row[f"{column}_low"], kind), _fmt(row[f"{column}_high"], kind)
                 text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'

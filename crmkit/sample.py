@@ -500,6 +500,35 @@ def _plans(deals, users, adoption, end_ts) -> pd.DataFrame:
     return plans
 
 
+ADOPTION_YAML = """\
+# The sample's CRM adoption, as a consultant would describe it (see crmkit/adoption.py).
+adoption_date: {adoption_date}
+ramp_months: 1            # May 2025: the CRM starts empty, deals in progress were never entered
+currency: RUB
+gross_margin: 0.35
+costs:
+  licence_per_seat_month: 1500
+  seats: 11
+  implementation: 450000
+  consultants: 200000
+  equipment: 60000
+  training_hours: 120
+  hourly_rate: 1500
+promotion_months: [2025-11, 2026-03]
+goals:
+  - {{name: "+10% revenue per manager", metric: revenue_per_manager, target: 0.10, weight: 2}}
+  - {{name: "+10% won deals", metric: n_won, target: 0.10, weight: 1}}
+  - {{name: "-10% sales and marketing cost", actual: -0.04, target: -0.10, weight: 1}}
+"""
+
+
+def write_adoption(out_dir: str | Path) -> Path:
+    """The adoption description of the sample (notebook 04 reads it)."""
+    path = Path(out_dir) / "adoption.yml"
+    path.write_text(ADOPTION_YAML.format(adoption_date=PLANTED["adoption_date"]), encoding="utf-8")
+    return path
+
+
 def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> dict[str, int]:
     """Write the canonical CSV layout (DuckDB's parallel CSV writer: fast at a million deals)."""
     out_dir = Path(out_dir)
@@ -516,4 +545,5 @@ def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> dict[str, int
         con.unregister("frame")
         counts[name] = len(frame)
     con.close()
+    write_adoption(out_dir)
     return counts

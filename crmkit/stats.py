@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 from statsmodels.stats.proportion import proportion_confint
 
@@ -177,3 +178,75 @@ def prior_strength(successes: np.ndarray, trials: np.ndarray) -> float:
     if between <= 0:
         return np.inf  # no difference beyond chance between the groups: pool fully
     return max(mean * (1 - mean) / between - 1, 0.0)
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """A segmented (interrupted time series) regression on the log of a monthly series."""
+
+    effect: float  # average relative change after adoption, e.g. 0.12 = +12%
+    effect_low: float
+    effect_high: float
+    level: float  # the log-scale jump at adoption and the change of slope per month
+    slope: float
+    cov: np.ndarray  # covariance of (level, slope)
+    counterfactual: np.ndarray  # the series without adoption, every month (original scale)
+    counterfactual_low: np.ndarray
+    counterfactual_high: np.ndarray
+    months_after: np.ndarray  # months since adoption (0 before it)
+    seasonal: bool  # month-of-year terms: needs 12 months before adoption
+    trend: bool  # an underlying trend: needs 24 months before adoption to tell it from the shift
+    n: int
+
+
+def segmented_regression(values, months: pd.PeriodIndex, adoption: pd.Period, *, use=None) -> Segmented:
+    """log(y) = trend + month of year + level·after + slope·months_after + noise, fitted by OLS on
+    the months in `use` (default: all with y > 0). The effect is the average over the
+    post-adoption months used of level + slope·months_after, as a relative change exp(·) − 1 with
+    its 95% interval. Month-of-year terms need a full year before adoption, and an underlying
+    trend needs two (with one year, trend, seasonality and shift cannot be told apart): with
+    less, the model leaves the term out and says so (`seasonal`, `trend`)."""
+    import statsmodels.api as sm
+
+    values = np.asarray(values, dtype=float)
+    months = pd.PeriodIndex(months, freq="M")
+    t = np.asarray((months - months[0]).map(lambda d: d.n), dtype=float)
+    after = np.asarray(months >= adoption)
+    since = np.where(after, np.asarray((months - adoption).map(lambda d: d.n), dtype=float), 0.0)
+    use = np.ones(len(values), bool) if use is None else np.asarray(use, bool)
+    use = use & (values > 0)
+    months_before = (np.asarray(months < adoption) & use).sum()
+    seasonal, trend = months_before >= 12, months_before >= 24
+    columns = {"const": np.ones(len(values))}
+    if trend:
+        columns["trend"] = t
+    if seasonal:
+        for m in range(2, 13):
+            columns[f"m{m}"] = (months.month == m).astype(float)
+    columns["level"] = after.astype(float)
+    columns["slope"] = since
+    exog = pd.DataFrame(columns)
+    fit = sm.OLS(np.log(np.where(values > 0, values, np.nan))[use], exog[use]).fit()
+    contrast = np.zeros(exog.shape[1])
+    contrast[list(exog.columns).index("level")] = 1.0
+    contrast[list(exog.columns).index("slope")] = since[use & after].mean() if (use & after).any() else 0.0
+    test = fit.t_test(contrast)
+    est, (low, high) = float(test.effect[0]), test.conf_int(alpha=1 - CONFIDENCE)[0]
+    without = exog.assign(level=0.0, slope=0.0)
+    prediction = fit.get_prediction(without).summary_frame(alpha=1 - CONFIDENCE)
+    cov = fit.cov_params().loc[["level", "slope"], ["level", "slope"]].to_numpy()
+    return Segmented(
+        float(np.exp(est) - 1),
+        float(np.exp(low) - 1),
+        float(np.exp(high) - 1),
+        float(fit.params["level"]),
+        float(fit.params["slope"]),
+        cov,
+        np.exp(prediction["mean"].to_numpy()),
+        np.exp(prediction["mean_ci_lower"].to_numpy()),
+        np.exp(prediction["mean_ci_upper"].to_numpy()),
+        since,
+        bool(seasonal),
+        bool(trend),
+        int(use.sum()),
+    )

@@ -41,9 +41,9 @@ def make_db(tmp_path):
 def sample_db(tmp_path_factory) -> Path:
     """The embedded sample (3,000 deals) loaded into a fresh database."""
     root = tmp_path_factory.mktemp("sample")
-    sample.write(sample.generate(3000), root / "csv")
+    sample.write(sample.generate(3000), root / "sample")  # the layout of data/: sample/ beside the db
     con = connect(root / "crm.duckdb")
-    load(con, [root / "csv"])
+    load(con, [root / "sample"])
     con.close()
     return root / "crm.duckdb"
 
@@ -54,6 +54,8 @@ def default_db(sample_db) -> Path:
     if not DEFAULT_DB.exists():
         DEFAULT_DB.parent.mkdir(parents=True, exist_ok=True)
         DEFAULT_DB.write_bytes(sample_db.read_bytes())
+    if not (DEFAULT_DB.parent / "sample" / "adoption.yml").exists():
+        sample.write_adoption(DEFAULT_DB.parent / "sample")
     return DEFAULT_DB
 
 

@@ -7,6 +7,13 @@ window is [period_start, as_of), by default the 12 months before as_of. One modu
 section of METRICS.md; every metric registers itself for `crmkit metrics --list`.
 """
 
+from crmkit.metrics.adoption import (
+    adoption_effect,
+    adoption_goals,
+    adoption_payback,
+    adoption_roi,
+    adoption_series,
+)
 from crmkit.metrics.core import REGISTRY, Window, compute, data_freshness, metric, window
 from crmkit.metrics.duration import (
     stale_by_owner,
@@ -53,6 +60,12 @@ __all__ = [
     "stage_conversion",
     "win_rates",
     "manager_scorecard",
+    # §6 CRM adoption
+    "adoption_series",
+    "adoption_effect",
+    "adoption_roi",
+    "adoption_payback",
+    "adoption_goals",
     # §5 lead sources and forecast
     "source_conversion",
     "source_manager_conversion",

@@ -1,0 +1,93 @@
+"""METRICS.md §6: CRM adoption — the segmented regression on series with known effects, ROI and
+payback by hand, the adoption file's errors, and the sample's planted lift."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmkit import adoption, stats
+from crmkit.errors import CrmkitError
+from crmkit.metrics.adoption import returns
+
+SEASON = np.array([0.70, 0.90, 1.10, 1.05, 0.90, 1.00, 0.85, 0.85, 1.10, 1.15, 1.15, 1.20])
+
+
+def series(shift: float, *, months: int = 42, adoption_at: int = 24, seed: int = 3):
+    """A monthly series: 1%-a-month trend × seasonality × (1 + shift) after adoption × 4% noise."""
+    index = pd.period_range("2022-01", periods=months, freq="M")
+    rng = np.random.default_rng(seed)
+    after = np.arange(months) >= adoption_at
+    values = (
+        1000
+        * 1.01 ** np.arange(months)
+        * SEASON[index.month - 1]
+        * np.where(after, 1 + shift, 1)
+        * np.exp(rng.normal(0, 0.04, months))
+    )
+    return values, index, index[adoption_at]
+
+
+@pytest.mark.parametrize("shift", [0.15, -0.10])
+def test_segmented_regression_recovers_a_known_shift(shift):
+    values, months, adopted = series(shift)
+    fit = stats.segmented_regression(values, months, adopted)
+    assert fit.seasonal and fit.trend  # two years before adoption: both terms in the model
+    assert fit.effect_low < shift < fit.effect_high
+    assert abs(fit.effect - shift) < 0.06
+
+
+def test_no_shift_means_an_interval_around_zero():
+    values, months, adopted = series(0.0)
+    fit = stats.segmented_regression(values, months, adopted)
+    assert fit.effect_low < 0 < fit.effect_high
+
+
+def test_a_seasonal_peak_is_not_an_effect():
+    # adoption in September, data to December: the four months after it are the high season
+    # (1.10–1.20 against 1.0 on average) and nothing else changes
+    index = pd.period_range("2022-09", periods=28, freq="M")
+    values = 1000 * SEASON[index.month - 1] * np.exp(np.random.default_rng(4).normal(0, 0.03, 28))
+    adopted = pd.Period("2024-09", "M")
+    after = np.asarray(index >= adopted)
+    naive = values[after].mean() / values[~after].mean() - 1
+    fit = stats.segmented_regression(values, index, adopted)
+    assert naive > 0.10  # the naive before/after reports a lift …
+    assert fit.effect_low < 0 < fit.effect_high  # … the seasonality-controlled estimate does not
+    assert abs(fit.effect) < 0.05
+
+
+def test_roi_and_payback_by_hand():
+    # 100 a month of incremental revenue for 3 months at 50% margin: gross profit 50, 100, 150;
+    # costs 60 once + 10 a month: 70, 80, 90. Paid back in month 2 (100 ≥ 80); ROI (150 − 90) / 90
+    gain, cost, roi, payback = returns(np.array([[100.0, 100.0, 100.0]]), 0.5, 60.0, 10.0)
+    assert gain.tolist() == [[50.0, 100.0, 150.0]] and cost.tolist() == [70.0, 80.0, 90.0]
+    assert roi[0] == pytest.approx(60 / 90) and payback[0] == 2
+    never = returns(np.array([[10.0, 10.0]]), 0.5, 60.0, 10.0)[3]
+    assert never[0] == np.inf
+
+
+def test_adoption_file_errors_name_the_field(tmp_path):
+    path = tmp_path / "adoption.yml"
+    path.write_text("adoption_date: 2025-05-01\ncosts: {seats: 3}\n")
+    with pytest.raises(CrmkitError, match="gross_margin is missing"):
+        adoption.read(path)
+    path.write_text("adoption_date: 2025-05-01\ngross_margin: 0.3\ncosts: {seats: 3}\n")
+    with pytest.raises(CrmkitError, match="costs.licence_per_seat_month is missing"):
+        adoption.read(path)
+    path.write_text("adoption_date: 2025-05-01\ngross_margin: 1.5\n")
+    with pytest.raises(CrmkitError, match="gross_margin must be between 0 and 1"):
+        adoption.read(path)
+
+
+def test_sample_lift_is_recovered(sample_db, tmp_path):
+    from crmkit import metrics, sample
+    from crmkit.db import connect
+
+    spec = sample.write_adoption(tmp_path)
+    con = connect(sample_db, read_only=True)
+    effects = metrics.adoption_effect(con, as_of="2026-11-01", adoption=str(spec)).set_index("metric")
+    lift = sample.PLANTED["adoption_lift"]
+    won = effects.loc["n_won"]
+    assert won["segmented_low"] < lift < won["segmented_high"]
+    assert won["yoy_low"] < lift < won["yoy_high"]
+    assert not won["trend"]  # one year before adoption: the model says it assumes no trend
