@@ -135,7 +135,7 @@ def survival(curve: pd.DataFrame, lang: str = "en", max_day: float = 180) -> alt
         data = data.iloc[:: len(data) // 400 + 1]
     base = alt.Chart(data)
     band = base.mark_area(opacity=0.2, interpolate="step-after", color="#2f6db5").encode(
-        x=alt.X("day:Q", title=t("day", lang)),
+        x=alt.X("day:Q", title=t("days_since_creation", lang)),
         y=alt.Y("low:Q", title=t("share_open", lang), axis=alt.Axis(format="%")),
         y2="high:Q",
     )
@@ -143,7 +143,7 @@ def survival(curve: pd.DataFrame, lang: str = "en", max_day: float = 180) -> alt
         x="day:Q",
         y="value:Q",
         tooltip=[
-            alt.Tooltip("day:Q", format=".0f", title=t("day", lang)),
+            alt.Tooltip("day:Q", format=".0f", title=t("days_since_creation", lang)),
             alt.Tooltip("value:Q", format=".1%", title=t("share_open", lang)),
             alt.Tooltip("low:Q", format=".1%", title=t("ci_low", lang)),
             alt.Tooltip("high:Q", format=".1%", title=t("ci_high", lang)),
@@ -690,4 +690,109 @@ def payback(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
         width=WIDTH,
         height=240,
         title={"text": t("payback_title", lang), "subtitle": t("payback_subtitle", lang, currency=currency)},
+    )
+
+
+def weekly_trends(kpi: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Leads, refusals and sales of the team per week."""
+    team = kpi[kpi["level"] == "team"]
+    data = team.melt(
+        id_vars="week", value_vars=["leads", "refusals", "sales"], var_name="block", value_name="n"
+    )
+    data["label"] = data["block"].map(lambda b: t(b, lang))
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title=t("week", lang)),
+            y=alt.Y("n:Q", title=t("n_deals", lang)),
+            color=alt.Color("label:N", title=None, scale=alt.Scale(range=["#2f6db5", "#b5483b", "#4c9a5b"])),
+            tooltip=[
+                alt.Tooltip("week:T", title=t("week", lang)),
+                alt.Tooltip("label:N"),
+                alt.Tooltip("n:Q"),
+            ],
+        )
+        .properties(width=WIDTH, height=220, title={"text": t("trends_title", lang)})
+    )
+
+
+def lead_balance(balance: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Leads / (refusals + sales) per week with the balanced band 1 ± tolerance."""
+    tol = float(balance["tolerance"].iloc[0])
+    band = alt.Chart(pd.DataFrame({"low": [1 - tol], "high": [1 + tol]})).mark_rect(
+        opacity=0.12, color="#4c9a5b"
+    )
+    band = band.encode(y="low:Q", y2="high:Q")
+    line = (
+        alt.Chart(balance)
+        .mark_line(point=True, color="#2f6db5")
+        .encode(
+            x=alt.X("week:T", title=t("week", lang)),
+            y=alt.Y("lead_balance:Q", title=t("lead_balance", lang)),
+            tooltip=[
+                alt.Tooltip("week:T", title=t("week", lang)),
+                alt.Tooltip("leads:Q", title=t("leads", lang)),
+                alt.Tooltip("refusals:Q", title=t("refusals", lang)),
+                alt.Tooltip("sales:Q", title=t("sales", lang)),
+                alt.Tooltip("lead_balance:Q", format=".2f", title=t("lead_balance", lang)),
+            ],
+        )
+    )
+    return (band + line).properties(
+        width=WIDTH,
+        height=200,
+        title={"text": t("balance_title", lang), "subtitle": t("balance_subtitle", lang, tol=tol)},
+    )
+
+
+def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """CRM events per manager per week; the flagged managers in red, the others grey."""
+    flagged = set(flags.loc[flags["is_fall"] | flags["is_low"], "name"]) if len(flags) else set()
+    data = kpi[kpi["level"] == "owner"].assign(flagged=lambda d: d["name"].isin(flagged))
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title=t("week", lang)),
+            y=alt.Y("crm_events:Q", title=t("crm_events", lang)),
+            detail="name:N",
+            color=alt.condition("datum.flagged", alt.value("#c62828"), alt.value("#b0b0b0")),
+            tooltip=[
+                alt.Tooltip("name:N", title=t("owner", lang)),
+                alt.Tooltip("week:T", title=t("week", lang)),
+                alt.Tooltip("crm_events:Q", title=t("crm_events", lang)),
+            ],
+        )
+        .properties(
+            width=WIDTH,
+            height=240,
+            title={"text": t("events_title", lang), "subtitle": t("events_subtitle", lang)},
+        )
+    )
+
+
+def missed_by_hour(missed: pd.DataFrame, zone: str, lang: str = "en") -> alt.Chart:
+    """The missed share of inbound calls by hour of the day."""
+    data = missed[missed["level"] == "hour"].assign(hour=lambda d: d["name"].astype(int))
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#e07b39")
+        .encode(
+            x=alt.X("hour:O", title=t("hour", lang)),
+            y=alt.Y("missed_share:Q", title=t("missed_share", lang), axis=alt.Axis(format="%")),
+            tooltip=[
+                alt.Tooltip("hour:O", title=t("hour", lang)),
+                alt.Tooltip("n:Q", title="n"),
+                alt.Tooltip("missed:Q", title=t("missed", lang)),
+                alt.Tooltip("missed_share:Q", format=".0%", title=t("missed_share", lang)),
+                alt.Tooltip("missed_share_low:Q", format=".0%", title=t("ci_low", lang)),
+                alt.Tooltip("missed_share_high:Q", format=".0%", title=t("ci_high", lang)),
+            ],
+        )
+        .properties(
+            width=WIDTH,
+            height=200,
+            title={"text": t("missed_title", lang, zone=zone), "subtitle": t("missed_subtitle", lang)},
+        )
     )

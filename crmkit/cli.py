@@ -75,10 +75,12 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from crmkit.render import month_window, render_all
+    from crmkit.render import month_window, render_all, week_window
 
     as_of, period = args.as_of or "", ""
-    if not args.month and not args.as_of:  # default: the last month the data reaches
+    if args.week:
+        as_of, period = week_window(args.week)
+    elif not args.month and not args.as_of:  # default: the last month the data reaches
         args.month = latest_month(Path(args.db))
     if args.month:
         as_of, period = month_window(args.month)
@@ -168,6 +170,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
     p.add_argument("--month", help="YYYY-MM: data as of the end of that month; reports/<month>/")
     p.add_argument("--as-of", help="instead of --month: an exact moment")
+    p.add_argument("--week", help="YYYY-MM-DD, a Monday: data as of the Monday after; reports/<YYYY-Www>/")
     p.add_argument("--lang", default="en", choices=["en", "ru"])
     p.add_argument("--out", type=Path, default=REPORTS_DIR)
     p.add_argument("--notebooks", nargs="*", help="only these notebooks (e.g. 01)")

@@ -74,6 +74,7 @@ TABLES: dict[str, Table] = {
                 _c("pipeline_id", required=True),
                 _c("stage_id", required=True),
                 _c("title"),
+                _c("client"),
                 _c("amount", "decimal"),
                 _c("currency"),
                 _c("owner_id"),

@@ -398,3 +398,95 @@ def adoption(
     if len(weighted):
         found.append(Finding(0.0, t("finding_goals", lang, score=weighted["attainment"].iloc[0])))
     return found
+
+
+def _p(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def weekly_advice(
+    balance: pd.DataFrame, flags: pd.DataFrame, missed: pd.DataFrame, response: pd.DataFrame, lang: str = "en"
+) -> list[Finding]:
+    """The seed's advice block: problem, what to do, what it affects, the ratio behind it."""
+    found = []
+    last = balance.iloc[-1]
+    if last["diagnosis"]:
+        key = "advice_clog" if last["diagnosis"] == "clog" else "advice_shortage"
+        found.append(
+            Finding(
+                3.0,
+                t(
+                    key,
+                    lang,
+                    ratio=last["lead_balance"],
+                    k=int(last["weeks_in_state"]),
+                    tol=last["tolerance"],
+                ),
+            )
+        )
+    for row in flags.itertuples():
+        if row.is_fall:
+            found.append(
+                Finding(
+                    2.0 + abs(row.change),
+                    t(
+                        "advice_fall",
+                        lang,
+                        name=row.name,
+                        change=-row.change,
+                        before=row.week_before,
+                        now=row.crm_events,
+                        p=_p(row.p_fall),
+                    ),
+                )
+            )
+        elif row.is_low:
+            found.append(
+                Finding(
+                    1.5,
+                    t(
+                        "advice_low",
+                        lang,
+                        name=row.name,
+                        now=row.crm_events,
+                        ratio=row.ratio_to_median,
+                        median=row.team_median,
+                        p=_p(row.p_low),
+                    ),
+                )
+            )
+    team = missed[missed["level"] == "team"].iloc[0]
+    if team["n"] and team["missed_share"] > 0.15:
+        hours = missed[(missed["level"] == "hour") & (missed["n"] >= SMALL_N)]
+        worst = int(hours.sort_values("missed_share").iloc[-1]["name"]) if len(hours) else 0
+        found.append(
+            Finding(
+                1.0,
+                t(
+                    "advice_missed",
+                    lang,
+                    share=team["missed_share"],
+                    low=team["missed_share_low"],
+                    high=team["missed_share_high"],
+                    n=int(team["n"]),
+                    hour=worst,
+                ),
+            )
+        )
+    lead = response[response["level"] == "team"].iloc[0]
+    if np.isfinite(lead["median_minutes"]) and lead["median_minutes"] > 15:
+        found.append(
+            Finding(
+                1.0,
+                t(
+                    "advice_response",
+                    lang,
+                    median=lead["median_minutes"],
+                    low=lead["median_minutes_low"],
+                    high=lead["median_minutes_high"],
+                    n=int(lead["n"]),
+                    within=lead["within_15m"],
+                ),
+            )
+        )
+    return found

@@ -22,6 +22,162 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "findings": ("Findings", "Выводы"),
+    "report_05": ("Weekly KPI", "Еженедельные показатели"),
+    "intro_05": (
+        "The Monday table: leads, clients, refusals, sales, CRM events, calls, proposals, payments and "
+        "meetings by week, per manager and per day; the lead balance; how fast leads get a first "
+        "contact; and the changes that are real rather than noise.",
+        "Таблица на понедельник: лиды, клиенты, отказы, продажи, события в CRM, звонки, КП, оплаты и "
+        "встречи по неделям, по менеджерам и по дням; баланс лидов; как быстро лид получает первый "
+        "контакт; и изменения, которые реальны, а не случайны.",
+    ),
+    "advice": ("What to do", "Что делать"),
+    "section_kpi_team": ("The team, week by week", "Команда по неделям"),
+    "section_kpi_team_text": (
+        "Weeks run Monday–Sunday in {zone}. Under each value: the change from the week before, "
+        "coloured only where it is beyond Poisson noise (p < 0.01); grey changes could be chance.",
+        "Недели с понедельника по воскресенье, часовой пояс {zone}. Под значением — изменение к "
+        "прошлой неделе; цветом — только если оно выходит за пределы пуассоновского шума (p < 0.01), "
+        "серые изменения могут быть случайностью.",
+    ),
+    "section_kpi_managers": ("Managers, last week", "Менеджеры за прошлую неделю"),
+    "section_kpi_managers_text": (
+        "The week of {week}; changes from the week before, coloured where beyond noise.",
+        "Неделя с {week}; изменения к прошлой неделе, цветом — выходящие за пределы шума.",
+    ),
+    "section_daily": ("Managers by day", "Менеджеры по дням"),
+    "section_daily_text": (
+        "Every day of the week of {week}; due tomorrow: tasks and planned meetings on the next working day.",
+        "Каждый день недели с {week}; на завтра — задачи и запланированные встречи на следующий "
+        "рабочий день.",
+    ),
+    "section_balance": ("Lead balance", "Баланс лидов"),
+    "section_balance_text": (
+        "Leads / (refusals + sales). Above 1 + {tol:.0%} for {k} weeks running, deals pile up (a clog: "
+        "speed up the process or add people); below 1 − {tol:.0%}, leads run short (invest in advertising).",
+        "Лиды / (отказы + продажи). Выше 1 + {tol:.0%} {k} недели подряд — сделки копятся (затор: "
+        "ускорьте процесс или добавьте людей); ниже 1 − {tol:.0%} — не хватает лидов (вложитесь в рекламу).",
+    ),
+    "section_response": ("Lead response time", "Скорость реакции на лид"),
+    "section_response_text": (
+        "From a lead's creation to the first outbound call, e-mail or meeting. Leads never answered are "
+        "censored at the as-of date, not dropped (Kaplan–Meier), so they count against the shares.",
+        "От создания лида до первого исходящего звонка, письма или встречи. Лиды без ответа "
+        "цензурируются датой отчёта, а не отбрасываются (Каплан–Майер), и уменьшают доли.",
+    ),
+    "section_missed": ("Missed calls", "Пропущенные звонки"),
+    "section_missed_text": (
+        "Share of inbound calls missed, per manager and hour of day ({zone}).",
+        "Доля пропущенных входящих по менеджерам и часам ({zone}).",
+    ),
+    "section_flags": ("Activity flags", "Сигналы по активности"),
+    "section_flags_text": (
+        "CRM events (activities and stage moves) of the last week: a fall of {drop:.0%} or more from the "
+        "week before, or {drop:.0%} or more below the team median, flagged only when chance would make "
+        "it rarer than 1 in 100 (Poisson).",
+        "События в CRM (активности и смены этапов) за прошлую неделю: падение на {drop:.0%} и больше к "
+        "прошлой неделе или на {drop:.0%} ниже медианы команды — сигнал, только если случайно такое "
+        "бывает реже 1 раза из 100 (Пуассон).",
+    ),
+    "block": ("Block", "Показатель"),
+    "kpi_note": (
+        "Beneath each value: the change from the week before; green or red only where it is "
+        "beyond Poisson noise (p < 0.01), grey where it could be chance.",
+        "Под значением — изменение к прошлой неделе; зелёным или красным — только если оно "
+        "выходит за пределы пуассоновского шума (p < 0.01), серым — если может быть случайным.",
+    ),
+    "new_clients": ("New clients", "Новые клиенты"),
+    "client_base": ("Client base", "Клиентская база"),
+    "refusals": ("Refusals", "Отказы"),
+    "sales": ("Sales", "Продажи"),
+    "sales_amount": ("Sales amount", "Сумма продаж"),
+    "crm_events": ("CRM events", "События в CRM"),
+    "calls_in": ("Inbound calls", "Входящие звонки"),
+    "calls_out": ("Outbound calls", "Исходящие звонки"),
+    "calls_missed": ("Missed calls", "Пропущенные"),
+    "missed_share": ("Missed share", "Доля пропущенных"),
+    "call_minutes": ("Call minutes", "Минуты разговоров"),
+    "proposals": ("Proposals sent", "Отправлено КП"),
+    "proposals_amount": ("Proposals amount", "Сумма КП"),
+    "payments": ("Payments", "Оплаты"),
+    "payments_amount": ("Payments amount", "Сумма оплат"),
+    "meetings_held": ("Meetings held", "Проведено встреч"),
+    "due_next_day": ("Due next working day", "На следующий рабочий день"),
+    "lead_balance": ("Lead balance", "Баланс лидов"),
+    "state": ("State", "Состояние"),
+    "clog": ("clog", "затор"),
+    "shortage": ("shortage", "нехватка"),
+    "balanced": ("balanced", "баланс"),
+    "diagnosis": ("Diagnosis", "Диагноз"),
+    "n_answered": ("Answered", "С ответом"),
+    "n_never": ("Never answered", "Без ответа"),
+    "median_minutes": ("Median, minutes", "Медиана, минут"),
+    "within_15m": ("Within 15 min", "За 15 минут"),
+    "within_1d": ("Within a day", "За сутки"),
+    "missed": ("Missed", "Пропущено"),
+    "day": ("Day", "День"),
+    "calls_day": ("Calls", "Звонки"),
+    "week_before": ("Week before", "Неделя до"),
+    "ratio_to_median": ("× team median", "× медиана команды"),
+    "p_fall": ("p (fall)", "p (падение)"),
+    "is_fall": ("Fall", "Падение"),
+    "is_low": ("Far below median", "Сильно ниже медианы"),
+    "hour": ("Hour", "Час"),
+    "trends_title": ("Leads, refusals and sales per week", "Лиды, отказы и продажи по неделям"),
+    "balance_title": ("Lead balance: leads / (refusals + sales)", "Баланс лидов: лиды / (отказы + продажи)"),
+    "balance_subtitle": ("band: balanced (1 ± {tol:.0%})", "полоса — баланс (1 ± {tol:.0%})"),
+    "events_title": ("CRM events per manager per week", "События в CRM по менеджерам и неделям"),
+    "events_subtitle": ("red: flagged last week", "красным — сигнал за прошлую неделю"),
+    "missed_title": (
+        "Missed share of inbound calls by hour ({zone})",
+        "Доля пропущенных входящих по часам ({zone})",
+    ),
+    "missed_subtitle": ("bars: share; hover for n", "столбцы — доля; n во всплывающей подсказке"),
+    "advice_clog": (
+        "Deals pile up: leads / (refusals + sales) = {ratio:.2f} for {k} weeks (above 1 + {tol:.0%}). Act: "
+        "speed up the process or add people. Affects: cycle time and conversion.",
+        "Сделки копятся: лиды / (отказы + продажи) = {ratio:.2f} уже {k} нед. (выше 1 + {tol:.0%}). Что "
+        "делать: ускорить процесс или добавить людей. Влияет на длительность цикла и конверсию.",
+    ),
+    "advice_shortage": (
+        "Leads run short: leads / (refusals + sales) = {ratio:.2f} for {k} weeks (below 1 − {tol:.0%}). "
+        "Act: invest in advertising, starting with the sources that convert (report 06). Affects: sales "
+        "in the coming weeks.",
+        "Лидов не хватает: лиды / (отказы + продажи) = {ratio:.2f} уже {k} нед. (ниже 1 − {tol:.0%}). Что "
+        "делать: вложиться в рекламу, начиная с конвертирующих источников (отчёт 06). Влияет на продажи "
+        "ближайших недель.",
+    ),
+    "advice_fall": (
+        "{name}: CRM events fell {change:.0%} ({before:.0f} → {now:.0f}, {p}). Act: talk to the manager — "
+        "workload, absence, or work moved outside the CRM. Affects: what the pipeline shows and the next "
+        "weeks' sales.",
+        "{name}: событий в CRM меньше на {change:.0%} ({before:.0f} → {now:.0f}, {p}). Что делать: "
+        "поговорить с менеджером — загрузка, отсутствие или работа вне CRM. Влияет на видимость воронки "
+        "и продажи ближайших недель.",
+    ),
+    "advice_low": (
+        "{name}: {now:.0f} CRM events, {ratio:.0%} of the team median {median:.0f} ({p}). Act: check "
+        "workload and CRM habits.",
+        "{name}: {now:.0f} событий в CRM — {ratio:.0%} медианы команды {median:.0f} ({p}). Что делать: "
+        "проверить загрузку и привычку работать в CRM.",
+    ),
+    "advice_missed": (
+        "{share:.0%} of inbound calls were missed (95% CI {low:.0%}–{high:.0%}, n={n}); worst at {hour}:00. "
+        "Act: call back within the hour, route calls to free managers. Affects: lead response and "
+        "conversion.",
+        "Пропущено {share:.0%} входящих (95% ДИ {low:.0%}–{high:.0%}, n={n}); хуже всего в {hour}:00. Что "
+        "делать: перезванивать в течение часа, переадресовывать свободным менеджерам. Влияет на скорость "
+        "реакции и конверсию.",
+    ),
+    "advice_response": (
+        "Half the leads wait more than {median:.0f} minutes for a first contact "
+        "(95% CI {low:.0f}–{high:.0f}, "
+        "n={n}); {within:.0%} get one within 15 minutes. Act: a first call within 15 minutes of a lead. "
+        "Affects: conversion of new leads.",
+        "Половина лидов ждёт первого контакта дольше {median:.0f} минут (95% ДИ {low:.0f}–{high:.0f}, "
+        "n={n}); за 15 минут — лишь {within:.0%}. Что делать: первый звонок в течение 15 минут. Влияет "
+        "на конверсию новых лидов.",
+    ),
     "report_04": ("CRM adoption: effect and ROI", "Внедрение CRM: эффект и окупаемость"),
     "intro_04": (
         "What changed after the CRM came in, with seasonality controlled, what it earned against what "
@@ -533,7 +689,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "share_ci": ("95% CI", "95% ДИ"),
     "days": ("days", "дни"),
     "share_open": ("Share of deals still open", "Доля ещё открытых сделок"),
-    "day": ("Days since creation", "Дней с создания"),
+    "days_since_creation": ("Days since creation", "Дней с создания"),
     "more_rows": (
         "First {shown} of {total} rows; `crmkit metrics` gives them all.",
         "Первые {shown} из {total} строк; все строки — в `crmkit metrics`.",
@@ -631,6 +787,39 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
 }
 
 GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
+    "05": {
+        "Week": (
+            "Monday 00:00 to Sunday 23:59 in the account's time zone.",
+            "С понедельника 00:00 до воскресенья 23:59 в часовом поясе аккаунта.",
+        ),
+        "Leads, refusals, sales": (
+            "Deals created, lost and won in the week (period view).",
+            "Сделки, созданные, проигранные и выигранные за неделю (взгляд за период).",
+        ),
+        "Client base": (
+            "Distinct clients with a deal created up to the week's end; new clients: their "
+            "first deal that week.",
+            "Разные клиенты со сделкой, созданной до конца недели; новые — первая сделка на этой неделе.",
+        ),
+        "CRM events": (
+            "Activities (calls, e-mails, meetings, tasks, proposals, payments) and stage moves "
+            "made by the manager.",
+            "Активности (звонки, письма, встречи, задачи, КП, оплаты) и смены этапов, сделанные менеджером.",
+        ),
+        "Beyond noise": (
+            "Counts vary by chance even when nothing changes; a change is marked real when a "
+            "conditional binomial test of the two weeks' counts gives p < 0.01.",
+            "Количества колеблются случайно, даже когда ничего не изменилось; изменение "
+            "считается реальным, если условный биномиальный тест двух недель даёт p < 0.01.",
+        ),
+        "Lead response time": (
+            "From creation to the first outbound call, e-mail or meeting; unanswered "
+            "leads are censored (Kaplan–Meier).",
+            "От создания до первого исходящего звонка, письма или встречи; лиды без "
+            "ответа цензурируются (Каплан–Майер).",
+        ),
+        "Lead balance": ("Leads / (refusals + sales) of the week.", "Лиды / (отказы + продажи) за неделю."),
+    },
     "04": {
         "Naive before/after": (
             "Mean of the months after over the months before, minus one: what is "

@@ -52,6 +52,18 @@ def month_window(month: str) -> tuple[str, str]:
     return f"{(period + 1).start_time:%Y-%m-%d}", str(period)
 
 
+def week_window(monday: str) -> tuple[str, str]:
+    """'2026-10-19' (a Monday) -> (as_of '2026-10-26', the period label '2026-W43')."""
+    try:
+        start = pd.Timestamp(monday)
+    except ValueError as exc:
+        raise CrmkitError(f"--week wants the week's Monday as YYYY-MM-DD, not {monday!r}") from exc
+    if start.weekday() != 0:
+        raise CrmkitError(f"--week {monday} is a {start:%A}: give the week's Monday")
+    year, week, _ = start.isocalendar()
+    return f"{start + pd.Timedelta(days=7):%Y-%m-%d}", f"{year}-W{week:02d}"
+
+
 def execute(source: Path, output: Path, parameters: dict) -> None:
     """Run a jupytext notebook with papermill; the executed .ipynb lands at `output`."""
     import jupytext

@@ -128,11 +128,12 @@ def section(ctx: Context, key: str, **values) -> HTML:
     return HTML(f"<h2>{t(key, ctx.lang)}</h2><p>{t(key + '_text', ctx.lang, **values)}</p>")
 
 
-def findings(items: list[Finding], lang: str) -> HTML:
+def findings(items: list[Finding], lang: str, *, heading: str = "findings") -> HTML:
+    """The ranked findings (or, with heading="advice", the advice block) with their evidence."""
     if not items:
-        return HTML(f"<h2>{t('findings', lang)}</h2><p>{t('no_findings', lang)}</p>")
+        return HTML(f"<h2>{t(heading, lang)}</h2><p>{t('no_findings', lang)}</p>")
     rows = "".join(f"<li>{_esc(f.text)}</li>" for f in items)
-    return HTML(f'<h2>{t("findings", lang)}</h2><ol class="crmkit-findings">{rows}</ol>')
+    return HTML(f'<h2>{t(heading, lang)}</h2><ol class="crmkit-findings">{rows}</ol>')
 
 
 def _fmt(value, kind: str) -> str:
@@ -150,6 +151,8 @@ def _fmt(value, kind: str) -> str:
         return f"{int(value):,}"
     if kind == "date":
         return f"{pd.Timestamp(value):%Y-%m-%d}"
+    if kind == "p":  # a p-value
+        return "< 0.001" if value < 0.001 else f"{value:.3f}"
     if kind == "check":  # a yes/no in any language
         return "✓" if value else "✗"
     if kind == "label":  # a code with a translated name (before / after, a metric's name)
@@ -205,7 +208,11 @@ def _level_label(row: pd.Series, column: str, lang: str) -> str | None:
     if "level" not in row:
         return None
     if column == "level":
-        return t(row["level"], lang) if row["level"] in ("team", "owner", "pipeline", "group") else None
+        return (
+            t(row["level"], lang)
+            if row["level"] in ("team", "owner", "pipeline", "group", "source")
+            else None
+        )
     if column == "name" and row["level"] == "team":
         return t("team", lang)
     return None
@@ -280,3 +287,47 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
             f"</thead><tbody>{''.join(body)}</tbody></table>"
         )
     return HTML("".join(tables) + f"<p class='crmkit-more'>{t('table_note', lang)}</p>")
+
+
+def _change_cell(value, change, sure, kind: str) -> str:
+    """A value with its change from the week before beneath: coloured when beyond noise."""
+    text = _esc(_fmt(value, kind))
+    if change is not None and np.isfinite(change):
+        tone = ("up" if change > 0 else "down") if sure else "noise"
+        text += f'<br><span class="chg {tone}">{change:+.0%}</span>'
+    return f'<td class="num">{text}</td>'
+
+
+def kpi_weeks(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
+    """The team's KPI table as the seed has it: a row per block, a column per week."""
+    team = kpi[kpi["level"] == "team"].sort_values("week")
+    head = f"<th>{t('block', lang)}</th>" + "".join(f"<th>{w:%d.%m}</th>" for w in team["week"])
+    rows = []
+    for block, kind in blocks.items():
+        cells = "".join(
+            _change_cell(row[block], row.get(f"{block}_change"), row.get(f"{block}_sure", False), kind)
+            for _, row in team.iterrows()
+        )
+        rows.append(f"<tr><td>{_esc(t(block, lang))}</td>{cells}</tr>")
+    return HTML(
+        f'<table class="crmkit-table kpi"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        f"</table><p class='crmkit-more'>{t('kpi_note', lang)}</p>"
+    )
+
+
+def kpi_managers(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
+    """The last week per manager: a row per manager, a column per block, changes beneath."""
+    owners = kpi[kpi["level"] == "owner"]
+    last = owners[owners["week"] == owners["week"].max()].sort_values("name")
+    head = f"<th>{t('owner', lang)}</th>" + "".join(f"<th>{_esc(t(b, lang))}</th>" for b in blocks)
+    rows = []
+    for _, row in last.iterrows():
+        cells = "".join(
+            _change_cell(row[b], row.get(f"{b}_change"), row.get(f"{b}_sure", False), kind)
+            for b, kind in blocks.items()
+        )
+        rows.append(f"<tr><td>{_esc(row['name'])}</td>{cells}</tr>")
+    return HTML(
+        f'<table class="crmkit-table kpi"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        f"</table><p class='crmkit-more'>{t('kpi_note', lang)}</p>"
+    )

@@ -89,6 +89,8 @@ COMPANIES = [
     "Горизонт",
 ]
 PRODUCTS = ["поставка оборудования", "сервисный контракт", "внедрение", "лицензии", "обучение"]
+BRANCHES = 30  # clients: every company in up to 30 branches ("ООО «Ромашка-7»")
+CLIENTS = [f"ООО «{company}-{branch + 1}»" for branch in range(BRANCHES) for company in COMPANIES]
 MONTH_SEASON = np.array([0.70, 0.90, 1.10, 1.05, 0.90, 1.00, 0.85, 0.85, 1.10, 1.15, 1.15, 1.20])
 
 
@@ -135,6 +137,10 @@ PIPELINES = (
     ),
 )
 SKIP_SHARE, REGRESS_SHARE = 0.10, 0.08
+
+
+def _client_rng(spec: PipelineSpec) -> np.random.Generator:
+    return np.random.default_rng(int(spec.pipeline_id))
 
 
 def _paths(spec: PipelineSpec, n: int, rng) -> np.ndarray:
@@ -312,13 +318,17 @@ def _simulate(spec: PipelineSpec, rng, sel, created, owner_idx, source_idx, deal
     )
     amount = np.round(spec.amount_median * rng.lognormal(0, 0.7, n), -2)
     amount[rng.random(n) < 0.01] = 0  # a few deals with a zero budget
-    titles = [f"ООО «{c}» — {p}" for c in COMPANIES for p in PRODUCTS]
+    title_code = rng.integers(0, len(COMPANIES) * len(PRODUCTS), n)
+    # the client: a company and one of its branches, from a stream of its own (the rest stays put)
+    client = title_code // len(PRODUCTS) + len(COMPANIES) * _client_rng(spec).integers(0, BRANCHES, n)
+    titles = [f"{name} — {product}" for name in CLIENTS for product in PRODUCTS]
     deals = pd.DataFrame(
         {
             "deal_id": deal_ids,
             "pipeline_id": int(spec.pipeline_id),
             "stage_id": current,
-            "title": _categorical(rng.integers(0, len(titles), n), titles),
+            "title": _categorical(client * len(PRODUCTS) + title_code % len(PRODUCTS), titles),
+            "client": _categorical(client, CLIENTS),
             "amount": amount,
             "currency": "RUB",
             "owner_id": 1000 + owner_idx,
@@ -351,6 +361,7 @@ def _accounting_sales(rng, start, adoption, end, crm_deals: pd.DataFrame) -> pd.
             "pipeline_id": int(main.pipeline_id),
             "stage_id": int(WON[0]),
             "title": _categorical(np.zeros(n, dtype=int), ["Продажа по данным бухгалтерии"]),
+            "client": _categorical(_client_rng(main).integers(0, len(CLIENTS), n), CLIENTS),
             "amount": rng.choice(won["amount"].to_numpy(), n),
             "currency": "RUB",
             "owner_id": 1000 + owner,
@@ -394,7 +405,13 @@ def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
         offset = (rng.random(len(idx)) * life_s[idx]).astype("int64")
         if first_response:  # the first outbound touch: minutes to a day after the lead arrives
             offset = np.minimum(rng.lognormal(np.log(40 * 60), 1.3, len(idx)).astype("int64"), life_s[idx])
-        add(idx, kind, direction, created[idx] + offset * SECOND)
+            add(idx, kind, direction, created[idx] + offset * SECOND)
+            return
+        # the rest on working hours (09:00–19:00 Moscow) of a day in the deal's life
+        day = (created[idx] + offset * SECOND).astype("datetime64[D]").astype("datetime64[s]")
+        at = day + rng.integers(6 * 3600, 16 * 3600, len(idx)) * SECOND
+        end = created[idx] + life_s[idx] * SECOND
+        add(idx, kind, direction, np.clip(at, created[idx], end))
 
     answered = rng.random(n) < 0.93  # some leads are never answered
     spread(answered.astype(int), CALL, 1, first_response=True)

@@ -30,6 +30,7 @@ create table if not exists deals (
     stage_id    varchar not null,            -- current stage
     status      varchar not null check (status in ('open', 'won', 'lost')),  -- from the stage kind
     title       varchar,
+    client      varchar,                     -- the company or person the deal is with
     amount      decimal(18, 2),
     currency    varchar,
     owner_id    varchar,
@@ -89,3 +90,6 @@ create table if not exists rejects (
     reason     varchar not null,
     raw_row    varchar not null              -- the row as JSON text, as read
 );
+
+-- Columns added after the first release: databases made before get them on connect.
+alter table deals add column if not exists client varchar;

@@ -16,6 +16,7 @@ NOTEBOOK = NOTEBOOKS_DIR / "01_pipeline_duration.py"
 REPORTS = [p.stem for p in render.notebooks()]
 CHARTS = {
     "04_crm_adoption_roi": 3,
+    "05_weekly_kpi": 4,
     "01_pipeline_duration": 3,
     "02_stage_bottlenecks": 3,
     "03_manager_funnels": 2,
@@ -49,6 +50,8 @@ def test_report_names_planted_effects_and_stamps_parameters(rendered):
     assert f"{sample.PLANTED['slow_manager']} is slow in" in bottlenecks
     roi = (rendered / "04_crm_adoption_roi.html").read_text(encoding="utf-8")
     assert "After adoption, revenue changed by" in roi and "ROI to date" in roi
+    weekly = (rendered / "05_weekly_kpi.html").read_text(encoding="utf-8")
+    assert f"{sample.PLANTED['activity_drop_manager']}: CRM events fell" in weekly
     sources = (rendered / "06_sources_and_forecast.html").read_text(encoding="utf-8")
     assert f"«{sample.PLANTED['weak_source']}» converts" in sources
 

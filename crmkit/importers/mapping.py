@@ -56,6 +56,7 @@ DEAL_FIELDS = (
     "created_at",
     "closed_at",
     "loss_reason",
+    "client",
 )
 REQUIRED_FIELDS = ("deal_id", "stage")
 
@@ -277,7 +278,7 @@ def stage(
         "stage_id": f"trim({reads['stage']})",
         "owner_id": owner or "null",
     }
-    for name in ("title", "amount", "currency", "source", "created_at", "closed_at", "loss_reason"):
+    for name in ("title", "client", "amount", "currency", "source", "created_at", "closed_at", "loss_reason"):
         select[name] = reads.get(name, "null")
     deals_view = f"{source}_deals"
     con.execute(f"""create or replace temp view {deals_view} as

@@ -34,6 +34,14 @@ from crmkit.metrics.stages import (
     stuck_by_stage,
     whatif_stage,
 )
+from crmkit.metrics.weekly import (
+    activity_flags,
+    lead_balance,
+    manager_daily,
+    missed_calls,
+    response_time,
+    weekly_kpi,
+)
 
 __all__ = [
     "REGISTRY",
@@ -60,6 +68,13 @@ __all__ = [
     "stage_conversion",
     "win_rates",
     "manager_scorecard",
+    # §4 weekly KPI
+    "weekly_kpi",
+    "manager_daily",
+    "lead_balance",
+    "response_time",
+    "missed_calls",
+    "activity_flags",
     # §6 CRM adoption
     "adoption_series",
     "adoption_effect",

@@ -54,6 +54,7 @@ final as (
         case when has_history then history_stage_id else stage_id end as stage_id,
         status_at as status,
         title,
+        client,
         amount,
         currency,
         owner_id,

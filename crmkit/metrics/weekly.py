@@ -1,0 +1,388 @@
+"""METRICS.md §4: the weekly KPI table — weeks run Monday–Sunday in the account's time zone;
+leads, client base, refusals, sales, CRM events, calls, proposals, payments, meetings, what is
+due the next working day, lead response time, lead balance, and activity flags that separate
+real changes from Poisson noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest, poisson
+
+from crmkit import stats
+from crmkit.db import query
+from crmkit.errors import CrmkitError
+from crmkit.metrics.core import metric, window
+
+ALPHA = 0.01  # a change is called real when chance alone would make it this rare
+COUNTS = (
+    "leads",
+    "new_clients",
+    "refusals",
+    "sales",
+    "crm_events",
+    "calls_in",
+    "calls_out",
+    "calls_missed",
+    "proposals",
+    "payments",
+    "meetings_held",
+    "due_next_day",
+)
+
+
+def account_time_zone(con, time_zone: str | None = "") -> str:
+    """The zone weeks are cut in: the one given, else the last load's, else UTC."""
+    if time_zone:
+        return time_zone
+    zone = con.execute("select time_zone from main.loads order by loaded_at desc limit 1").fetchone()
+    return zone[0] if zone else "UTC"
+
+
+def weeks_before(as_of, weeks: int, time_zone: str) -> pd.DatetimeIndex:
+    """Mondays (local) of the last `weeks` full weeks before as_of."""
+    local = pd.Timestamp(as_of).tz_localize("UTC").tz_convert(time_zone).tz_localize(None)
+    this_monday = (local - pd.Timedelta(days=local.weekday())).normalize()
+    return pd.date_range(end=this_monday - pd.Timedelta(days=7), periods=int(weeks), freq="7D")
+
+
+def _frames(con, as_of, weeks, pipeline, owner, time_zone):
+    zone = account_time_zone(con, time_zone)
+    mondays = weeks_before(as_of, weeks + 1, zone)  # one more: every shown week has a week before
+    # UTC bounds generous by a day on each side; rows are cut by local week below
+    start = mondays[0] - pd.Timedelta(days=1)
+    params = {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
+    acts = query(con, "metrics/kpi_activities", **params)
+    deals = query(con, "metrics/kpi_deals", **params)
+    moves = query(con, "metrics/kpi_stage_moves", **params)
+    # everyone on the team gets a row, even in a week when they did nothing
+    members = (
+        []
+        if owner
+        else con.execute("select name from main.users where is_active and team is not null")
+        .df()["name"]
+        .tolist()
+    )
+    return zone, mondays, acts, deals, moves, members
+
+
+def _week(ts: pd.Series) -> pd.Series:
+    return (ts - pd.to_timedelta(ts.dt.day_of_week, unit="D")).dt.normalize()
+
+
+def _next_working_day(day: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(np.busday_offset(np.datetime64(day.date()), 1, roll="forward"))
+
+
+def _blocks(acts, deals, moves, mondays, group: str | None, members=()) -> pd.DataFrame:
+    """Every KPI block per week (and per `group` value: owner), zeros where nothing happened."""
+    keys = [group] if group else []
+    acts = acts.assign(week=_week(acts["local_at"]))
+    calls = acts[acts["kind"] == "call"]
+    first_deal = (
+        deals.dropna(subset=["client", "local_created_at"]).groupby("client")["local_created_at"].min()
+    )
+    deals = deals.assign(
+        created_week=_week(deals["local_created_at"]),
+        closed_week=_week(deals["local_closed_at"]),
+        first_of_client=deals["client"].notna()
+        & (deals.groupby("client")["local_created_at"].transform("min") == deals["local_created_at"]),
+    )
+
+    def count(frame, week_col, name, mask=None, value=None):
+        part = frame if mask is None else frame[mask]
+        grouped = part.groupby([week_col, *keys])
+        return (grouped.size() if value is None else grouped[value].sum()).rename(name)
+
+    parts = [
+        count(deals, "created_week", "leads"),
+        count(deals, "created_week", "new_clients", deals["first_of_client"]),
+        count(deals, "closed_week", "refusals", deals["status"] == "lost"),
+        count(deals, "closed_week", "sales", deals["status"] == "won"),
+        count(deals, "closed_week", "sales_amount", deals["status"] == "won", "amount"),
+        count(calls, "week", "calls_in", (calls["direction"] == "in") & (calls["status"] == "done")),
+        count(calls, "week", "calls_out", (calls["direction"] == "out") & (calls["status"] == "done")),
+        count(calls, "week", "calls_missed", calls["status"] == "missed"),
+        count(
+            calls.assign(minutes=calls["duration_s"] / 60),
+            "week",
+            "call_minutes",
+            calls["status"] == "done",
+            "minutes",
+        ),
+        count(acts, "week", "proposals", acts["kind"] == "proposal"),
+        count(acts, "week", "proposals_amount", acts["kind"] == "proposal", "amount"),
+        count(acts, "week", "payments", acts["kind"] == "payment"),
+        count(acts, "week", "payments_amount", acts["kind"] == "payment", "amount"),
+        count(acts, "week", "meetings_held", (acts["kind"] == "meeting") & (acts["status"] == "done")),
+        count(acts.assign(week=_week(acts["local_at"])), "week", "activities", acts["status"] != "planned"),
+        count(moves.assign(week=_week(moves["local_at"])), "week", "stage_moves"),
+    ]
+    # due the next working day after the week: tasks by due date, meetings planned for that day
+    due_day = acts["local_due_at"].where(
+        acts["kind"] == "task",
+        acts["local_at"].where((acts["kind"] == "meeting") & (acts["status"] == "planned")),
+    )
+    due = acts.assign(due_day=due_day.dt.normalize()).dropna(subset=["due_day"])
+    next_day = {_next_working_day(monday + pd.Timedelta(days=6)): monday for monday in mondays}
+    due = due[due["due_day"].isin(list(next_day))].assign(week=lambda d: d["due_day"].map(next_day))
+    parts.append(count(due, "week", "due_next_day"))
+    for part in parts:
+        part.index = part.index.set_names(["week", *keys])
+    table = pd.concat(parts, axis=1, sort=True)
+    names = sorted(set(table.index.get_level_values(group)) | set(members)) if group else []
+    grid = (
+        pd.MultiIndex.from_product([mondays, names], names=["week", group])
+        if group
+        else pd.Index(mondays, name="week")
+    )
+    table = table.reindex(grid).fillna(0)  # a week without activity is a row of zeros
+    table["crm_events"] = table["activities"] + table["stage_moves"]
+    table["missed_share"] = table["calls_missed"] / (table["calls_in"] + table["calls_missed"]).where(
+        lambda n: n > 0
+    )
+    table["lead_balance"] = table["leads"] / (table["refusals"] + table["sales"]).where(lambda n: n > 0)
+    table = table.reset_index()
+    # the client base: distinct clients with a deal created before the week's end
+    ends = [m + pd.Timedelta(days=7) for m in mondays]
+    firsts = first_deal.sort_values().to_numpy()
+    base = dict(zip(mondays, np.searchsorted(firsts, np.array(ends, dtype="datetime64[ns]")), strict=True))
+    table["client_base"] = table["week"].map(base) if not group else np.nan
+    return table
+
+
+def _changes(table: pd.DataFrame, group: str | None) -> pd.DataFrame:
+    """Change from the week before for every count, and whether it is beyond Poisson noise
+    (conditional binomial test of this week's count against the two weeks' total)."""
+    table = table.sort_values([*([group] if group else []), "week"]).reset_index(drop=True)
+    previous = table.groupby(group)[list(COUNTS)].shift(1) if group else table[list(COUNTS)].shift(1)
+    for column in COUNTS:
+        now, before = table[column], previous[column]
+        table[f"{column}_change"] = (now - before) / before.where(before > 0)
+        table[f"{column}_p"] = [_poisson_change_p(a, b) for a, b in zip(now, before, strict=True)]
+        table[f"{column}_sure"] = table[f"{column}_p"] < ALPHA
+    return table
+
+
+def _poisson_change_p(now, before) -> float:
+    """Two-sided p-value that two Poisson counts share one rate: given their total, `now` is
+    Binomial(total, ½) under that hypothesis."""
+    if not (np.isfinite(now) and np.isfinite(before)) or now + before == 0:
+        return 1.0
+    return float(binomtest(int(now), int(now + before), 0.5).pvalue)
+
+
+@metric(
+    "The weekly KPI table (Monday–Sunday, the account's time zone) for the team and each manager: "
+    "every block of METRICS.md §4 with the change from the week before and whether it is beyond "
+    "Poisson noise (options weeks, time_zone)"
+)
+def weekly_kpi(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
+) -> pd.DataFrame:
+    zone, mondays, acts, deals, moves, members = _frames(con, as_of, int(weeks), pipeline, owner, time_zone)
+    team = _changes(_blocks(acts, deals, moves, mondays, None), None).assign(level="team", name="—")
+    per_owner = _changes(_blocks(acts, deals, moves, mondays, "owner", members), "owner")
+    per_owner = per_owner.assign(level="owner").rename(columns={"owner": "name"})
+    table = pd.concat([team, per_owner], ignore_index=True)
+    table = table[table["week"] >= mondays[1]].reset_index(drop=True)  # the extra first week only fed changes
+    table["time_zone"] = zone
+    return table
+
+
+@metric(
+    "Per manager and day of the last full week: calls and minutes, proposals and payments with "
+    "sums, meetings held, tasks and meetings due the next working day (options time_zone)"
+)
+def manager_daily(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, time_zone: str = ""
+) -> pd.DataFrame:
+    zone, mondays, acts, _, _, _ = _frames(con, as_of, 1, pipeline, owner, time_zone)
+    days = pd.date_range(mondays[-1], periods=7, freq="D")
+    acts = acts.assign(day=acts["local_at"].dt.normalize())
+    done_calls = (acts["kind"] == "call") & (acts["status"] == "done")
+    due_day = (
+        acts["local_due_at"]
+        .where(
+            acts["kind"] == "task",
+            acts["local_at"].where((acts["kind"] == "meeting") & (acts["status"] == "planned")),
+        )
+        .dt.normalize()
+    )
+    rows = []
+    for name in sorted(acts["owner"].unique()):
+        mine = acts["owner"] == name
+        for day in days:
+            today = mine & (acts["day"] == day)
+            tomorrow = _next_working_day(day)
+            rows.append(
+                {
+                    "name": name,
+                    "day": day,
+                    "calls": int((today & done_calls).sum()),
+                    "call_minutes": float(acts.loc[today & done_calls, "duration_s"].sum() / 60),
+                    "calls_missed": int((today & (acts["status"] == "missed")).sum()),
+                    "proposals": int((today & (acts["kind"] == "proposal")).sum()),
+                    "proposals_amount": float(acts.loc[today & (acts["kind"] == "proposal"), "amount"].sum()),
+                    "payments": int((today & (acts["kind"] == "payment")).sum()),
+                    "payments_amount": float(acts.loc[today & (acts["kind"] == "payment"), "amount"].sum()),
+                    "meetings_held": int(
+                        (today & (acts["kind"] == "meeting") & (acts["status"] == "done")).sum()
+                    ),
+                    "due_next_day": int((mine & (due_day == tomorrow)).sum()),
+                }
+            )
+    return pd.DataFrame(rows).assign(time_zone=zone)
+
+
+@metric(
+    "Lead balance per week: leads / (refusals + sales), with the clog / lead-shortage diagnosis "
+    "(options weeks, tolerance, consecutive, time_zone)"
+)
+def lead_balance(
+    con,
+    *,
+    as_of,
+    period_start=None,
+    pipeline=None,
+    owner=None,
+    weeks: int = 8,
+    tolerance: float = 0.2,
+    consecutive: int = 2,
+    time_zone: str = "",
+) -> pd.DataFrame:
+    table = weekly_kpi(con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=weeks, time_zone=time_zone)
+    team = table.loc[table["level"] == "team", ["week", "leads", "refusals", "sales", "lead_balance"]]
+    team = team.reset_index(drop=True)
+    team["state"] = np.select(
+        [team["lead_balance"] > 1 + tolerance, team["lead_balance"] < 1 - tolerance],
+        ["clog", "shortage"],
+        "balanced",
+    )
+    streak = (team["state"] != team["state"].shift()).cumsum()
+    team["weeks_in_state"] = team.groupby(streak).cumcount() + 1
+    team["diagnosis"] = np.where(
+        (team["state"] != "balanced") & (team["weeks_in_state"] >= consecutive), team["state"], ""
+    )
+    team["tolerance"] = tolerance
+    return team
+
+
+@metric(
+    "Lead response time (created → first outbound call, e-mail or meeting), Kaplan–Meier with "
+    "never-answered leads censored: median with CI and the shares within 15 minutes and 1 day, for "
+    "the team, per manager and per source (option weeks)"
+)
+def response_time(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8
+) -> pd.DataFrame:
+    start = pd.Timestamp(as_of) - pd.Timedelta(weeks=int(weeks))  # like every weekly table: the weeks shown
+    leads = query(con, "metrics/lead_response", **window(as_of, start).params(pipeline, owner))
+
+    def summarise(part):
+        q = stats.survival_quantiles(part["minutes"], part["is_answered"])
+        curve = stats.survival_curve(part["minutes"], part["is_answered"])
+        within = {f"within_{label}": _closed_by(curve, limit) for label, limit in (("15m", 15), ("1d", 1440))}
+        return {
+            "n": q.n,
+            "n_answered": q.n_events,
+            "n_never": q.n - q.n_events,
+            "median_minutes": q.median,
+            "median_minutes_low": q.median_low,
+            "median_minutes_high": q.median_high,
+            **within,
+        }
+
+    rows = [{"level": "team", "name": "—", **summarise(leads)}]
+    for level, column in (("owner", "owner"), ("source", "source")):
+        rows += [{"level": level, "name": name, **summarise(part)} for name, part in leads.groupby(column)]
+    return pd.DataFrame(rows)
+
+
+def _closed_by(curve: dict, limit: float) -> float:
+    """1 − S(limit) from a Kaplan–Meier curve: the share answered within `limit` minutes."""
+    at = np.searchsorted(curve["day"], limit, side="right") - 1
+    return float(1 - curve["value"][max(at, 0)])
+
+
+@metric(
+    "Missed-call share of inbound calls per manager and per hour of day (local), Wilson CI "
+    "(options weeks, time_zone)"
+)
+def missed_calls(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
+) -> pd.DataFrame:
+    _, mondays, acts, _, _, _ = _frames(con, as_of, int(weeks), pipeline, owner, time_zone)
+    inbound = acts[
+        (acts["kind"] == "call")
+        & ((acts["direction"] == "in") | (acts["status"] == "missed"))
+        & (acts["local_at"] >= mondays[1])
+        & (acts["local_at"] < mondays[-1] + pd.Timedelta(days=7))
+    ]
+    inbound = inbound.assign(hour=inbound["local_at"].dt.hour, missed=inbound["status"] == "missed")
+    rows = []
+    for level, column in (("team", None), ("owner", "owner"), ("hour", "hour")):
+        groups = [("—", inbound)] if column is None else inbound.groupby(column)
+        for name, part in groups:
+            low, high = stats.wilson(int(part["missed"].sum()), len(part))
+            rows.append(
+                {
+                    "level": level,
+                    "name": name,
+                    "n": len(part),
+                    "missed": int(part["missed"].sum()),
+                    "missed_share": part["missed"].mean() if len(part) else np.nan,
+                    "missed_share_low": low,
+                    "missed_share_high": high,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@metric(
+    "CRM-event flags for the last full week: falls from the week before and managers far below the "
+    "team median, each with its size and p-value (options drop, alpha, weeks, time_zone)"
+)
+def activity_flags(
+    con,
+    *,
+    as_of,
+    period_start=None,
+    pipeline=None,
+    owner=None,
+    drop: float = 0.3,
+    alpha: float = ALPHA,
+    weeks: int = 2,
+    time_zone: str = "",
+) -> pd.DataFrame:
+    if not 0 < drop < 1:
+        raise CrmkitError(f"drop is a share between 0 and 1, not {drop}")
+    table = weekly_kpi(
+        con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=max(int(weeks), 2), time_zone=time_zone
+    )
+    active = set(con.execute("select name from main.users where is_active").df()["name"])
+    owners = table[(table["level"] == "owner") & table["name"].isin(active)]  # people who left: no flags
+    last = owners[owners["week"] == owners["week"].max()].set_index("name")
+    before = owners[owners["week"] == owners["week"].max() - pd.Timedelta(days=7)].set_index("name")
+    team_median = float(last["crm_events"].median()) if len(last) else np.nan
+    rows = []
+    for name, row in last.iterrows():
+        now, prev = row["crm_events"], before["crm_events"].get(name, 0.0)
+        p_fall = _poisson_change_p(now, prev) if now < prev else 1.0
+        p_low = float(poisson.cdf(now, team_median)) if team_median > 0 else 1.0
+        rows.append(
+            {
+                "name": name,
+                "week": row["week"],
+                "crm_events": now,
+                "week_before": prev,
+                "change": (now - prev) / prev if prev else np.nan,
+                "p_fall": p_fall,
+                "is_fall": bool(prev and (now - prev) / prev <= -drop and p_fall < alpha),
+                "team_median": team_median,
+                "ratio_to_median": now / team_median if team_median else np.nan,
+                "p_low": p_low,
+                "is_low": bool(team_median and now / team_median <= 1 - drop and p_low < alpha),
+            }
+        )
+    return pd.DataFrame(rows)

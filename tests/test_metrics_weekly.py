@@ -1,0 +1,101 @@
+"""METRICS.md §4 on a hand-built week: boundaries in the account's time zone, missed calls, a call
+with no deal, a lead never answered (censored), a manager with a week of nothing; the Poisson rule."""
+
+import pandas as pd
+import pytest
+
+from crmkit import metrics
+from crmkit.metrics.weekly import _poisson_change_p
+from tests.fixtures.scenarios import SCENARIOS
+
+# as_of is Monday 2026-02-16 00:00 in Moscow (UTC+3): the weeks shown are those of 02-02 and 02-09
+AS_OF = "2026-02-15 21:00:00"
+WEEK = {
+    "pipelines": SCENARIOS["pipelines"],
+    "stages": SCENARIOS["stages"],
+    "users": """
+        user_id,name,team,is_active
+        u1,Анна,T1,true
+        u2,Борис,T1,true
+        u3,Тихий,T1,true
+    """,
+    # L1 answered after 3,539 minutes, L2 never (censored at as_of: 7,920 minutes), L3 after 10
+    "deals": """
+        deal_id,pipeline_id,stage_id,title,amount,currency,owner_id,source,client,created_at,closed_at
+        L1,P,A,lead one,100,RUB,u1,Сайт,C1,2026-02-06 10:00:00,
+        L2,P,A,lead two,100,RUB,u2,Сайт,C2,2026-02-10 09:00:00,
+        L3,P,A,lead three,100,RUB,u2,Авито,C1,2026-02-11 08:00:00,
+    """,
+    "activities": """
+        activity_id,deal_id,owner_id,kind,direction,status,started_at,due_at,duration_s,amount
+        a1,L1,u1,call,out,done,2026-02-08 20:59:00,,60,
+        a2,L1,u1,call,out,done,2026-02-08 21:00:00,,120,
+        a3,L2,u2,call,in,missed,2026-02-10 10:00:00,,0,
+        a4,,u2,call,in,done,2026-02-11 10:00:00,,300,
+        a5,L3,u2,call,out,done,2026-02-11 08:10:00,,180,
+    """,
+}
+
+
+@pytest.fixture
+def con(make_db):
+    return make_db(WEEK)[0]
+
+
+def week(table, name, monday):
+    return table[(table["name"] == name) & (table["week"] == pd.Timestamp(monday))].iloc[0]
+
+
+def test_week_boundaries_follow_the_account_time_zone(con):
+    moscow = metrics.weekly_kpi(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow")
+    # a1 is Sunday 23:59 in Moscow (week of 02-02), a2 Monday 00:00 (week of 02-09)
+    assert week(moscow, "—", "2026-02-02").calls_out == 1
+    assert week(moscow, "—", "2026-02-09").calls_out == 2  # a2 and a5
+    utc = metrics.weekly_kpi(con, as_of=AS_OF, weeks=2, time_zone="UTC")
+    assert week(utc, "—", "2026-02-02").calls_out == 2  # in UTC both fall on Sunday 02-08
+
+
+def test_calls_missed_no_deal_and_a_week_of_zeros(con):
+    table = metrics.weekly_kpi(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow")
+    boris = week(table, "Борис", "2026-02-09")
+    assert (boris.calls_in, boris.calls_missed, boris.calls_out) == (1, 1, 1)  # a4 has no deal, still a call
+    assert boris.missed_share == 0.5 and boris.call_minutes == 8.0  # (300 + 180) s
+    assert boris.leads == 2 and boris.crm_events == 3
+    quiet = week(table, "Тихий", "2026-02-09")  # no activity at all: a row of zeros, not a missing row
+    assert quiet.crm_events == 0 and quiet.calls_out == 0 and quiet.leads == 0
+    team = week(table, "—", "2026-02-09")
+    assert (team.leads, team.new_clients, team.client_base) == (2, 1, 2)  # L3's client C1 came with L1
+
+
+def test_response_time_censors_the_unanswered_lead(con):
+    table = metrics.response_time(con, as_of=AS_OF, weeks=2).set_index("name")
+    team = table.loc["—"]
+    assert (team.n, team.n_answered, team.n_never) == (3, 2, 1)
+    # KM: 10 min (S = 2/3), 3,539 min (S = 1/3), 7,920 censored -> median 3,539
+    assert team.median_minutes == pytest.approx(3539)
+    assert team.within_15m == pytest.approx(1 / 3) and team.within_1d == pytest.approx(1 / 3)
+
+
+def test_missed_calls_share_with_interval(con):
+    table = metrics.missed_calls(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow")
+    team = table[table["level"] == "team"].iloc[0]
+    assert (team.n, team.missed, team.missed_share) == (2, 1, 0.5)
+    assert (team.missed_share_low, team.missed_share_high) == pytest.approx((0.0945, 0.9055), abs=1e-4)
+
+
+def test_poisson_rule_separates_a_real_fall_from_noise():
+    # the same fall of 70%: 10 -> 3 events could be chance (p ≈ 0.09), 100 -> 30 cannot
+    assert _poisson_change_p(3, 10) == pytest.approx(0.0923, abs=1e-4)
+    assert _poisson_change_p(30, 100) < 1e-9
+    assert _poisson_change_p(0, 0) == 1.0
+
+
+def test_sample_activity_drop_is_flagged_and_nothing_else_falls(sample_db):
+    from crmkit import sample
+    from crmkit.db import connect
+
+    con = connect(sample_db, read_only=True)
+    flags = metrics.activity_flags(con, as_of="2026-11-01").set_index("name")
+    assert flags.loc[sample.PLANTED["activity_drop_manager"], "is_fall"]
+    assert flags["is_fall"].sum() == 1
+    assert flags.loc[sample.PLANTED["activity_drop_manager"], "change"] < -0.5
