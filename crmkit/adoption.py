@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from crmkit.errors import CrmkitError
+from crmkit.errors import CrmkitError, read_yaml_fields
 
 METRICS = ("revenue", "n_won", "avg_check", "revenue_per_manager")
 COST_FIELDS = (
@@ -74,14 +73,7 @@ class Adoption:
 
 def read(path: str | Path) -> Adoption:
     path = Path(path)
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CrmkitError(f"adoption file not found: {path}") from exc
-    except yaml.YAMLError as exc:
-        raise CrmkitError(f"adoption file {path.name}: not valid YAML: {exc}") from exc
-    if not isinstance(spec, dict):
-        raise CrmkitError(f"adoption file {path.name}: expected fields such as adoption_date, costs")
+    spec = read_yaml_fields(path, "adoption file")
 
     def fail(message):
         raise CrmkitError(f"adoption file {path.name}: {message}")

@@ -41,6 +41,10 @@ class Context:
         """The filters without the owner: the whole team, the yardstick a manager is read against."""
         return {**self.filters, "owner": None}
 
+    def focus_deals(self, deals: pd.DataFrame) -> pd.DataFrame:
+        """A table of deals narrowed to the chosen manager's (if one is)."""
+        return deals[deals["owner"] == self.owner].reset_index(drop=True) if self.owner else deals
+
     def focus(self, table: pd.DataFrame) -> pd.DataFrame:
         """A per-manager table narrowed to the team row and the chosen manager (if one is)."""
         if not self.owner or "level" not in table:
@@ -289,45 +293,43 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
     return HTML("".join(tables) + f"<p class='crmkit-more'>{t('table_note', lang)}</p>")
 
 
-def _change_cell(value, change, sure, kind: str) -> str:
-    """A value with its change from the week before beneath: coloured when beyond noise."""
-    text = _esc(_fmt(value, kind))
-    if change is not None and np.isfinite(change):
-        tone = ("up" if change > 0 else "down") if sure else "noise"
-        text += f'<br><span class="chg {tone}">{change:+.0%}</span>'
-    return f'<td class="num">{text}</td>'
-
-
 def kpi_weeks(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
     """The team's KPI table as the seed has it: a row per block, a column per week."""
     team = kpi[kpi["level"] == "team"].sort_values("week")
-    head = f"<th>{t('block', lang)}</th>" + "".join(f"<th>{w:%d.%m}</th>" for w in team["week"])
-    rows = []
-    for block, kind in blocks.items():
-        cells = "".join(
-            _change_cell(row[block], row.get(f"{block}_change"), row.get(f"{block}_sure", False), kind)
-            for _, row in team.iterrows()
-        )
-        rows.append(f"<tr><td>{_esc(t(block, lang))}</td>{cells}</tr>")
-    return HTML(
-        f'<table class="crmkit-table kpi"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
-        f"</table><p class='crmkit-more'>{t('kpi_note', lang)}</p>"
-    )
+    head = [t("block", lang)] + [f"{w:%d.%m}" for w in team["week"]]
+    rows = [
+        (t(block, lang), [_change_cell(row, block, kind) for _, row in team.iterrows()])
+        for block, kind in blocks.items()
+    ]
+    return _kpi_table(head, rows, lang)
 
 
 def kpi_managers(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
     """The last week per manager: a row per manager, a column per block, changes beneath."""
     owners = kpi[kpi["level"] == "owner"]
     last = owners[owners["week"] == owners["week"].max()].sort_values("name")
-    head = f"<th>{t('owner', lang)}</th>" + "".join(f"<th>{_esc(t(b, lang))}</th>" for b in blocks)
-    rows = []
-    for _, row in last.iterrows():
-        cells = "".join(
-            _change_cell(row[b], row.get(f"{b}_change"), row.get(f"{b}_sure", False), kind)
-            for b, kind in blocks.items()
-        )
-        rows.append(f"<tr><td>{_esc(row['name'])}</td>{cells}</tr>")
+    head = [t("owner", lang)] + [t(block, lang) for block in blocks]
+    rows = [
+        (row["name"], [_change_cell(row, block, kind) for block, kind in blocks.items()])
+        for _, row in last.iterrows()
+    ]
+    return _kpi_table(head, rows, lang)
+
+
+def _change_cell(row: pd.Series, block: str, kind: str) -> str:
+    """A value with its change from the week before beneath: coloured when beyond noise."""
+    text = _esc(_fmt(row[block], kind))
+    change = row.get(f"{block}_change")
+    if change is not None and np.isfinite(change):
+        tone = ("up" if change > 0 else "down") if row.get(f"{block}_sure", False) else "noise"
+        text += f'<br><span class="chg {tone}">{change:+.0%}</span>'
+    return f'<td class="num">{text}</td>'
+
+
+def _kpi_table(head: list[str], rows: list[tuple[str, list[str]]], lang: str) -> HTML:
+    header = "".join(f"<th>{_esc(h)}</th>" for h in head)
+    body = "".join(f"<tr><td>{_esc(label)}</td>{''.join(cells)}</tr>" for label, cells in rows)
     return HTML(
-        f'<table class="crmkit-table kpi"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        f'<table class="crmkit-table kpi"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
         f"</table><p class='crmkit-more'>{t('kpi_note', lang)}</p>"
     )

@@ -542,6 +542,7 @@ goals:
 def write_adoption(out_dir: str | Path) -> Path:
     """The adoption description of the sample (notebook 04 reads it)."""
     path = Path(out_dir) / "adoption.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(ADOPTION_YAML.format(adoption_date=PLANTED["adoption_date"]), encoding="utf-8")
     return path
 

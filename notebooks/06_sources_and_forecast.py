@@ -35,8 +35,9 @@ ctx = report.open_report(
 )
 options = {"horizon": horizon, "presale": presale or None}
 sources = metrics.source_conversion(ctx.con, **ctx.filters)
-outlook = ctx.focus(metrics.forecast(ctx.con, **ctx.team_filters, **options, sims=sims))
-deals = metrics.forecast_deals(ctx.con, **ctx.filters, **options, sims=sims)
+team_outlook = metrics.forecast(ctx.con, **ctx.team_filters, **options, sims=sims)
+outlook = ctx.focus(team_outlook)
+deals = ctx.focus_deals(team_outlook.attrs["deals"])
 checks = metrics.forecast_backtest(ctx.con, **ctx.filters, **options, dates=backtest_dates)
 currency = report.main_currency(deals)
 report.header(

@@ -30,10 +30,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from crmkit.contract import KINDS, TABLES
-from crmkit.errors import CrmkitError
+from crmkit.errors import CrmkitError, read_yaml_fields
 from crmkit.importers.base import (
     DEFAULT_DATE_FORMATS,
     ReadOptions,
@@ -66,14 +64,7 @@ class Mapping:
 
     def __init__(self, path: Path, data_dir: Path | None = None):
         self.path = Path(path)
-        try:
-            spec = yaml.safe_load(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise CrmkitError(f"mapping file not found: {path}") from exc
-        except yaml.YAMLError as exc:
-            raise CrmkitError(f"mapping {self.path.name}: not valid YAML: {exc}") from exc
-        if not isinstance(spec, dict):
-            raise CrmkitError(f"mapping {self.path.name}: expected a YAML mapping at the top")
+        spec = read_yaml_fields(self.path, "mapping")
         self.spec = spec
         self.data_dir = Path(data_dir) if data_dir else self.path.parent
         self.source_format = str(spec.get("source_format", "mapping"))

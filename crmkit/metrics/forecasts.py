@@ -196,6 +196,8 @@ def forecast(
         )
     table = pd.DataFrame(rows)
     table["horizon_days"] = horizon
+    # the deals behind it, from the same simulation (forecast_deals alone would run it again)
+    table.attrs["deals"] = per_deal.sort_values("expected_revenue", ascending=False, ignore_index=True)
     return table
 
 
