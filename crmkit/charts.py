@@ -796,3 +796,35 @@ def missed_by_hour(missed: pd.DataFrame, zone: str, lang: str = "en") -> alt.Cha
             title={"text": t("missed_title", lang, zone=zone), "subtitle": t("missed_subtitle", lang)},
         )
     )
+
+
+def coverage(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
+    """Deals created and won, stage moves and activities per month, on one scale each (faceted)."""
+    data = table.melt(
+        id_vars="month",
+        value_vars=["deals_created", "deals_won", "stage_moves", "activities"],
+        var_name="what",
+        value_name="n",
+    )
+    data["label"] = data["what"].map(lambda w: t(w, lang))
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#2f6db5")
+        .encode(
+            x=alt.X("yearmonth(month):O", title=t("month", lang)),
+            y=alt.Y("n:Q", title=None),
+            tooltip=[
+                alt.Tooltip("yearmonth(month):T", title=t("month", lang)),
+                alt.Tooltip("label:N"),
+                alt.Tooltip("n:Q"),
+            ],
+        )
+        .properties(width=WIDTH, height=70)
+        .facet(
+            row=alt.Row(
+                "label:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top")
+            ),
+        )
+        .resolve_scale(y="independent")
+        .properties(title={"text": t("coverage_title", lang), "subtitle": t("coverage_subtitle", lang)})
+    )

@@ -490,3 +490,40 @@ def weekly_advice(
             )
         )
     return found
+
+
+def audit(checks: pd.DataFrame, trust: pd.DataFrame, lang: str = "en") -> list[Finding]:
+    """Every check that found something, by the share of deals it touches, and every metric
+    family that is not well supported."""
+    found = [
+        Finding(
+            float(row.share),
+            t(
+                "finding_audit",
+                lang,
+                check=t(row.check_name, lang),
+                n=int(row.found),
+                share=row.share,
+                examples=row.examples,
+            ),
+        )
+        for row in checks.itertuples()
+        if row.found > 0
+    ]
+    found += [
+        Finding(
+            2.0,
+            t(
+                "finding_trust",
+                lang,
+                family=t(row.family, lang),
+                share=row.share,
+                supported=int(row.supported),
+                basis=int(row.basis),
+                verdict=t(row.verdict, lang),
+            ),
+        )
+        for row in trust.itertuples()
+        if row.verdict != "good"
+    ]
+    return found

@@ -22,6 +22,93 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "findings": ("Findings", "Выводы"),
+    "report_00": ("Data audit", "Аудит данных"),
+    "intro_00": (
+        "What the data holds and how far each report can be trusted: every check with its count and "
+        "examples, the loads, what was recorded month by month, and a verdict per family of metrics.",
+        "Что содержат данные и насколько можно доверять каждому отчёту: все проверки с количеством и "
+        "примерами, загрузки, что записывалось по месяцам и вердикт по каждому семейству показателей.",
+    ),
+    "section_checks": ("Checks", "Проверки"),
+    "section_checks_text": (
+        "Each check counts deals (or rows) and gives a few ids to look up in the CRM.",
+        "Каждая проверка считает сделки (или строки) и приводит несколько идентификаторов для "
+        "проверки в CRM.",
+    ),
+    "section_trust": ("How far to trust the reports", "Насколько доверять отчётам"),
+    "section_trust_text": (
+        "The share of the data each family of metrics rests on: good from 90%, usable from 60%.",
+        "Доля данных, на которую опирается каждое семейство показателей: хорошо от 90%, годится от 60%.",
+    ),
+    "section_coverage": ("Coverage by month", "Покрытие по месяцам"),
+    "section_coverage_text": (
+        "What was recorded each month: a month with sales but no stage moves or activities is history "
+        "the CRM did not hold.",
+        "Что записано в каждом месяце: месяц с продажами, но без смен этапов и активностей — история, "
+        "которой в CRM не было.",
+    ),
+    "section_loads": ("Loads", "Загрузки"),
+    "section_loads_text": (
+        "Every file loaded: rows read = loaded + rejected.",
+        "Каждый загруженный файл: прочитано = загружено + отклонено.",
+    ),
+    "check_name": ("Check", "Проверка"),
+    "examples": ("Examples", "Примеры"),
+    "found": ("Found", "Найдено"),
+    "share": ("Share", "Доля"),
+    "share_of_deals": ("Share of deals", "Доля сделок"),
+    "no_history": ("Deals with no stage history", "Сделки без истории этапов"),
+    "closed_without_date": ("Closed without a close date", "Закрыты без даты закрытия"),
+    "closed_before_created": ("Closed before created", "Закрыты раньше создания"),
+    "negative_amounts": ("Negative amounts", "Отрицательные суммы"),
+    "missing_amounts": ("Missing amounts", "Без суммы"),
+    "duplicated_ids": ("Duplicated ids (rows rejected)", "Повторы идентификаторов (строки отклонены)"),
+    "stage_skips": ("Deals that skipped a stage", "Сделки с пропуском этапа"),
+    "regressions": ("Deals moved back a stage", "Сделки с возвратом на этап"),
+    "bulk_moves": (
+        "Deals in bulk edits (≥ 20 moves by one user in a minute)",
+        "Сделки в массовых правках (≥ 20 перемещений одним пользователем за минуту)",
+    ),
+    "future_timestamps": ("Timestamps in the future", "Даты в будущем"),
+    "rejected_last_load": ("Rows rejected in the last load", "Строк отклонено в последней загрузке"),
+    "family": ("Metric family", "Семейство показателей"),
+    "supported": ("Supported", "Опирается на"),
+    "basis": ("Out of", "Из"),
+    "verdict": ("Verdict", "Вердикт"),
+    "good": ("good", "хорошо"),
+    "usable": ("usable", "годится"),
+    "weak": ("weak", "слабо"),
+    "durations": (
+        "Durations and stages (real stage history)",
+        "Длительности и этапы (реальная история этапов)",
+    ),
+    "win_rates": ("Win rates (losses recorded)", "Доли выигрышей (проигрыши записаны)"),
+    "amounts": ("Amounts (won deals with an amount)", "Суммы (выигранные со суммой)"),
+    "activity": ("Activity (CRM months with activities)", "Активность (месяцы CRM с активностями)"),
+    "sources": ("Lead sources (deals with a source)", "Источники (сделки с источником)"),
+    "loaded_at_col": ("Loaded", "Загружено"),
+    "file_name": ("File", "Файл"),
+    "rows_read": ("Read", "Прочитано"),
+    "rows_loaded": ("Loaded", "Загружено"),
+    "rows_rejected": ("Rejected", "Отклонено"),
+    "top_reason": ("Top reason", "Частая причина"),
+    "deals_created": ("Deals created", "Создано сделок"),
+    "deals_won": ("Deals won", "Выиграно сделок"),
+    "stage_moves": ("Stage moves", "Смены этапов"),
+    "activities": ("Activities", "Активности"),
+    "coverage_title": ("Recorded per month", "Записано по месяцам"),
+    "coverage_subtitle": (
+        "a line at zero while others are not: history the CRM did not hold",
+        "линия на нуле при ненулевых остальных — история, которой в CRM не было",
+    ),
+    "finding_audit": (
+        "{check}: {n} ({share:.1%} of deals), e.g. {examples}.",
+        "{check}: {n} ({share:.1%} сделок), например {examples}.",
+    ),
+    "finding_trust": (
+        "{family} rests on {share:.0%} of its basis ({supported} of {basis}): {verdict}.",
+        "{family}: опирается на {share:.0%} ({supported} из {basis}) — {verdict}.",
+    ),
     "report_05": ("Weekly KPI", "Еженедельные показатели"),
     "intro_05": (
         "The Monday table: leads, clients, refusals, sales, CRM events, calls, proposals, payments and "
@@ -787,6 +874,27 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
 }
 
 GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
+    "00": {
+        "Stage history": (
+            "The dated list of stages a deal went through. A deal without it gets one "
+            "flagged row (its current stage) and is left out of stage metrics.",
+            "Датированный список этапов сделки. Сделка без неё получает одну отмеченную "
+            "строку (текущий этап) и не входит в показатели этапов.",
+        ),
+        "Rejected row": (
+            "An input row not loaded, kept in `rejects` with its reason: rows read = loaded + rejected.",
+            "Входная строка, которая не загружена и сохранена в `rejects` с "
+            "причиной: прочитано = загружено + отклонено.",
+        ),
+        "Bulk edit": (
+            "Many deals moved by one user within a minute: a clean-up, not sales events.",
+            "Много сделок, перемещённых одним пользователем за минуту: уборка, а не продажи.",
+        ),
+        "Verdict": (
+            "Good: 90% or more of the basis supports the metric family; usable: 60% or more.",
+            "Хорошо: 90% и больше данных поддерживают семейство показателей; годится: 60% и больше.",
+        ),
+    },
     "05": {
         "Week": (
             "Monday 00:00 to Sunday 23:59 in the account's time zone.",

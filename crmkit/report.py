@@ -194,7 +194,7 @@ def table(
                 text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'
             shade = shades.get((index, column))
             style = f' style="background:{shade}"' if shade else ""
-            cells.append(f'<td class="{"num" if kind != "text" else ""}"{style}>{text}</td>')
+            cells.append(f'<td class="{"" if kind in ("text", "label") else "num"}"{style}>{text}</td>')
         body.append(f'<tr class="{"small-n" if small else ""}">{"".join(cells)}</tr>')
     more = ""
     if limit is not None and len(frame) > limit:

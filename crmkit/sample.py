@@ -14,7 +14,9 @@ have something true to find and tests can check that it is found (see `PLANTED` 
 - seasonality: fewer deals in January and summer, more in autumn and December;
 - stale deals: about 4% of deals are forgotten in their stage (stays ×12);
 - stage skips (10% skip «Принимают решение») and regressions (8% go back from the proposal to
-  negotiations and come forward again).
+  negotiations and come forward again);
+- data defects for the audit (`DEFECTS`): a deal closed before it was created, a repeated row, a
+  negative and two missing amounts, a bulk edit of 25 deals in one minute, a call dated ahead.
 """
 
 from __future__ import annotations
@@ -225,6 +227,7 @@ def generate(
     activities = _activities(rng, deals, changes, users, end_ts)
     plans = _plans(deals, users, adoption, end_ts)
     deals = pd.concat([pre, deals], ignore_index=True)
+    deals, changes, activities = _plant_defects(deals, changes, activities, end_ts)
     return {
         "pipelines": pipelines,
         "stages": stages,
@@ -478,6 +481,51 @@ def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
     )
     keep = ~in_drop | (rng.random(len(frame)) < PLANTED["activity_drop_keep"])
     return frame[keep].sort_values("started_at", kind="stable", ignore_index=True)
+
+
+DEFECTS = {  # what the data audit (notebook 00) must find in the sample, by check
+    "closed_before_created": 1,
+    "duplicated_ids": 1,
+    "negative_amounts": 1,
+    "missing_amounts": 2,
+    "bulk_moves": 25,
+    "future_timestamps": 1,
+}
+BULK_AT = np.datetime64("2026-03-16T10:00:00")
+ADMIN_ID = 1000 + len(MANAGERS)
+
+
+def _plant_defects(deals, changes, activities, end_ts):
+    """The mistakes real exports carry, planted where the audit must find them: a deal closed
+    before it was created, a repeated row (the loader rejects the copy), a negative and two missing
+    amounts, 25 deals closed by the administrator within one minute (a bulk edit), and a call
+    dated a year ahead."""
+    deals = deals.copy()
+    crm = deals["created_at"].notna().to_numpy()
+    won = crm & (deals["stage_id"].to_numpy() == int(WON[0]))
+    first_won = np.flatnonzero(won)[0]
+    deals.loc[first_won, "closed_at"] = deals.loc[first_won, "created_at"] - np.timedelta64(2, "D")
+    deals["amount"] = deals["amount"].astype(float)
+    plain = np.flatnonzero(crm & ~won)
+    deals.loc[plain[0], "amount"] = -15000.0
+    deals.loc[plain[1:3], "amount"] = np.nan
+    # the bulk edit: lost deals whose loss came after 16 March 2026 and whose previous stage was
+    # entered before it are closed by the administrator at 10:00, a second apart
+    lost_rows = changes[(changes["stage_id"] == int(LOST[0])) & (changes["entered_at"] > BULK_AT)]
+    previous = changes[changes["stage_id"] != int(LOST[0])].groupby("deal_id")["entered_at"].max()
+    lost_rows = lost_rows[lost_rows["deal_id"].map(previous) < BULK_AT].head(DEFECTS["bulk_moves"])
+    moved_at = BULK_AT + np.arange(len(lost_rows)).astype("timedelta64[s]")
+    changes = changes.copy()
+    changes.loc[lost_rows.index, "entered_at"] = moved_at
+    changes.loc[lost_rows.index, "changed_by"] = ADMIN_ID
+    position = pd.Index(deals["deal_id"]).get_indexer(lost_rows["deal_id"])
+    deals.loc[position, "closed_at"] = moved_at
+    # a done call typed a year ahead
+    activities = activities.copy()
+    activities.loc[activities.index[-1], "started_at"] = end_ts + np.timedelta64(365, "D")
+    # a row exported twice
+    deals = pd.concat([deals, deals.iloc[[-1]]], ignore_index=True)
+    return deals, changes, activities
 
 
 def _plans(deals, users, adoption, end_ts) -> pd.DataFrame:

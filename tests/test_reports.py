@@ -15,6 +15,7 @@ from crmkit.paths import NOTEBOOKS_DIR
 NOTEBOOK = NOTEBOOKS_DIR / "01_pipeline_duration.py"
 REPORTS = [p.stem for p in render.notebooks()]
 CHARTS = {
+    "00_data_audit": 1,
     "04_crm_adoption_roi": 3,
     "05_weekly_kpi": 4,
     "01_pipeline_duration": 3,

@@ -34,7 +34,8 @@ def test_planted_slow_manager_and_stale_deals_are_found(sample_db):
 
 def test_sample_loads_losslessly(sample_db):
     con = connect(sample_db, read_only=True)
-    assert con.execute("select count(*) from rejects").fetchone()[0] == 0
+    # the one planted repeated row is the only reject
+    assert con.execute("select count(*) from rejects").fetchone()[0] == sample.DEFECTS["duplicated_ids"]
     # key uniqueness and one synthetic history row per deal without history
     assert con.execute("select count(*) - count(distinct deal_id) from deals").fetchone()[0] == 0
     assert (
@@ -181,3 +182,16 @@ def test_salesforce_zero_length_stages_break_nothing(shared_data, tmp_path):
         "whatif_stage",
     ):
         metrics.compute(name, con, **window)  # runs, whatever the degenerate history
+
+
+def test_audit_finds_the_planted_defects(sample_db):
+    con = connect(sample_db, read_only=True)
+    checks = metrics.data_audit(con, as_of="2026-11-01").set_index("check_name")["found"]
+    for check, count in sample.DEFECTS.items():
+        assert checks[check] == count, check
+    assert (
+        checks["no_history"]
+        == con.execute("select count(*) from deals where created_at is null").fetchone()[0]
+    )
+    trust = metrics.data_trust(con, as_of="2026-11-01").set_index("family")
+    assert trust.loc["durations", "share"] == 1.0  # every CRM deal has stage history in the sample

@@ -14,6 +14,7 @@ from crmkit.metrics.adoption import (
     adoption_roi,
     adoption_series,
 )
+from crmkit.metrics.audit import coverage_by_month, data_audit, data_trust, load_history
 from crmkit.metrics.core import REGISTRY, Window, compute, data_freshness, metric, window
 from crmkit.metrics.duration import (
     stale_by_owner,
@@ -50,6 +51,11 @@ __all__ = [
     "data_freshness",
     "metric",
     "window",
+    # §7 data audit
+    "data_audit",
+    "coverage_by_month",
+    "load_history",
+    "data_trust",
     # §1 pipeline duration
     "won_cycle",
     "time_to_close",

@@ -1,0 +1,83 @@
+-- The data audit (METRICS.md §7): one row per check with how many deals (or rows) it concerns
+-- and a few example ids. Everything before as_of; "in the future" means after as_of.
+with deals as (
+    select * from main.deals
+),
+
+stages as (
+    select * from main.stages
+),
+
+real_history as (
+    select distinct deal_id from main.stage_changes where not is_synthetic
+),
+
+intervals as (
+    select * from deal_stage_intervals($as_of::timestamp)
+),
+
+-- one user moving many deals within one minute: a bulk edit, not a sales event
+moves_per_minute as (
+    select changed_by, date_trunc('minute', entered_at) as minute, count(*) as n, list(deal_id) as deal_ids
+    from main.stage_changes
+    where not is_synthetic and changed_by is not null
+    group by all
+    having count(*) >= $bulk_threshold
+),
+
+bulk as (
+    select unnest(deal_ids) as deal_id from moves_per_minute
+),
+
+future as (
+    select deal_id as id from deals where greatest(created_at, closed_at) >= $as_of::timestamp
+    union all
+    select deal_id from main.stage_changes where entered_at >= $as_of::timestamp
+    union all
+    select activity_id from main.activities where started_at >= $as_of::timestamp and status <> 'planned'
+),
+
+last_load_rejects as (
+    select rejects.*
+    from main.rejects
+    inner join main.loads using (load_id)
+    where loads.loaded_at >= (select max(loaded_at) from main.loads) - interval 1 hour
+),
+
+checks as (
+    select 'no_history' as check_name, 1 as position, count(*) as n,
+           list(deals.deal_id order by deals.deal_id)[1:5] as examples
+    from deals left join real_history using (deal_id) where real_history.deal_id is null
+    union all
+    select 'closed_without_date', 2, count(*), list(deal_id order by deal_id)[1:5]
+    from deals where status <> 'open' and closed_at is null
+    union all
+    select 'closed_before_created', 3, count(*), list(deal_id order by deal_id)[1:5]
+    from deals where closed_at < created_at
+    union all
+    select 'negative_amounts', 4, count(*), list(deal_id order by deal_id)[1:5]
+    from deals where amount < 0
+    union all
+    select 'missing_amounts', 5, count(*), list(deal_id order by deal_id)[1:5]
+    from deals where amount is null
+    union all
+    select 'duplicated_ids', 6, count(*), list(source_row::varchar order by source_row)[1:5]
+    from main.rejects where reason like '%duplicate key%'
+    union all
+    select 'stage_skips', 7, count(distinct deal_id), list(distinct deal_id)[1:5]
+    from intervals where is_skip
+    union all
+    select 'regressions', 8, count(distinct deal_id), list(distinct deal_id)[1:5]
+    from intervals where is_regression
+    union all
+    select 'bulk_moves', 9, count(distinct deal_id), list(distinct deal_id)[1:5] from bulk
+    union all
+    select 'future_timestamps', 10, count(*), list(id order by id)[1:5] from future
+    union all
+    select 'rejected_last_load', 11, count(*), list(table_name || ' row ' || source_row order by source_row)[1:5]
+    from last_load_rejects
+)
+
+select check_name, position, n, examples, (select count(*) from deals) as n_deals
+from checks
+order by position
