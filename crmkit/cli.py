@@ -75,34 +75,50 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from crmkit.render import month_window, render_all, week_window
+    from crmkit.render import Run, month_range, render_batch, week_window
 
-    as_of, period = args.as_of or "", ""
+    dbs = [Path(db) for db in args.db]
+    missing = [db for db in dbs if not db.exists()]
+    if missing:
+        raise CrmkitError(f"database {missing[0]} does not exist: build it with `crmkit load` first")
     if args.week:
-        as_of, period = week_window(args.week)
-    elif not args.month and not args.as_of:  # default: the last month the data reaches
-        args.month = latest_month(Path(args.db))
-    if args.month:
-        as_of, period = month_window(args.month)
-    results = render_all(
-        db=Path(args.db),
+        periods = [week_window(args.week)]
+    elif args.month:
+        periods = month_range(args.month)
+    elif args.as_of:
+        periods = [(args.as_of, pd_date(args.as_of))]
+    else:  # the last month the data reaches
+        periods = month_range(latest_month(dbs[0]))
+    runs = [Run(db, as_of, period) for db in dbs for as_of, period in periods]
+    results = render_batch(
+        runs,
         out_root=Path(args.out),
-        as_of=as_of,
-        period=period,
         lang=args.lang,
         names=args.notebooks,
         jobs=args.jobs,
         extra={"owner": args.owner, "pipeline": args.pipeline, **dict(args.param or [])},
+        per_client=len(dbs) > 1,
     )
-    failed = [r for r in results if r.error]
     for r in results:
-        print(
-            f"{r.notebook}: {r.html}" if r.html else f"{r.notebook}: FAILED — {r.error}",
-            file=sys.stderr if r.error else sys.stdout,
-        )
-    if results:
-        print(f"index: {results[0].folder / 'index.html'}")
+        where = r.folder.relative_to(Path(args.out)) if r.folder else ""
+        if r.error:
+            print(f"{where}/{r.notebook}: FAILED — {r.error}", file=sys.stderr)
+        else:
+            print(f"{where}/{r.notebook}: {r.html}")
+    failed = [r for r in results if r.error]
+    print(
+        f"{len(results) - len(failed)} rendered, {len(failed)} failed; index: {Path(args.out) / 'index.html'}"
+    )
     return 1 if failed else 0
+
+
+def pd_date(text: str) -> str:
+    import pandas as pd
+
+    try:
+        return f"{pd.Timestamp(text):%Y-%m-%d}"
+    except ValueError as exc:
+        raise CrmkitError(f"--as-of wants a date, not {text!r}") from exc
 
 
 def _key_value(text: str) -> tuple[str, object]:
@@ -167,8 +183,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("report", help="render the report notebooks to offline HTML")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB)
-    p.add_argument("--month", help="YYYY-MM: data as of the end of that month; reports/<month>/")
+    p.add_argument(
+        "--db",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_DB],
+        help="one or more databases (one per client: reports/<database>/<period>/)",
+    )
+    p.add_argument("--month", help="YYYY-MM or a range YYYY-MM..YYYY-MM: data as of each month's end")
     p.add_argument("--as-of", help="instead of --month: an exact moment")
     p.add_argument("--week", help="YYYY-MM-DD, a Monday: data as of the Monday after; reports/<YYYY-Www>/")
     p.add_argument("--lang", default="en", choices=["en", "ru"])

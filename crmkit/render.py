@@ -127,6 +127,15 @@ def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
     return Rendered(source.stem, target)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One database at one moment: what a batch renders every notebook for."""
+
+    db: Path
+    as_of: str
+    period: str
+
+
 def render_all(
     *,
     db: Path,
@@ -141,34 +150,95 @@ def render_all(
     """Render every report notebook into `out_root/<period>/` with an index.html. `extra`
     holds further notebook parameters (owner, pipeline, …); a report for one owner or one
     pipeline goes into a sub-folder named after it."""
-    sources = notebooks(names)
     if not db.exists():
         raise CrmkitError(f"database {db} does not exist: build it with `crmkit load` first")
     if not period:
         period = pd.Timestamp(as_of).strftime("%Y-%m-%d") if as_of else "latest"
+    return render_batch(
+        [Run(db, as_of, period)],
+        out_root=out_root,
+        lang=lang,
+        names=names,
+        jobs=jobs,
+        extra=extra,
+        per_client=False,
+    )
+
+
+def render_batch(
+    runs: list[Run],
+    *,
+    out_root: Path,
+    lang: str = "en",
+    names: list[str] | None = None,
+    jobs: int | None = None,
+    extra: dict | None = None,
+    per_client: bool = True,
+) -> list[Rendered]:
+    """Render every notebook for every run, all on one pool (both cores busy across periods and
+    databases). With several databases each gets reports/<database>/<period>/. A database that
+    cannot be opened fails its own reports at once, with the reason; the others go on."""
+    sources = notebooks(names)
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
-    out_dir = out_root / period
-    for key in ("pipeline", "owner"):
-        if key in extra:
-            out_dir = out_dir / f"{key}-{_slug(str(extra[key]))}"
-    parameters = {"db_path": str(db.resolve()), "as_of": as_of, "lang": lang, **extra}
-    jobs = jobs or min(len(sources), os.cpu_count() or 1)
-    results: list[Rendered] = []
-    with _progress(len(sources)) as advance:
+    tasks, results = [], []
+    for run in runs:
+        out_dir = out_root / (_slug(run.db.stem) if per_client else "") / run.period
+        for key in ("pipeline", "owner"):
+            if key in extra:
+                out_dir = out_dir / f"{key}-{_slug(str(extra[key]))}"
+        parameters = {"db_path": str(run.db.resolve()), "as_of": run.as_of, "lang": lang, **extra}
+        problem = _unusable(run.db)
+        for source in sources:
+            if problem:
+                results.append(Rendered(source.stem, None, problem, out_dir))
+            else:
+                tasks.append((source, out_dir, parameters))
+    jobs = jobs or min(max(len(tasks), 1), os.cpu_count() or 1)
+    with _progress(len(tasks)) as advance:
         if jobs > 1:
             with ProcessPoolExecutor(jobs) as pool:
-                futures = [pool.submit(render_one, s, out_dir, parameters) for s in sources]
-                for future in futures:
-                    results.append(future.result())
+                futures = [(pool.submit(render_one, *task), task) for task in tasks]
+                for future, task in futures:
+                    results.append(_with_folder(future.result(), task[1]))
                     advance(results[-1].notebook)
         else:
-            for source in sources:
-                results.append(render_one(source, out_dir, parameters))
+            for task in tasks:
+                results.append(_with_folder(render_one(*task), task[1]))
                 advance(results[-1].notebook)
-    write_index(out_dir, results, parameters, period, lang)
-    for item in results:
-        item.folder = out_dir
+    for folder in dict.fromkeys(r.folder for r in results):
+        run_results = [r for r in results if r.folder == folder]
+        parameters = next((t[2] for t in tasks if t[1] == folder), {"db_path": "—"})
+        write_index(folder, run_results, parameters, folder.relative_to(out_root).as_posix(), lang)
+    write_root_index(out_root, lang)
     return results
+
+
+def _with_folder(result: Rendered, folder: Path) -> Rendered:
+    result.folder = folder
+    return result
+
+
+def _unusable(db: Path) -> str | None:
+    """Why a database cannot be reported on, or None: checked once, not once per notebook."""
+    from crmkit.db import connect
+
+    try:
+        connect(db, read_only=True).close()
+    except CrmkitError as exc:
+        return str(exc)
+    return None
+
+
+def month_range(text: str) -> list[tuple[str, str]]:
+    """'2026-10' or '2026-08..2026-10' -> [(as_of, period label), …], one per month."""
+    first, _, last = text.partition("..")
+    try:
+        months = pd.period_range(first, last or first, freq="M")
+    except ValueError as exc:
+        raise CrmkitError(f"--month wants YYYY-MM or YYYY-MM..YYYY-MM, not {text!r}") from exc
+    if not len(months):
+        raise CrmkitError(f"--month {text}: the range is empty (the first month comes after the last)")
+    return [month_window(str(m)) for m in months]
 
 
 def _slug(text: str) -> str:
@@ -201,6 +271,28 @@ class _progress:
             self.bar.stop()
 
 
+def write_root_index(out_root: Path, lang: str) -> Path:
+    """reports/index.html: every folder rendered so far, newest period first."""
+    folders = sorted(
+        (p.parent for p in out_root.glob("**/index.html") if p.parent != out_root),
+        key=lambda p: p.relative_to(out_root).as_posix(),
+        reverse=True,
+    )
+    rows = "".join(
+        f'<li><a href="{html.escape(f.relative_to(out_root).as_posix())}/index.html">'
+        f"{html.escape(f.relative_to(out_root).as_posix())}</a></li>"
+        for f in folders
+    )
+    page = (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>crmkit reports</title>'
+        "<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#222}</style>"
+        f"</head><body><h1>crmkit</h1><ul>{rows}</ul></body></html>"
+    )
+    index = out_root / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
 def write_index(out_dir: Path, results: list[Rendered], parameters: dict, period: str, lang: str) -> Path:
     """index.html of a period: every report in the folder (a partial run keeps the others),
     and the failures of this run with their reasons."""
@@ -227,6 +319,7 @@ def write_index(out_dir: Path, results: list[Rendered], parameters: dict, period
         f"<h2>{t('parameters', lang)}</h2><table>{params}</table>"
         f"<p>Rendered {stamp}</p></body></html>"
     )
+    out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

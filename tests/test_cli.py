@@ -71,3 +71,36 @@ def test_report_for_one_owner_goes_to_its_folder(sample_db, tmp_path):
     assert run.returncode == 0, run.stderr
     folder = tmp_path / "2026-10" / "owner-сергей-волков"
     assert (folder / "01_pipeline_duration.html").exists() and (folder / "index.html").exists()
+
+
+def test_batch_over_months_and_databases_survives_a_broken_one(sample_db, tmp_path):
+    import shutil
+
+    from crmkit import sample
+
+    for client in ("client_a", "client_b"):
+        shutil.copy(sample_db, tmp_path / f"{client}.duckdb")
+    sample.write_adoption(tmp_path / "sample")  # notebook 04 finds it beside the databases
+    (tmp_path / "broken.duckdb").write_bytes(b"this is not a database")
+    out = tmp_path / "reports"
+    run = crmkit(
+        "report",
+        "--db",
+        tmp_path / "client_a.duckdb",
+        tmp_path / "client_b.duckdb",
+        tmp_path / "broken.duckdb",
+        "--month",
+        "2026-08..2026-10",
+        "--out",
+        out,
+        "--jobs",
+        "2",
+    )
+    assert run.returncode == 1  # one database failed: the batch says so at the end …
+    assert "42 rendered, 21 failed" in run.stdout
+    for client in ("client_a", "client_b"):  # … and the others rendered every report
+        for month in ("2026-08", "2026-09", "2026-10"):
+            assert len(list((out / client / month).glob("0*.html"))) == 7
+    assert run.stderr.count("broken/2026-") == 21 and "cannot open" in run.stderr
+    root = (out / "index.html").read_text(encoding="utf-8")
+    assert root.count("/index.html") == 9  # every client and period rendered, the broken one's failures too
