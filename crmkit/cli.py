@@ -121,6 +121,25 @@ def pd_date(text: str) -> str:
         raise CrmkitError(f"--as-of wants a date, not {text!r}") from exc
 
 
+def cmd_audit(args) -> int:
+    from crmkit.bundle import build
+    from crmkit.render import month_window
+
+    as_of = args.as_of or (month_window(args.month)[0] if args.month else "")
+    out = build(
+        args.db,
+        args.out,
+        client=args.client,
+        as_of=as_of,
+        lang=args.lang,
+        author=args.author,
+        logo=args.logo,
+        jobs=args.jobs,
+    )
+    print(f"audit for {args.client}: {out}")
+    return 0
+
+
 def _key_value(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep:
@@ -207,6 +226,17 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, help="reports rendered in parallel (default: cores)")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("audit", help="one self-contained HTML of every report for a client (the deliverable)")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--client", required=True, help="the client's name, on the cover")
+    p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p.add_argument("--lang", default="en", choices=["en", "ru"])
+    p.add_argument("--logo", type=Path, help="an image for the cover (embedded)")
+    p.add_argument("--author", default="", help="who prepared it, on the cover")
+    p.add_argument("--month", help="YYYY-MM: data as of that month's end")
+    p.add_argument("--as-of", help="instead of --month: an exact moment")
+    p.add_argument("--jobs", type=int, default=2, help="reports rendered in parallel")
+    p.set_defaults(func=cmd_audit)
     return top
 
 

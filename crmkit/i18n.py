@@ -23,6 +23,15 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "findings": ("Findings", "Выводы"),
     "report_00": ("Data audit", "Аудит данных"),
+    "bundle_title": ("CRM sales analytics: audit", "Аналитика продаж в CRM: аудит"),
+    "client": ("Client", "Клиент"),
+    "author": ("Prepared by", "Подготовил"),
+    "prepared": ("Date", "Дата"),
+    "summary": ("Executive summary", "Главное"),
+    "contents": ("Contents", "Содержание"),
+    "appendix": ("Appendix: parameters and data", "Приложение: параметры и данные"),
+    "data_versions": ("Data versions (loads)", "Версии данных (загрузки)"),
+    "section_failed": ("This section could not be rendered", "Этот раздел не удалось построить"),
     "intro_00": (
         "What the data holds and how far each report can be trusted: every check with its count and "
         "examples, the loads, what was recorded month by month, and a verdict per family of metrics.",

@@ -93,8 +93,14 @@ def execute(source: Path, output: Path, parameters: dict) -> None:
 
 
 def to_html(executed: Path, target: Path, title: str) -> None:
-    """Export an executed notebook to self-contained HTML: no inputs, no prompts, no CDN."""
+    """Export an executed notebook file to self-contained HTML (see `export_html`)."""
     import nbformat
+
+    export_html(nbformat.read(executed, as_version=4), target, title)
+
+
+def export_html(notebook, target: Path, title: str) -> None:
+    """A notebook to self-contained HTML: no inputs, no prompts, no CDN scripts."""
     from nbconvert import HTMLExporter
 
     # Markdown cells narrate for analysts in Jupyter; the report's own text comes from the
@@ -107,7 +113,6 @@ def to_html(executed: Path, target: Path, title: str) -> None:
         exclude_output_prompt=True,
         exclude_markdown=True,
     )
-    notebook = nbformat.read(executed, as_version=4)
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
     target.write_text(body, encoding="utf-8")

@@ -136,7 +136,8 @@ def findings(items: list[Finding], lang: str, *, heading: str = "findings") -> H
     """The ranked findings (or, with heading="advice", the advice block) with their evidence."""
     if not items:
         return HTML(f"<h2>{t(heading, lang)}</h2><p>{t('no_findings', lang)}</p>")
-    rows = "".join(f"<li>{_esc(f.text)}</li>" for f in items)
+    # the rank travels with each item, so the audit bundle can merge every report's findings
+    rows = "".join(f'<li data-rank="{rank}">{_esc(f.text)}</li>' for rank, f in enumerate(items, 1))
     return HTML(f'<h2>{t(heading, lang)}</h2><ol class="crmkit-findings">{rows}</ol>')
 
 

@@ -1,0 +1,88 @@
+"""The audit deliverable: one offline HTML with every report, Vega once, CRM text escaped, every
+chart drawn in headless Chromium with the network off, and a PDF print."""
+
+import re
+import subprocess
+import tempfile
+
+import pytest
+
+from crmkit import bundle
+from tests.test_reports import CHARTS, LOADING, chromium
+
+CLIENT = "ООО «Пример» <b>"
+
+
+@pytest.fixture(scope="module")
+def deliverable(sample_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle") / "audit.html"
+    return bundle.build(sample_db, out, client=CLIENT, as_of="2026-11-01", author="Консультант", lang="ru")
+
+
+def test_bundle_holds_every_report_once_and_offline(deliverable):
+    page = deliverable.read_text(encoding="utf-8")
+    assert page.count("window.vegaEmbed=") == 1  # the Vega libraries once in the whole file
+    assert len(re.findall(r'id="crmkit-chart-[0-9a-f]+"', page)) == sum(CHARTS.values())
+    for name in CHARTS:
+        assert f'href="#{name}"' in page and f'id="{name}"' in page  # contents and sections
+    assert "Главное" in page and "Приложение" in page and "Глоссарий" in page
+    assert page.count('id="glossary"') == 1 and 'class="crmkit-failed"' not in page
+    assert not LOADING.findall(page)
+    text = re.sub(r"<script.*?</script>", "", page, flags=re.S)
+    assert CLIENT not in text and "ООО «Пример» &lt;b&gt;" in text  # the client's name is text
+
+
+def test_bundle_draws_offline_and_prints(deliverable, tmp_path):
+    browser = chromium()
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--proxy-server=127.0.0.1:9",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--virtual-time-budget=15000",
+    ]
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [browser, *flags, f"--user-data-dir={profile}", "--dump-dom", deliverable.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        ).stdout
+    charts = dom.split('id="crmkit-chart-')[1:]
+    assert len(charts) == sum(CHARTS.values()) and all("<svg" in chart for chart in charts)
+    pdf = tmp_path / "audit.pdf"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                browser,
+                *flags,
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={pdf}",
+                deliverable.as_uri(),
+            ],
+            capture_output=True,
+            timeout=180,
+        )
+    assert (
+        pdf.exists()
+        and pdf.read_bytes().count(b"/Type /Page\n") + pdf.read_bytes().count(b"/Type /Page ") > 10
+    )
+
+
+def test_bundle_escapes_crm_text_and_reports_a_failed_section(make_db, tmp_path):
+    from tests.fixtures.scenarios import SCENARIOS
+
+    con, _ = make_db(SCENARIOS)
+    con.close()
+    out = bundle.build(tmp_path / "crm.duckdb", tmp_path / "audit.html", client="Тест", as_of="2026-03-01")
+    text = re.sub(r"<script.*?</script>", "", out.read_text(encoding="utf-8"), flags=re.S)
+    assert "<script>alert" not in text and 'Иван "Ваня" <b>' not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and 'Иван "Ваня" &lt;b&gt;' in text
+    # two months of data cannot carry the adoption report: its section says why, the rest render
+    assert text.count('class="crmkit-failed"') == 1 and "adoption" in text.lower()
