@@ -2,13 +2,11 @@
 chart drawn in headless Chromium with the network off, and a PDF print."""
 
 import re
-import subprocess
-import tempfile
 
 import pytest
 
 from crmkit import bundle
-from tests.test_reports import CHARTS, LOADING, chromium
+from tests.test_reports import CHARTS, LOADING, headless
 
 CLIENT = "ООО «Пример» <b>"
 
@@ -33,46 +31,13 @@ def test_bundle_holds_every_report_once_and_offline(deliverable):
 
 
 def test_bundle_draws_offline_and_prints(deliverable, tmp_path):
-    browser = chromium()
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--proxy-server=127.0.0.1:9",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--virtual-time-budget=15000",
-    ]
-    with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run(
-            [browser, *flags, f"--user-data-dir={profile}", "--dump-dom", deliverable.as_uri()],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        ).stdout
+    dom = headless(deliverable, "--dump-dom", budget_ms=15000).stdout
     charts = dom.split('id="crmkit-chart-')[1:]
     assert len(charts) == sum(CHARTS.values()) and all("<svg" in chart for chart in charts)
     pdf = tmp_path / "audit.pdf"
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                browser,
-                *flags,
-                f"--user-data-dir={profile}",
-                "--no-pdf-header-footer",
-                f"--print-to-pdf={pdf}",
-                deliverable.as_uri(),
-            ],
-            capture_output=True,
-            timeout=180,
-        )
-    assert (
-        pdf.exists()
-        and pdf.read_bytes().count(b"/Type /Page\n") + pdf.read_bytes().count(b"/Type /Page ") > 10
-    )
+    headless(deliverable, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", budget_ms=15000)
+    pages = pdf.read_bytes().count(b"/Type /Page\n") + pdf.read_bytes().count(b"/Type /Page ")
+    assert pages > 10
 
 
 def test_bundle_escapes_crm_text_and_reports_a_failed_section(make_db, tmp_path):

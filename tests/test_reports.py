@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -173,15 +174,13 @@ def chromium() -> str:
     pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("name", REPORTS)
-def test_charts_draw_offline_in_chromium(rendered, name):
-    browser = chromium()
-    page = rendered / f"{name}.html"
+def headless(page: Path, *args: str, budget_ms: int = 8000) -> subprocess.CompletedProcess:
+    """Headless Chromium on `page` with the network off (no proxy reachable, no name resolves)
+    and a fresh profile; `args` say what to do (--dump-dom, --print-to-pdf=…)."""
     with tempfile.TemporaryDirectory() as profile:
-        run = subprocess.run(
+        return subprocess.run(
             [
-                browser,
+                chromium(),
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
@@ -191,15 +190,21 @@ def test_charts_draw_offline_in_chromium(rendered, name):
                 "--no-first-run",
                 f"--user-data-dir={profile}",
                 "--proxy-server=127.0.0.1:9",
-                "--host-resolver-rules=MAP * ~NOTFOUND",  # network off
-                "--virtual-time-budget=8000",
-                "--dump-dom",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                f"--virtual-time-budget={budget_ms}",
+                *args,
                 page.as_uri(),
             ],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=180,
         )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", REPORTS)
+def test_charts_draw_offline_in_chromium(rendered, name):
+    run = headless(rendered / f"{name}.html", "--dump-dom")
     dom = run.stdout
     charts = dom.split('id="crmkit-chart-')[1:]  # each chart's div up to the next chart
     assert len(charts) == CHARTS[name], run.stderr[-1000:]
