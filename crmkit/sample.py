@@ -91,7 +91,7 @@ COMPANIES = [
     "Горизонт",
 ]
 PRODUCTS = ["поставка оборудования", "сервисный контракт", "внедрение", "лицензии", "обучение"]
-BRANCHES = 30  # clients: every company in up to 30 branches ("ООО «Ромашка-7»")
+BRANCHES = 100  # clients: every company in up to 100 branches ("ООО «Ромашка-7»"), 2,000 in all
 CLIENTS = [f"ООО «{company}-{branch + 1}»" for branch in range(BRANCHES) for company in COMPANIES]
 MONTH_SEASON = np.array([0.70, 0.90, 1.10, 1.05, 0.90, 1.00, 0.85, 0.85, 1.10, 1.15, 1.15, 1.20])
 
