@@ -6,7 +6,6 @@ import math
 import pytest
 
 from crmkit import metrics
-from crmkit.db import query
 from tests.fixtures.scenarios import AS_OF, PERIOD_START, SCENARIOS
 
 W = {"as_of": AS_OF, "period_start": PERIOD_START}
@@ -72,7 +71,7 @@ def test_stale_and_stuck(con):
 
 
 def test_intervals_mark_regression_skip_move_and_reentry(con):
-    iv = query(con, "views/deal_stage_intervals_probe", as_of=__import__("pandas").Timestamp(AS_OF))
+    iv = metrics.stage_intervals(con, as_of=AS_OF)
     by = {(r.deal_id, r.stage_id, r.visit_number): r for r in iv.itertuples()}
     assert by[("d2", "C", 1)].is_regression and not by[("d2", "B", 1)].is_regression
     assert by[("d2", "B", 2)].days == pytest.approx(3.0)  # re-entry: second visit of B

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crmkit.errors import CrmkitError
 from crmkit.importers import canonical, mapping
 from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
 
@@ -29,8 +30,6 @@ def load(
         fmt = "mapping" if mapping_file else "csv"
     if fmt == "mapping":
         if mapping_file is None:
-            from crmkit.errors import CrmkitError
-
             raise CrmkitError("format 'mapping' needs a mapping file (--mapping FILE.yml)")
         spec = mapping.Mapping(mapping_file)
         options = spec.options

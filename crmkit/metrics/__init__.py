@@ -17,6 +17,7 @@ from crmkit.metrics.adoption import (
 from crmkit.metrics.audit import coverage_by_month, data_audit, data_trust, load_history
 from crmkit.metrics.core import REGISTRY, Window, compute, data_freshness, metric, window
 from crmkit.metrics.duration import (
+    stage_intervals,
     stale_by_owner,
     stale_deals,
     stale_threshold,
@@ -64,6 +65,7 @@ __all__ = [
     "stale_threshold",
     "stuck_deals",
     "stale_by_owner",
+    "stage_intervals",
     # §2 stage bottlenecks
     "stage_durations",
     "stage_flow",

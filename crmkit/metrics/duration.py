@@ -11,6 +11,7 @@ from crmkit.db import query
 from crmkit.metrics.core import Window, group_rows, metric, window
 
 HORIZONS = (30, 60, 90)
+FALLBACK_STALE_DAYS = 30.0
 
 
 @metric(
@@ -99,10 +100,11 @@ def stale_deals(
 
 
 def stale_threshold(con, span: Window, pipeline=None, owner=None) -> float:
-    """The team's median won cycle over the window (owner filter ignored: a team yardstick)."""
+    """The team's median won cycle over the window (owner filter ignored: a team yardstick);
+    30 days when nothing was won in the window, so the list is never empty by construction."""
     team = won_cycle(con, as_of=span.as_of, period_start=span.period_start, pipeline=pipeline)
     median = team.loc[team["level"] == "team", "median_days"].iloc[0]
-    return float(median) if np.isfinite(median) else 30.0
+    return float(median) if np.isfinite(median) else FALLBACK_STALE_DAYS
 
 
 @metric("Open deals in a stage longer than that stage's historical 90th percentile stay")
@@ -153,3 +155,11 @@ def stale_by_owner(
     out["stale_share_low"] = [b[0] for b in bounds]
     out["stale_share_high"] = [b[1] for b in bounds]
     return out.sort_values(["stale_amount", "owner"], ascending=[False, True]).reset_index(drop=True)
+
+
+@metric(
+    "Every stage visit at as_of: entered, exited (empty while current), days, next stage, "
+    "regression, skip, pipeline move, visit number — the view all stage metrics read"
+)
+def stage_intervals(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+    return query(con, "metrics/stage_intervals", as_of=window(as_of, period_start).as_of.to_pydatetime())
