@@ -91,3 +91,47 @@ def test_sample_lift_is_recovered(sample_db, tmp_path):
     assert won["segmented_low"] < lift < won["segmented_high"]
     assert won["yoy_low"] < lift < won["yoy_high"]
     assert not won["trend"]  # one year before adoption: the model says it assumes no trend
+
+
+def test_sales_from_accounting_load_through_a_mapping_and_carry_the_comparison(tmp_path):
+    """Before a CRM there are often only invoices: number, date, amount, manager. They load through
+    the mapping importer (no creation date, no losses, no history) and the comparison still runs."""
+    from crmkit import metrics
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    rng = np.random.default_rng(8)
+    days = pd.date_range("2024-01-01", "2025-12-31", freq="D")
+    sold = days[rng.random(len(days)) < 0.3]
+    lines = ["Счёт;Дата;Сумма;Менеджер"] + [
+        f"{i};{day:%d.%m.%Y};{rng.integers(50, 150) * 1000} ₽;{'Анна' if i % 2 else 'Борис'}".replace(
+            " ₽", ""
+        )
+        for i, day in enumerate(sold, 1)
+    ]
+    (tmp_path / "sales.csv").write_text("\n".join(lines) + "\n", encoding="cp1251")
+    (tmp_path / "sales.yml").write_text(
+        "source_format: accounting\npipeline: {id: acc, name: Продажи}\n"
+        "stages: [{name: Оплачено, kind: won}]\n"
+        "deals:\n  file: sales.csv\n  currency: RUB\n  columns: {deal_id: Счёт, stage: {value: Оплачено},"
+        " owner: Менеджер, closed_at: Дата, amount: Сумма}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "adoption.yml").write_text(
+        "adoption_date: 2025-01-01\nramp_months: 0\ngross_margin: 0.3\n"
+        "costs: {licence_per_seat_month: 1000, seats: 2, implementation: 10000, consultants: 0, "
+        "equipment: 0, training_hours: 10, hourly_rate: 100}\n"
+    )
+    con = connect(tmp_path / "crm.duckdb")
+    results = load(con, [], mapping_file=tmp_path / "sales.yml")
+    deals = [r for r in results if r.table == "deals"][0]
+    assert deals.rows_read == deals.rows_loaded == len(sold)
+    options = {"as_of": "2026-01-01", "adoption": str(tmp_path / "adoption.yml")}
+    series = metrics.adoption_series(con, **options)
+    assert (series["period"] == "before").sum() == 12 and series[
+        "win_rate"
+    ].isna().all()  # no losses: no rate
+    effects = metrics.adoption_effect(con, **options).set_index("metric")
+    # nothing changed at "adoption": every interval covers zero
+    for metric_name in ("revenue", "n_won"):
+        assert effects.loc[metric_name, "segmented_low"] < 0 < effects.loc[metric_name, "segmented_high"]
