@@ -104,7 +104,7 @@ def test_sales_from_accounting_load_through_a_mapping_and_carry_the_comparison(t
     days = pd.date_range("2024-01-01", "2025-12-31", freq="D")
     sold = days[rng.random(len(days)) < 0.3]
     lines = ["Счёт;Дата;Сумма;Менеджер"] + [
-        f"{i};{day:%d.%m.%Y};{rng.integers(50, 150) * 1000};{'Анна' if i % 2 else 'Борис'}".replace(" ₽", "")
+        f"{i};{day:%d.%m.%Y};{rng.integers(50, 150) * 1000};{'Анна' if i % 2 else 'Борис'}"
         for i, day in enumerate(sold, 1)
     ]
     (tmp_path / "sales.csv").write_text("\n".join(lines) + "\n", encoding="cp1251")
