@@ -129,3 +129,14 @@ def test_mapping_errors_name_the_field(tmp_path):
     )
     with pytest.raises(CrmkitError, match="deals.columns.deal_id is missing"):
         Mapping(tmp_path / "m.yml")
+
+
+def test_utf8_with_bom_and_semicolons_read_like_plain_csv(tmp_path):
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    (tmp_path / "pipelines.csv").write_bytes("\ufeffpipeline_id;name\nP;Основная\n".encode())
+    con = connect(tmp_path / "db.duckdb")
+    result = load(con, [tmp_path])[0]
+    assert (result.rows_read, result.rows_loaded) == (1, 1)
+    assert con.execute("select pipeline_id, name from pipelines").fetchall() == [("P", "Основная")]
