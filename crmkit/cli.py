@@ -177,7 +177,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="load CRM export files into the database")
     p.add_argument("paths", nargs="+", type=Path, help="files or directories")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
-    p.add_argument("--format", default="auto", choices=["auto", "csv", "mapping"])
+    p.add_argument("--format", default="auto", choices=["auto", "csv", "mapping", "salesforce"])
     p.add_argument("--mapping", type=Path, help="a YAML mapping file (any CSV/XLSX of deals)")
     p.add_argument("--tz", default="UTC", help="time zone of the export's timestamps")
     p.add_argument("--force", action="store_true", help="re-read files loaded before")

@@ -102,71 +102,13 @@ def test_maven_win_rates_per_agent_and_manager_match_pandas(shared_data, tmp_pat
 
 
 def test_salesforce_zero_length_stages_break_nothing(shared_data, tmp_path):
-    """Until the Salesforce importer exists (its own issue), the export is turned into the
-    canonical layout here: OpportunityHistory collapsed to stage entries."""
-    from tests.conftest import write_tables
-
-    folder = shared_data / "salesforce_sample"
-    opp = pd.read_csv(folder / "Opportunity.csv", dtype=str)
-    hist = pd.read_csv(folder / "OpportunityHistory.csv", dtype=str).sort_values(
-        ["OpportunityId", "CreatedDate", "Id"]
-    )
-    hist = hist[hist["StageName"] != hist.groupby("OpportunityId")["StageName"].shift()]  # stage entries only
-    stage_names = list(
-        dict.fromkeys(
-            [
-                "Prospecting",
-                "Qualification",
-                "Needs Analysis",
-                "Value Proposition",
-                "Id. Decision Makers",
-                "Perception Analysis",
-                "Proposal/Price Quote",
-                "Negotiation/Review",
-                *sorted(set(opp["StageName"]) | set(hist["StageName"])),
-            ]
-        )
-    )
-    kind = {"Closed Won": "won", "Closed Lost": "lost"}
-    stages = pd.DataFrame(
-        {
-            "pipeline_id": "sf",
-            "stage_id": stage_names,
-            "name": stage_names,
-            "position": range(1, len(stage_names) + 1),
-            "kind": [kind.get(s, "open") for s in stage_names],
-        }
-    )
-    tables = {
-        "pipelines": "pipeline_id,name\nsf,Salesforce\n",
-        "stages": stages.to_csv(index=False),
-        "users": pd.DataFrame({"user_id": opp["OwnerId"].unique(), "name": opp["OwnerId"].unique()}).to_csv(
-            index=False
-        ),
-        "deals": pd.DataFrame(
-            {
-                "deal_id": opp["Id"],
-                "pipeline_id": "sf",
-                "stage_id": opp["StageName"],
-                "amount": opp["Amount"],
-                "owner_id": opp["OwnerId"],
-                "created_at": opp["CreatedDate"],
-                "closed_at": opp["CloseDate"].where(opp["IsClosed"] == "1"),
-            }
-        ).to_csv(index=False),
-        "stage_changes": pd.DataFrame(
-            {
-                "deal_id": hist["OpportunityId"],
-                "pipeline_id": "sf",
-                "stage_id": hist["StageName"],
-                "entered_at": hist["CreatedDate"],
-            }
-        ).to_csv(index=False),
-    }
-    write_tables(tmp_path / "sf", tables)
+    """Salesforce's demo export: every history row at one instant (zero-length stays), closed at
+    creation. Loaded by the Salesforce importer, it runs through every metric."""
     con = connect(tmp_path / "sf.duckdb")
-    results = load(con, [tmp_path / "sf"])
-    assert all(r.rows_read == r.rows_loaded + r.rows_rejected for r in results)
+    results = {r.table: r for r in load(con, [shared_data / "salesforce_sample"])}  # auto-detected
+    assert (results["deals"].rows_read, results["deals"].rows_loaded) == (31, 31)
+    history = results["stage_changes"]  # 62 saves, 31 of them repeat the stage before
+    assert (history.rows_read, history.rows_loaded, history.rows_rejected) == (62, 31, 31)
     window = {"as_of": "2021-01-01", "period_start": "2010-01-01"}
     stages_table = metrics.stage_durations(con, **window)
     assert len(stages_table) and (stages_table["median_days"].dropna() == 0).all()  # all stays zero-length
@@ -180,6 +122,7 @@ def test_salesforce_zero_length_stages_break_nothing(shared_data, tmp_path):
         "stale_deals",
         "stuck_deals",
         "whatif_stage",
+        "data_audit",
     ):
         metrics.compute(name, con, **window)  # runs, whatever the degenerate history
 

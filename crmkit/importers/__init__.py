@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from crmkit.errors import CrmkitError
-from crmkit.importers import canonical, mapping
+from crmkit.importers import canonical, mapping, salesforce
 from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
 
-FORMATS = {canonical.FORMAT: canonical, mapping.FORMAT: mapping}
+FORMATS = {canonical.FORMAT: canonical, mapping.FORMAT: mapping, salesforce.FORMAT: salesforce}
 
 
 def load(
@@ -26,8 +26,8 @@ def load(
 ) -> list[LoadResult]:
     """Load export files into the canonical tables of `con`; return one result per file."""
     paths = [Path(p) for p in paths]
-    if fmt == "auto":
-        fmt = "mapping" if mapping_file else "csv"
+    if fmt == "auto":  # a mapping when given one, a Salesforce export when it looks like one
+        fmt = "mapping" if mapping_file else "salesforce" if salesforce.looks_like(paths) else "csv"
     if fmt == "mapping":
         if mapping_file is None:
             raise CrmkitError("format 'mapping' needs a mapping file (--mapping FILE.yml)")

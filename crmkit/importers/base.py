@@ -53,6 +53,9 @@ class Staged:
     # A file whose rows only feed another file's rows (a joined file): its relation already
     # holds `_reason`; it is accounted for in loads/rejects but merges nothing itself.
     accounting_only: bool = False
+    # A column of the relation giving a source-specific reason to leave a row out (a record the
+    # source marks deleted, a save that changed no stage): such rows go to rejects with it.
+    drop_reason: str | None = None
 
 
 @dataclass
@@ -147,9 +150,11 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
     raise AssertionError(column.type)
 
 
-def validation_sql(table: Table, relation: str, options: ReadOptions) -> str:
+def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reason: str | None = None) -> str:
     """A SELECT giving every staged row typed, with `_reason` (null when the row is accepted)."""
     typed_cols, reasons = [], []
+    if drop_reason:
+        reasons.append(f"staged.{quote_ident(drop_reason)}")
     for column in table.columns:
         expr, failure = _typed(column, options)
         name = quote_ident(column.name)
@@ -218,7 +223,7 @@ def store(
         validated = (
             f"select _row, _raw, _reason from {staged.relation}"
             if staged.accounting_only
-            else validation_sql(table, staged.relation, options)
+            else validation_sql(table, staged.relation, options, staged.drop_reason)
         )
         con.execute(f"create or replace temp table _validated as {validated}")
         load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
