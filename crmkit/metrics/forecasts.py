@@ -217,9 +217,18 @@ def forecast_deals(
     sims: int = 4000,
     seed: int = 7,
 ) -> pd.DataFrame:
-    span = window(as_of, period_start)
-    per_deal, _ = _simulate_all(con, span, pipeline, owner, presale, horizon, int(sims), int(seed))
-    return per_deal.sort_values("expected_revenue", ascending=False, ignore_index=True)
+    outlook = forecast(
+        con,
+        as_of=as_of,
+        period_start=period_start,
+        pipeline=pipeline,
+        owner=owner,
+        horizon=horizon,
+        presale=presale,
+        sims=sims,
+        seed=seed,
+    )
+    return outlook.attrs["deals"]
 
 
 @metric(
