@@ -13,7 +13,7 @@ from IPython.display import HTML
 from crmkit import charts, metrics
 from crmkit.db import connect, query
 from crmkit.findings import Finding
-from crmkit.i18n import GLOSSARY, t
+from crmkit.i18n import GLOSSARY, LABELS, t
 from crmkit.stats import SMALL_N
 
 
@@ -178,7 +178,7 @@ def table(
     fewer than 5 cases are greyed; `highlight` colours columns ("higher" or "lower" is better)
     from red to green by rank among the managers' rows. Every value is escaped."""
     shown = frame if limit is None else frame.head(limit)
-    labels = _label_keys()
+    labels = LABELS
     shades = _shades(shown, highlight or {})
     head = "".join(f"<th>{_esc(t(c, lang) if c in labels else c)}</th>" for c in columns)
     body = []
@@ -187,7 +187,7 @@ def table(
         cells = []
         for column, kind in columns.items():
             shown = _fmt(row[column], kind)
-            if kind == "label" and shown in _label_keys():
+            if kind == "label" and shown in LABELS:
                 shown = t(shown, lang)
             text = _esc(_level_label(row, column, lang) or shown)
             if f"{column}_low" in row and _fmt(row[column], kind) != "—":
@@ -247,12 +247,6 @@ def main_currency(frame: pd.DataFrame) -> str:
         if "currency" in frame and frame["currency"].notna().any()
         else ""
     )
-
-
-def _label_keys():
-    from crmkit.i18n import LABELS
-
-    return LABELS
 
 
 def glossary(report: str, lang: str) -> HTML:

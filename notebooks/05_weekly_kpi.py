@@ -34,8 +34,8 @@ from crmkit import charts, findings, metrics, report
 ctx = report.open_report(db_path, as_of=as_of, pipeline=pipeline, owner=owner, lang=lang)
 options = {**ctx.filters, "time_zone": time_zone}
 kpi = metrics.weekly_kpi(ctx.con, **options, weeks=weeks)
-balance = metrics.lead_balance(ctx.con, **options, weeks=weeks, tolerance=tolerance, consecutive=consecutive)
-flags = metrics.activity_flags(ctx.con, **options, drop=drop)
+balance = metrics.lead_balance(ctx.con, **options, tolerance=tolerance, consecutive=consecutive, kpi=kpi)
+flags = metrics.activity_flags(ctx.con, **options, drop=drop, kpi=kpi)
 missed = metrics.missed_calls(ctx.con, **options, weeks=weeks)
 response = metrics.response_time(ctx.con, **ctx.filters, weeks=weeks)
 zone = kpi["time_zone"].iloc[0]

@@ -70,6 +70,12 @@ def _week(ts: pd.Series) -> pd.Series:
     return (ts - pd.to_timedelta(ts.dt.day_of_week, unit="D")).dt.normalize()
 
 
+def _due_day(acts: pd.DataFrame) -> pd.Series:
+    """The local day an activity is due: a task's due date, a planned meeting's date."""
+    meeting_day = acts["local_at"].where((acts["kind"] == "meeting") & (acts["status"] == "planned"))
+    return acts["local_due_at"].where(acts["kind"] == "task", meeting_day).dt.normalize()
+
+
 def _next_working_day(day: pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(np.busday_offset(np.datetime64(day.date()), 1, roll="forward"))
 
@@ -115,15 +121,11 @@ def _blocks(acts, deals, moves, mondays, group: str | None, members=()) -> pd.Da
         count(acts, "week", "payments", acts["kind"] == "payment"),
         count(acts, "week", "payments_amount", acts["kind"] == "payment", "amount"),
         count(acts, "week", "meetings_held", (acts["kind"] == "meeting") & (acts["status"] == "done")),
-        count(acts.assign(week=_week(acts["local_at"])), "week", "activities", acts["status"] != "planned"),
+        count(acts, "week", "activities", acts["status"] != "planned"),
         count(moves.assign(week=_week(moves["local_at"])), "week", "stage_moves"),
     ]
     # due the next working day after the week: tasks by due date, meetings planned for that day
-    due_day = acts["local_due_at"].where(
-        acts["kind"] == "task",
-        acts["local_at"].where((acts["kind"] == "meeting") & (acts["status"] == "planned")),
-    )
-    due = acts.assign(due_day=due_day.dt.normalize()).dropna(subset=["due_day"])
+    due = acts.assign(due_day=_due_day(acts)).dropna(subset=["due_day"])
     next_day = {_next_working_day(monday + pd.Timedelta(days=6)): monday for monday in mondays}
     due = due[due["due_day"].isin(list(next_day))].assign(week=lambda d: d["due_day"].map(next_day))
     parts.append(count(due, "week", "due_next_day"))
@@ -201,14 +203,7 @@ def manager_daily(
     days = pd.date_range(mondays[-1], periods=7, freq="D")
     acts = acts.assign(day=acts["local_at"].dt.normalize())
     done_calls = (acts["kind"] == "call") & (acts["status"] == "done")
-    due_day = (
-        acts["local_due_at"]
-        .where(
-            acts["kind"] == "task",
-            acts["local_at"].where((acts["kind"] == "meeting") & (acts["status"] == "planned")),
-        )
-        .dt.normalize()
-    )
+    due_day = _due_day(acts)
     rows = []
     for name in sorted(acts["owner"].unique()):
         mine = acts["owner"] == name
@@ -250,8 +245,14 @@ def lead_balance(
     tolerance: float = 0.2,
     consecutive: int = 2,
     time_zone: str = "",
+    kpi: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    table = weekly_kpi(con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=weeks, time_zone=time_zone)
+    """`kpi`: the weekly_kpi table of the same options when the caller has it (not built twice)."""
+    table = (
+        kpi
+        if kpi is not None
+        else weekly_kpi(con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=weeks, time_zone=time_zone)
+    )
     team = table.loc[table["level"] == "team", ["week", "leads", "refusals", "sales", "lead_balance"]]
     team = team.reset_index(drop=True)
     team["state"] = np.select(
@@ -354,11 +355,17 @@ def activity_flags(
     alpha: float = ALPHA,
     weeks: int = 2,
     time_zone: str = "",
+    kpi: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """`kpi`: a weekly_kpi table of at least two weeks when the caller has it (not built twice)."""
     if not 0 < drop < 1:
         raise CrmkitError(f"drop is a share between 0 and 1, not {drop}")
-    table = weekly_kpi(
-        con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=max(int(weeks), 2), time_zone=time_zone
+    table = (
+        kpi
+        if kpi is not None
+        else weekly_kpi(
+            con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=max(int(weeks), 2), time_zone=time_zone
+        )
     )
     active = set(con.execute("select name from main.users where is_active").df()["name"])
     owners = table[(table["level"] == "owner") & table["name"].isin(active)]  # people who left: no flags
