@@ -1,18 +1,53 @@
 """Importers: one module per source format, each only *stages* its files (see `base`).
 
 `load` is the one entry point: it stages, stores every file in load order (validation, merge by
-key, loads/rejects accounting) and derives status and synthetic history at the end.
+key, loads/rejects accounting) and derives status and synthetic history at the end — all in one
+transaction, so a load that fails leaves the database as it was.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from crmkit.contract import LOAD_ORDER
 from crmkit.errors import CrmkitError
-from crmkit.importers import canonical, mapping, salesforce
+from crmkit.importers import amocrm, bitrix24, canonical, hubspot, mapping, pipedrive, salesforce
 from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
 
-FORMATS = {canonical.FORMAT: canonical, mapping.FORMAT: mapping, salesforce.FORMAT: salesforce}
+# Named formats, in the order auto-detection asks them (each answers only for its own files).
+NAMED = (salesforce, amocrm, bitrix24, hubspot, pipedrive)
+FORMATS = {module.FORMAT: module for module in (canonical, *NAMED)}
+FORMAT_NAMES = ("auto", *FORMATS, mapping.FORMAT)
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """The files given, with directories replaced by the export files in them."""
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".json"))
+        elif not path.exists():
+            raise CrmkitError(f"file not found: {path}")
+        else:
+            files.append(path)
+    return files
+
+
+def detect(paths: list[Path]) -> str:
+    """The format of the files: a named CRM's when its files say so, else the canonical layout."""
+    files = expand(paths)
+    for module in NAMED:
+        if module.looks_like(files):
+            return module.FORMAT
+    if all(p.suffix.lower() == ".csv" and canonical.is_table_file(p) for p in files) and files:
+        return canonical.FORMAT
+    raise CrmkitError(
+        f"cannot tell the format of {', '.join(p.name for p in files) or 'no files'}: "
+        "expected a Salesforce export (Opportunity.csv), an amoCRM export (columns «ID», «Этап сделки» "
+        "or API JSON with _embedded leads), Bitrix24 REST JSON (crm.deal.list …), a HubSpot deals export "
+        "(Record ID, Deal Stage), a Pipedrive deals export (Deal - ID, Deal - Stage) or canonical "
+        "<table>.csv files; name the format with --format, or describe the file with --mapping"
+    )
 
 
 def load(
@@ -24,21 +59,32 @@ def load(
     time_zone: str = "UTC",
     force: bool = False,
 ) -> list[LoadResult]:
-    """Load export files into the canonical tables of `con`; return one result per file."""
+    """Load export files into the canonical tables of `con`; return one result per file and table.
+    Nothing is kept unless everything loads (one transaction)."""
     paths = [Path(p) for p in paths]
-    if fmt == "auto":  # a mapping when given one, a Salesforce export when it looks like one
-        fmt = "mapping" if mapping_file else "salesforce" if salesforce.looks_like(paths) else "csv"
-    if fmt == "mapping":
-        if mapping_file is None:
-            raise CrmkitError("format 'mapping' needs a mapping file (--mapping FILE.yml)")
-        spec = mapping.Mapping(mapping_file)
-        options = spec.options
-        staged = mapping.stage(con, paths, mapping=Path(mapping_file))
-        source_format = spec.source_format
-    else:
-        options = ReadOptions(time_zone=time_zone)
-        staged = FORMATS[fmt].stage(con, paths, options)
-        source_format = fmt
-    results = [store(con, item, source_format=source_format, options=options, force=force) for item in staged]
-    finalize(con)
+    if fmt == "auto":
+        fmt = "mapping" if mapping_file else detect(paths)
+    if fmt not in FORMATS and fmt != "mapping":
+        raise CrmkitError(f"unknown format {fmt!r}; one of {', '.join(FORMAT_NAMES)}")
+    con.execute("begin transaction")
+    try:
+        if fmt == "mapping":
+            if mapping_file is None:
+                raise CrmkitError("format 'mapping' needs a mapping file (--mapping FILE.yml)")
+            spec = mapping.Mapping(mapping_file)
+            options, source_format = spec.options, spec.source_format
+            staged = mapping.stage(con, paths, mapping=Path(mapping_file))
+        else:
+            options, source_format = ReadOptions(time_zone=time_zone), fmt
+            module = FORMATS[fmt]
+            staged = module.stage(con, expand(paths) if module is not canonical else paths, options)
+        staged.sort(key=lambda item: LOAD_ORDER.index(item.table))  # referenced tables first
+        results = [
+            store(con, item, source_format=source_format, options=options, force=force) for item in staged
+        ]
+        finalize(con)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     return results

@@ -15,6 +15,7 @@ columns named as the canonical table's columns, plus `_row` (the source row numb
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ DEFAULT_DATE_FORMATS = (
     "%m/%d/%Y",
     "%m/%d/%Y %I:%M %p",
 )
+_views = itertools.count()
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "да")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "нет")
 
@@ -47,7 +49,7 @@ class Staged:
     table: str  # the canonical table it fills
     file: Path
     relation: str  # name of a temp view with the canonical columns, `_row` and `_raw`
-    rows_read: int
+    rows_read: int | None  # None: the relation's rows, counted when stored (a derived table)
     # Lines the file parser could not split into columns: (row, reason, raw text)
     broken_rows: list[tuple[int, str, str]] = field(default_factory=list)
     # A file whose rows only feed another file's rows (a joined file): its relation already
@@ -86,6 +88,50 @@ class ReadOptions:
             raise CrmkitError(f"decimal separator must be '.' or ',', not {self.decimal!r}")
 
 
+def stage_view(
+    con, table: str, raw, select: str, *, drop_reason: str | None = None, derived: bool = False
+) -> Staged:
+    """Stage `select` (canonical text columns, `_row`, `_raw`; a column it lacks is null) from
+    file `raw` as a view filling `table`. A derived table (stages or users made from the values
+    of a file) counts its own rows when stored; otherwise the file's rows and broken rows are
+    accounted for."""
+    name = f"_staged_{table}_{next(_views)}"
+    con.execute(f"create or replace temp view {name}_select as {select}")
+    have = {c[0] for c in con.execute(f"select * from {name}_select limit 0").description}
+    missing = [c for c in TABLES[table].column_names if c not in have]
+    nulls = "".join(f", null::varchar as {quote_ident(c)}" for c in missing)
+    con.execute(f"create or replace temp view {name} as select *{nulls} from {name}_select")
+    if derived:
+        return Staged(table, raw.path, name, None, drop_reason=drop_reason)
+    return Staged(table, raw.path, name, raw.rows_read, list(raw.broken_rows), drop_reason=drop_reason)
+
+
+def owners_as_users(con, raw, relation: str, owner: str = "owner_id") -> Staged:
+    """Users for the owners a deals file names that no users file (loaded first) describes,
+    named by their id or name as the file gives it."""
+    return stage_view(
+        con,
+        "users",
+        raw,
+        f"""
+        select row_number() over (order by user_id) as _row, user_id as _raw, user_id, user_id as name
+        from (select distinct {owner} as user_id from {relation}
+              where {owner} is not null and {owner} not in (select user_id from main.users)) as owners""",
+        derived=True,
+    )
+
+
+def amount_text(expr: str) -> str:
+    """SQL normalising an amount as exports write it to plain `1234567.89`, whichever the
+    locale: `1 234 567,89`, `1.234.567,89`, `1,234,567.89`, `45 000 ₽`. A comma followed by one
+    or two final digits is the decimal separator; otherwise commas separate thousands."""
+    bare = f"regexp_replace(trim({expr}), '[\\s\\x{{00a0}}\\x{{202f}}''₽$€£₸₴]', '', 'g')"
+    return (
+        f"case when regexp_full_match({bare}, '-?[\\d.]*,\\d{{1,2}}') "
+        f"then replace(replace({bare}, '.', ''), ',', '.') else replace({bare}, ',', '') end"
+    )
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -122,11 +168,23 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
         return raw, None
     if column.type in ("timestamp", "date"):
         formats = "[" + ", ".join(quote_literal(f) for f in options.date_formats) + "]"
-        local = f"coalesce(try_cast({raw} as timestamp), try_strptime({raw}, {formats}))"
+        # An Excel serial day number (days since 1899-12-30, a fraction for the time of day),
+        # as a spreadsheet gives a date cell formatted as a number.
+        serial = (
+            f"case when regexp_full_match({raw}, '\\d{{5}}([.,]\\d+)?') then timestamp '1899-12-30' + "
+            f"to_microseconds(round(cast(replace({raw}, ',', '.') as double) * 86400e6)::bigint) end"
+        )
+        local = f"coalesce(try_cast({raw} as timestamp), try_strptime({raw}, {formats}), {serial})"
         if column.type == "date":
             return f"cast({local} as date)", "cannot read as a date"
         zone = quote_literal(options.time_zone)
-        return f"timezone('UTC', timezone({zone}, {local}))", "cannot read as a date and time"
+        # A time that states its offset (ISO 8601 `+03:00` or `Z`, as APIs give) is read as such;
+        # one that does not is in the account's zone.
+        return (
+            f"case when regexp_matches({raw}, '\\d[T ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*(Z|[+-]\\d\\d(:?\\d\\d)?)$') "
+            f"then timezone('UTC', try_cast({raw} as timestamptz)) "
+            f"else timezone('UTC', timezone({zone}, {local})) end"
+        ), "cannot read as a date and time"
     if column.type == "decimal":
         other = "," if options.decimal == "." else "."
         cleaned = f"regexp_replace({raw}, '[\\s\\x{{00a0}}\\x{{202f}}''{other}]', '', 'g')"
@@ -153,8 +211,9 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
 def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reason: str | None = None) -> str:
     """A SELECT giving every staged row typed, with `_reason` (null when the row is accepted)."""
     typed_cols, reasons = [], []
-    if drop_reason:
-        reasons.append(f"staged.{quote_ident(drop_reason)}")
+    # A row the source itself leaves out is rejected with that reason alone.
+    drop = f"nullif(trim(staged.{quote_ident(drop_reason)}), '')" if drop_reason else "null::varchar"
+    reasons.append(drop)
     for column in table.columns:
         expr, failure = _typed(column, options)
         name = quote_ident(column.name)
@@ -183,7 +242,7 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
     return f"""
         with typed as (
             select staged._row, staged._raw, {", ".join(typed_cols)},
-                   concat_ws('; ', {", ".join(reasons)}) as _type_reason
+                   concat_ws('; ', {", ".join(reasons)}) as _type_reason, {drop} as _drop_reason
             from {relation} as staged
         ),
         checked as (
@@ -194,11 +253,11 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
                              {", ".join(reference_checks) if reference_checks else "null"}) as _ref_reason
             from typed
         )
-        select * exclude (_type_reason, _ref_reason, _key_seen),
-               nullif(concat_ws('; ', nullif(_ref_reason, ''),
+        select * exclude (_type_reason, _ref_reason, _key_seen, _drop_reason),
+               coalesce(_drop_reason, nullif(concat_ws('; ', nullif(_ref_reason, ''),
                       case when _key_seen > 1 and _type_reason = ''
                            then 'duplicate key ({", ".join(table.key)}) within the file' end), '')
-                   as _reason
+                   ) as _reason
         from checked
     """
 
@@ -213,62 +272,57 @@ def already_loaded(con: duckdb.DuckDBPyConnection, digest: str, table: str) -> b
 def store(
     con, staged: Staged, *, source_format: str, options: ReadOptions, force: bool = False
 ) -> LoadResult:
-    """Validate one staged file, merge its accepted rows, record the load and its rejects."""
+    """Validate one staged file, merge its accepted rows, record the load and its rejects (inside
+    the caller's transaction)."""
     table = TABLES[staged.table]
+    if staged.rows_read is None:
+        staged.rows_read = con.execute(f"select count(*) from {staged.relation}").fetchone()[0]
     digest = file_hash(staged.file)
     if not force and already_loaded(con, digest, table.name):
         return LoadResult(staged.file, table.name, None, staged.rows_read, 0, 0, [])
-    con.execute("begin transaction")
-    try:
-        validated = (
-            f"select _row, _raw, _reason from {staged.relation}"
-            if staged.accounting_only
-            else validation_sql(table, staged.relation, options, staged.drop_reason)
+    validated = (
+        f"select _row, _raw, _reason from {staged.relation}"
+        if staged.accounting_only
+        else validation_sql(table, staged.relation, options, staged.drop_reason)
+    )
+    con.execute(f"create or replace temp table _validated as {validated}")
+    load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
+    if not staged.accounting_only:
+        merge(con, table)
+    con.execute(
+        "insert into main.rejects select ?, ?, _row, _reason, _raw from _validated where _reason is not null",
+        [load_id, table.name],
+    )
+    if staged.broken_rows:
+        con.executemany(
+            "insert into main.rejects values (?, ?, ?, ?, ?)",
+            [[load_id, table.name, *row] for row in staged.broken_rows],
         )
-        con.execute(f"create or replace temp table _validated as {validated}")
-        load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
-        if not staged.accounting_only:
-            merge(con, table)
-        con.execute(
-            "insert into main.rejects select ?, ?, _row, _reason, _raw from _validated "
-            "where _reason is not null",
-            [load_id, table.name],
-        )
-        if staged.broken_rows:
-            con.executemany(
-                "insert into main.rejects values (?, ?, ?, ?, ?)",
-                [[load_id, table.name, *row] for row in staged.broken_rows],
-            )
-        loaded, rejected = con.execute(
-            "select count(*) filter (_reason is null), count(*) filter (_reason is not null) from _validated"
-        ).fetchone()
-        rejected += len(staged.broken_rows)
-        if loaded + rejected != staged.rows_read:  # the invariant, checked on every load
-            raise AssertionError(f"{staged.file}: read {staged.rows_read} != {loaded} + {rejected}")
-        con.execute(
-            "insert into main.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                load_id,
-                source_format,
-                f"{staged.file.name} [{table.name}]",
-                digest,
-                staged.rows_read,
-                loaded,
-                rejected,
-                options.time_zone,
-                datetime.now(UTC).replace(tzinfo=None),
-            ],
-        )
-        reasons = con.execute(
-            "select reason, count(*) from main.rejects where load_id = ? "
-            "group by 1 order by 2 desc, 1 limit 5",
-            [load_id],
-        ).fetchall()
-        con.execute("drop table _validated")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    loaded, rejected = con.execute(
+        "select count(*) filter (_reason is null), count(*) filter (_reason is not null) from _validated"
+    ).fetchone()
+    rejected += len(staged.broken_rows)
+    if loaded + rejected != staged.rows_read:  # the invariant, checked on every load
+        raise AssertionError(f"{staged.file}: read {staged.rows_read} != {loaded} + {rejected}")
+    con.execute(
+        "insert into main.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load_id,
+            source_format,
+            f"{staged.file.name} [{table.name}]",
+            digest,
+            staged.rows_read,
+            loaded,
+            rejected,
+            options.time_zone,
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
+    )
+    reasons = con.execute(
+        "select reason, count(*) from main.rejects where load_id = ? group by 1 order by 2 desc, 1 limit 5",
+        [load_id],
+    ).fetchall()
+    con.execute("drop table _validated")
     return LoadResult(staged.file, table.name, load_id, staged.rows_read, loaded, rejected, reasons)
 
 

@@ -16,6 +16,14 @@ from crmkit.importers.files import read_text_table
 FORMAT = "csv"
 
 
+def is_table_file(path: Path) -> bool:
+    return path.stem in TABLES
+
+
+def looks_like(paths: list[Path]) -> bool:
+    return bool(paths) and all(p.suffix.lower() == ".csv" and is_table_file(p) for p in paths)
+
+
 def table_files(paths: list[Path]) -> dict[str, Path]:
     """`<table>.csv` files among `paths` (files or directories), by canonical table."""
     found: dict[str, Path] = {}

@@ -1,10 +1,15 @@
-"""Reading export files as text: CSV (any delimiter, UTF-8 or cp1251) and XLSX, row by row,
-without losing a row: a line the CSV parser cannot split becomes a reject, not a gap."""
+"""Reading export files as text: CSV (any delimiter; UTF-8, UTF-8 with BOM, cp1251 or cp1252),
+XLSX (title rows and merged header cells above the header allowed) and JSON API responses, row
+by row, without losing a row: a line the CSV parser cannot split, or a totals row at the end of
+a spreadsheet, becomes a reject with its reason, not a gap."""
 
 from __future__ import annotations
 
 import codecs
+import functools
 import itertools
+import json
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +20,8 @@ import pandas as pd
 from crmkit.errors import CrmkitError
 
 _counter = itertools.count()
+# A row summing the rows above it, as spreadsheets made for people often end.
+TOTALS = re.compile(r"^\s*(итого|всего|total|totals|grand total)\b\s*:?", re.IGNORECASE)
 
 
 @dataclass
@@ -25,40 +32,96 @@ class RawFile:
     relation: str
     columns: list[str]
     rows_read: int
-    # Rows the parser could not split into the header's columns: (row, reason, raw text)
+    # Rows that are not records: (row, reason, raw text) — lines the parser could not split,
+    # totals rows
     broken_rows: list[tuple[int, str, str]] = field(default_factory=list)
 
+    def col(self, name: str | None, default: str = "null") -> str:
+        """SQL for column `name` of the file, or `default` when the file has no such column."""
+        if name is None or name not in self.columns:
+            return default
+        return 'src."' + name.replace('"', '""') + '"'
 
-def _utf8_path(path: Path) -> Path:
-    """The file itself when it is UTF-8; otherwise a UTF-8 copy decoded from cp1251."""
+
+def _key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=64)
+def _encoding(key: tuple[str, int, int]) -> str:
+    """utf-8 when the whole file decodes as UTF-8 (a BOM included); else cp1251 or cp1252,
+    whichever the charset detector finds likelier (Cyrillic or Western European exports)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        with open(path, "rb") as handle:
+        with open(key[0], "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 decoder.decode(block)
             decoder.decode(b"", final=True)
-        return path
+        return "utf-8"
     except UnicodeDecodeError:
         pass
-    text = path.read_bytes().decode("cp1251")  # the usual non-UTF-8 export of Russian CRMs
+    import charset_normalizer
+
+    with open(key[0], "rb") as handle:
+        sample = handle.read(1 << 18)
+    best = charset_normalizer.from_bytes(sample, cp_isolation=["cp1251", "cp1252"]).best()
+    return best.encoding if best else "cp1251"
+
+
+def encoding(path: Path) -> str:
+    return _encoding(_key(Path(path)))
+
+
+@functools.lru_cache(maxsize=64)
+def _utf8_copy(key: tuple[str, int, int]) -> Path:
+    path = Path(key[0])
     copy = Path(tempfile.mkdtemp(prefix="crmkit-")) / path.name
-    copy.write_text(text, encoding="utf-8")
+    copy.write_text(path.read_bytes().decode(_encoding(key)), encoding="utf-8")
     return copy
+
+
+def utf8_path(path: Path) -> Path:
+    """The file itself when it is UTF-8; otherwise a UTF-8 copy decoded from its encoding."""
+    key = _key(Path(path))
+    return Path(path) if _encoding(key) == "utf-8" else _utf8_copy(key)
+
+
+def is_spreadsheet(path: Path) -> bool:
+    return Path(path).suffix.lower() in (".xlsx", ".xlsm")
+
+
+def peek_columns(path: Path) -> list[str]:
+    """The header of a CSV or XLSX file, read cheaply for auto-detection ([] if unreadable)."""
+    path = Path(path)
+    try:
+        if is_spreadsheet(path):
+            return _xlsx_header(path)[0]
+        with duckdb.connect() as con:
+            cursor = con.execute(
+                "select * from read_csv(?, all_varchar = true, header = true) limit 0",
+                [str(utf8_path(path))],
+            )
+            return [c[0] for c in cursor.description]
+    except Exception:  # detection only: the reader reports an unreadable file properly
+        return []
 
 
 def read_text_table(con: duckdb.DuckDBPyConnection, path: Path, *, decimal: str = ".") -> RawFile:
     path = Path(path)
     if not path.exists():
         raise CrmkitError(f"file not found: {path}")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if is_spreadsheet(path):
         return _read_xlsx(con, path, decimal)
+    if path.suffix.lower() == ".json":
+        raise CrmkitError(f"{path.name}: a JSON file where a CSV or XLSX table was expected")
     return _read_csv(con, path)
 
 
 def _read_csv(con, path: Path) -> RawFile:
     n = next(_counter)
     source, errors = f"_src_{n}", f"_broken_{n}"
-    readable = _utf8_path(path)
+    readable = utf8_path(path)
     try:
         con.execute(
             f"create or replace temp table {source} as select * from read_csv(?, all_varchar = true, "
@@ -67,7 +130,10 @@ def _read_csv(con, path: Path) -> RawFile:
             [str(readable)],
         )
     except duckdb.Error as exc:
-        raise CrmkitError(f"{path.name}: cannot read as CSV: {exc}") from exc
+        raise CrmkitError(
+            f"{path.name}: cannot read as CSV ({str(exc).splitlines()[0]}); "
+            "check that it is a text export with a header line"
+        ) from exc
     columns = [c[0] for c in con.execute(f"select * from {source} limit 0").description]
     broken = con.execute(
         f"select line - 1, min(error_message), min(csv_line) from {errors} group by line order by line"
@@ -75,36 +141,85 @@ def _read_csv(con, path: Path) -> RawFile:
     con.execute(f"drop table if exists {errors}; drop table if exists {errors}_scan")
     accepted = con.execute(f"select count(*) from {source}").fetchone()[0]
     total = accepted + len(broken)
-    broken_rows = [int(r[0]) for r in broken]
+    broken_rows = [(int(r[0]), f"unreadable line: {r[1]}", r[2]) for r in broken]
+    skipped = [r[0] for r in broken_rows]
     # Number accepted rows by their place in the file, skipping the lines the parser rejected.
-    con.execute(
-        f"""
-        create or replace temp view _raw_{n} as
+    con.execute(f"""
+        create or replace temp table _numbered_{n} as
         with numbered as (
             select row_number() over () as _k, to_json(src)::varchar as _raw, src.* from {source} as src
         ),
         places as (
             select range as _row, row_number() over (order by range) as _k
-            from range(1, {total + 1}) where range not in (select unnest(?::bigint[]))
+            from range(1, {total + 1}) where range not in (select unnest([{",".join(map(str, skipped))}]::bigint[]))
         )
         select places._row, numbered.* exclude (_k)
         from numbered join places using (_k)
-    """.replace("?::bigint[]", "[" + ",".join(map(str, broken_rows)) + "]::bigint[]")
+    """)
+    con.execute(f"drop table {source}")
+    totals = _csv_totals(con, f"_numbered_{n}", columns, total)
+    keep = ", ".join(str(r[0]) for r in totals) or "-1"
+    con.execute(
+        f"create or replace temp view _raw_{n} as select * from _numbered_{n} where _row not in ({keep})"
     )
-    return RawFile(
-        path, f"_raw_{n}", columns, total, [(int(r[0]), f"unreadable line: {r[1]}", r[2]) for r in broken]
-    )
+    return RawFile(path, f"_raw_{n}", columns, total, sorted(broken_rows + totals))
 
 
-def _read_xlsx(con, path: Path, decimal: str) -> RawFile:
+def _totals_row(row: int, values) -> tuple[int, str, str] | None:
+    first = next((str(v) for v in values if v not in (None, "")), "")
+    if TOTALS.match(first):
+        shown = json.dumps([v for v in values], ensure_ascii=False, default=str)
+        return row, f"a totals row ({first.strip()}), not a record", shown
+    return None
+
+
+def _csv_totals(con, relation: str, columns: list[str], total: int) -> list[tuple[int, str, str]]:
+    """Totals rows among the last two rows of a CSV file (a spreadsheet saved as CSV)."""
+    cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    rows = con.execute(
+        f"select _row, {cols} from {relation} where _row > {total - 2} order by _row"
+    ).fetchall()
+    return [hit for row in rows if (hit := _totals_row(row[0], row[1:]))]
+
+
+def _xlsx_rows(path: Path):
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise CrmkitError(f"{path.name}: cannot read as XLSX: {exc}") from exc
-    rows = book.worksheets[0].iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else f"column{i + 1}" for i, h in enumerate(next(rows, ()))]
+        raise CrmkitError(
+            f"{path.name}: cannot read as XLSX ({exc}); re-save it from Excel or export it again"
+        ) from exc
+    try:
+        yield from book.worksheets[0].iter_rows(values_only=True)
+    finally:
+        book.close()
+
+
+def _xlsx_header(path: Path, scan: int = 10) -> tuple[list[str], int]:
+    """The header (names, index of its row): the first of the top rows filled at least half as
+    wide as the widest, so that title rows and group titles merged over several columns above
+    it are skipped; a cell of a header merged down from the row above takes that row's name."""
+    top = list(itertools.islice(_xlsx_rows(path), scan))
+    widths = [sum(v not in (None, "") for v in row) for row in top]
+    if not top or max(widths) == 0:
+        return [], 0
+    at = next(i for i, w in enumerate(widths) if w >= max(2, max(widths) / 2) or w == max(widths))
+    names = []
+    for j, value in enumerate(top[at]):
+        above = [r[j] for r in top[:at] if j < len(r) and r[j] not in (None, "")]
+        name = value if value not in (None, "") else (above[-1] if above else None)
+        names.append(str(name).strip() if name is not None else f"column{j + 1}")
+    while names and names[-1].startswith("column"):
+        names.pop()
+    return names, at
+
+
+def _read_xlsx(con, path: Path, decimal: str) -> RawFile:
+    header, at = _xlsx_header(path)
+    if not header:
+        raise CrmkitError(f"{path.name}: the first sheet is empty; expected a header row and data rows")
 
     def text(value):
         if value is None:
@@ -113,14 +228,125 @@ def _read_xlsx(con, path: Path, decimal: str) -> RawFile:
             return str(value).replace(".", decimal)
         return str(value)
 
+    rows = itertools.islice(_xlsx_rows(path), at + 1, None)
     data = [[text(v) for v in row[: len(header)]] for row in rows if any(v is not None for v in row)]
-    book.close()
-    frame = pd.DataFrame(data, columns=header, dtype="object")
+    data = [row + [None] * (len(header) - len(row)) for row in data]
+    totals = [hit for i in range(max(0, len(data) - 2), len(data)) if (hit := _totals_row(i + 1, data[i]))]
+    return _register(con, path, header, data, totals)
+
+
+def _register(
+    con, path: Path, header: list[str], data: list[list], broken=(), raw: list | None = None
+) -> RawFile:
+    """A relation over rows of text held in memory; `broken` rows are numbered but left out.
+    `_raw` is the row as JSON, or the given source text of each row."""
+    left_out = {row for row, _, _ in broken}
+    kept = [i for i in range(1, len(data) + 1) if i not in left_out]
+    frame = pd.DataFrame([data[i - 1] for i in kept], columns=header, dtype="object")
+    if frame.columns.duplicated().any():
+        raise CrmkitError(f"{path.name}: the header names a column twice: {', '.join(map(repr, header))}")
+    frame.insert(0, "_row", kept)
+    if raw is not None:
+        frame.insert(1, "_raw", [raw[i - 1] for i in kept])
     n = next(_counter)
-    con.register(f"_xlsx_{n}", frame)
-    con.execute(f"""
-        create or replace temp view _raw_{n} as
-        select row_number() over () as _row, to_json(src)::varchar as _raw, src.*
-        from _xlsx_{n} as src
-    """)
-    return RawFile(path, f"_raw_{n}", header, len(frame))
+    con.register(f"_mem_{n}", frame)
+    # Every column as text, even one that holds no value at all (pandas cannot say its type).
+    text_cols = ", ".join(f'"{c}"::varchar as "{c}"' for c in (c.replace('"', '""') for c in header))
+    con.execute(f"""create or replace temp view _text_{n} as
+        select _row{", _raw" if raw is not None else ""}{", " if header else ""}{text_cols} from _mem_{n}""")
+    if raw is not None:
+        con.execute(f"create or replace temp view _raw_{n} as select * from _text_{n}")
+    else:
+        con.execute(f"""
+            create or replace temp view _raw_{n} as
+            select numbers._row, to_json(src)::varchar as _raw, src.*
+            from (select * exclude (_row) from _text_{n}) as src
+            positional join (select _row from _text_{n}) as numbers
+        """)
+    return RawFile(path, f"_raw_{n}", header, len(data), list(broken))
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON: API responses saved to files
+
+
+def read_json(path: Path):
+    """A saved API response: one JSON document, several pages in a list, or JSON lines."""
+    path = Path(path)
+    if not path.exists():
+        raise CrmkitError(f"file not found: {path}")
+    text = path.read_bytes().decode(encoding(path)).lstrip("\ufeff")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if exc.msg == "Extra data" and len(lines) > 1:
+            try:
+                return [json.loads(line) for line in lines]
+            except json.JSONDecodeError:
+                pass
+        raise CrmkitError(
+            f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            "the file may be truncated — save the API response again"
+        ) from exc
+
+
+def _flat(record: dict, prefix: str = "") -> dict[str, str | None]:
+    """A record as text columns: nested objects become `a.b`, lists stay JSON text."""
+    out: dict[str, str | None] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{name}."))
+        elif value is None:
+            out[name] = None
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            out[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def records_table(con, path: Path, records: list, shape=None, columns=()) -> RawFile:
+    """A relation over JSON records (one row each, in file order): `shape(record)` gives a
+    record's text columns (default: every field, nested ones as `a.b`); `_raw` is the record.
+    A record that is not an object is kept as a broken row."""
+    flat, broken, raw = [], [], []
+    for i, record in enumerate(records, 1):
+        raw.append(json.dumps(record, ensure_ascii=False, default=str))
+        if isinstance(record, dict):
+            flat.append(shape(record) if shape else _flat(record))
+        else:
+            flat.append({})
+            broken.append((i, "not a JSON object", raw[-1]))
+    header = list(dict.fromkeys([*columns, *(k for row in flat for k in row)]))
+    data = [[row.get(k) for k in header] for row in flat]
+    return _register(con, Path(path), header, data, broken, raw)
+
+
+def text(value) -> str | None:
+    """A JSON value as the text a CSV would hold (None stays None)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def epoch_text(value) -> str | None:
+    """A Unix time in seconds (as amoCRM's API gives) as ISO 8601 UTC text; other text as is,
+    so that a value that is not a time is rejected with the column named."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return text(value)
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(value)

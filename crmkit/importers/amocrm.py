@@ -1,0 +1,478 @@
+"""amoCRM: the deals export of the web interface (CSV or XLSX, Russian or English headers) and
+API v4 responses saved as JSON (`/api/v4/leads`, `/leads/pipelines`, `/events`, `/tasks`,
+`/leads/notes`, `/users`; one page, a list of pages, or JSON lines per file).
+
+- Stage kinds: in the API every pipeline has the fixed statuses 142 (won) and 143 (lost); in
+  the export they are named «Успешно реализовано» / «Закрыто и не реализовано» ("Closed - won" /
+  "Closed - lost"). Funnel order comes from the pipelines' `sort`; an export alone does not give
+  it, so amoCRM's default stages come first and other stages in the order the export meets them.
+- When pipelines.json is loaded with the export, the export's pipeline and stage names are
+  resolved to the API's ids, so the export and the API's events, tasks and notes join.
+- History: `lead_status_changed` events (value_after: the stage entered, in whichever pipeline —
+  a deal moved between pipelines keeps both). A deal's first stage is the value_before of its
+  earliest change, entered when the deal was created (with no change: its current stage).
+- Activities: notes `call_in` / `call_out` are calls (done when the call status is «talked» (4)
+  or it lasted, else missed), other notes are notes; tasks of type 1 are calls, 2 meetings, other
+  types tasks — done (at their last update) or planned (due at `complete_till`).
+- API times are Unix seconds (UTC); export times are in the account's zone (`--tz`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from crmkit.errors import CrmkitError
+from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, quote_literal, stage_view
+from crmkit.importers.files import (
+    RawFile,
+    epoch_text,
+    is_spreadsheet,
+    peek_columns,
+    read_json,
+    read_text_table,
+    records_table,
+    text,
+)
+
+FORMAT = "amocrm"
+WON_ID, LOST_ID = "142", "143"
+WON_NAMES = ("успешно реализовано", "closed - won", "closed-won", "успешно")
+LOST_NAMES = ("закрыто и не реализовано", "closed - lost", "closed-lost")
+DEFAULT_STAGES = (
+    "неразобранное",
+    "первичный контакт",
+    "переговоры",
+    "принимают решение",
+    "согласование договора",
+)
+EXPORT_COLUMNS = {  # canonical field: the headers amoCRM's export gives it (ru and en interface)
+    "deal_id": ("id", "id сделки"),
+    "title": ("название сделки", "название", "lead name", "lead title"),
+    "amount": ("бюджет", "budget", "sale"),
+    "owner": ("ответственный", "ответственный пользователь", "responsible user", "responsible"),
+    "stage": ("этап сделки", "этап", "статус сделки", "lead status", "stage", "status"),
+    "pipeline": ("воронка", "pipeline"),
+    "created_at": ("дата создания", "дата создания сделки", "date created", "created at"),
+    "closed_at": ("дата закрытия", "date closed", "closed at"),
+    "source": ("источник", "источник сделки", "utm_source", "source"),
+    "client": ("компания", "название компании", "компания сделки", "company"),
+    "loss_reason": ("причина отказа", "loss reason"),
+    "currency": ("валюта", "currency"),
+}
+CURRENCY_SIGNS = {"₽": "RUB", "руб": "RUB", "rub": "RUB", "$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR",
+                  "₸": "KZT", "kzt": "KZT", "₴": "UAH", "грн": "UAH", "byn": "BYN"}  # fmt: skip
+API_KINDS = ("leads", "pipelines", "events", "tasks", "notes", "users")
+
+
+def export_column(columns: list[str], field: str) -> str | None:
+    """The export's header for a canonical field (the budget's header may carry its currency)."""
+    lowered = {c.strip().lower(): c for c in columns}
+    for alias in EXPORT_COLUMNS[field]:
+        if alias in lowered:
+            return lowered[alias]
+    if field == "amount":
+        return next((c for c in columns if re.match(r"\s*(бюджет|budget)\b", c, re.IGNORECASE)), None)
+    return None
+
+
+def budget_currency(header: str | None) -> str | None:
+    """The currency a budget header names, as in «Бюджет ₽» or «Бюджет, руб.»."""
+    lowered = (header or "").lower()
+    return next((code for sign, code in CURRENCY_SIGNS.items() if sign in lowered), None)
+
+
+def api_kind(doc) -> str | None:
+    pages = doc if isinstance(doc, list) else [doc]
+    for page in pages[:1]:
+        embedded = page.get("_embedded") if isinstance(page, dict) else None
+        if isinstance(embedded, dict):
+            return next((k for k in API_KINDS if k in embedded), None)
+    return None
+
+
+def api_records(doc, kind: str) -> list:
+    """The entities of one kind from a response, a list of pages, or JSON lines of pages."""
+    pages = doc if isinstance(doc, list) else [doc]
+    records = []
+    for page in pages:
+        records += (page.get("_embedded") or {}).get(kind, []) if isinstance(page, dict) else [page]
+    return records
+
+
+def _is_export(columns: list[str]) -> bool:
+    return (
+        bool(export_column(columns, "deal_id") and export_column(columns, "stage"))
+        and any(re.search("[а-яё]", c.lower()) for c in columns)
+        or {"lead name", "lead status"} <= {c.strip().lower() for c in columns}
+    )
+
+
+def looks_like(files: list[Path]) -> bool:
+    for path in files:
+        if path.suffix.lower() == ".json":
+            head = path.read_bytes()[:65536].decode("utf-8", "ignore")
+            if '"_embedded"' in head and any(f'"{k}"' in head for k in API_KINDS):
+                return True
+        elif _is_export(peek_columns(path)):
+            return True
+    return False
+
+
+def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
+    exports, api = [], {k: [] for k in API_KINDS}
+    for path in files:
+        if path.suffix.lower() == ".json":
+            doc = read_json(path)
+            kind = api_kind(doc)
+            if kind is None:
+                raise CrmkitError(
+                    f"{path.name}: not an amoCRM API response (no _embedded leads, pipelines, events, "
+                    "tasks, notes or users); save the response of /api/v4/... as it comes"
+                )
+            api[kind].append((path, api_records(doc, kind)))
+        elif is_spreadsheet(path) or path.suffix.lower() == ".csv":
+            raw = read_text_table(con, path, decimal=options.decimal)
+            if not export_column(raw.columns, "deal_id") or not export_column(raw.columns, "stage"):
+                raise CrmkitError(
+                    f"{path.name}: not an amoCRM deals export: it needs the columns «ID» and «Этап сделки»; "
+                    f"found: {', '.join(map(repr, raw.columns))}. Export the deals list with all columns"
+                )
+            exports.append(raw)
+    if api["leads"] and not api["pipelines"]:
+        raise CrmkitError(
+            f"{api['leads'][0][0].name}: amoCRM leads need their pipelines for stage names and kinds; "
+            "save /api/v4/leads/pipelines as pipelines.json and load it with the leads"
+        )
+    if not exports and not api["leads"] and not api["pipelines"]:
+        raise CrmkitError("no amoCRM deals among the files: give the deals export or leads.json")
+    staged: list[Staged] = []
+    pipelines = None
+    for path, records in api["pipelines"]:
+        pipelines = _api_pipelines(con, path, records)
+        staged += pipelines
+    for raw in exports:
+        staged += _export(con, raw, resolve=pipelines is not None)
+    for path, records in api["users"]:
+        staged.append(_api_users(con, path, records))
+    events = [records_table(con, p, r, _event, EVENT_COLUMNS) for p, r in api["events"]]
+    for path, records in api["leads"]:
+        staged += _api_leads(con, path, records, events)
+    for raw in events:
+        staged.append(
+            stage_view(
+                con,
+                "stage_changes",
+                raw,
+                "select * exclude (created_at, before_pipeline_id, before_stage_id) from " + raw.relation,
+                drop_reason="_drop",
+            )
+        )
+    for path, records in api["tasks"]:
+        raw = records_table(con, path, records, _task, ACTIVITY_COLUMNS)
+        staged.append(
+            stage_view(con, "activities", raw, f"select * from {raw.relation}", drop_reason="_drop")
+        )
+    for path, records in api["notes"]:
+        raw = records_table(con, path, records, _note, ACTIVITY_COLUMNS)
+        staged.append(
+            stage_view(con, "activities", raw, f"select * from {raw.relation}", drop_reason="_drop")
+        )
+    return staged
+
+
+# --- the web interface's export -----------------------------------------------------------
+
+
+def _export(con, raw: RawFile, resolve: bool) -> list[Staged]:
+    col = {field: export_column(raw.columns, field) for field in EXPORT_COLUMNS}
+    pipeline = raw.col(col["pipeline"], "'amoCRM'")
+    currency = raw.col(col["currency"], quote_literal(budget_currency(col["amount"]) or "") + "::varchar")
+    won = ", ".join(map(quote_literal, WON_NAMES))
+    lost = ", ".join(map(quote_literal, LOST_NAMES))
+    defaults = ", ".join(f"({quote_literal(n)}, {i})" for i, n in enumerate(DEFAULT_STAGES, 1))
+    con.execute(f"""create or replace temp view {raw.relation}_deals as
+        select src._row, src._raw, trim({pipeline}) as pipeline, trim({raw.col(col["stage"])}) as stage,
+               trim({raw.col(col["owner"])}) as owner, src.*
+        from {raw.relation} as src""")
+    deals = f"{raw.relation}_deals"
+    if resolve:  # names to the API's ids, where pipelines.json knows them
+        ids = """left join _amo_stage_names as names
+                   on lower(names.pipeline_name) = lower(src.pipeline) and lower(names.name) = lower(src.stage)"""
+        pipeline_id, stage_id = (
+            "coalesce(names.pipeline_id, src.pipeline)",
+            "coalesce(names.stage_id, src.stage)",
+        )
+    else:
+        ids, pipeline_id, stage_id = "", "src.pipeline", "src.stage"
+    staged = []
+    if not resolve:
+        staged.append(
+            stage_view(
+                con,
+                "pipelines",
+                raw,
+                f"""
+            select row_number() over (order by min(_row)) as _row, pipeline as _raw,
+                   pipeline as pipeline_id, pipeline as name
+            from {deals} where pipeline is not null group by pipeline""",
+                derived=True,
+            )
+        )
+        staged.append(
+            stage_view(
+                con,
+                "stages",
+                raw,
+                f"""
+            with seen as (
+                select pipeline, stage, min(_row) as first_row,
+                       case when lower(stage) in ({won}) then 'won'
+                            when lower(stage) in ({lost}) then 'lost' else 'open' end as kind
+                from {deals} where pipeline is not null and stage is not null group by all
+            ),
+            defaults(name, place) as (values {defaults}),
+            ordered as (
+                select seen.*, row_number() over (partition by pipeline order by
+                    kind = 'lost', kind = 'won', place nulls last, first_row) as position
+                from seen left join defaults on defaults.name = lower(seen.stage)
+            )
+            select row_number() over (order by pipeline, position) as _row, stage as _raw,
+                   pipeline as pipeline_id, stage as stage_id, stage as name, position::varchar as position, kind
+            from ordered""",
+                derived=True,
+            )
+        )
+    staged.append(
+        stage_view(
+            con,
+            "users",
+            raw,
+            f"""
+        select row_number() over (order by min(_row)) as _row, owner as _raw, owner as user_id, owner as name,
+               null as team, null as is_active
+        from {deals} where owner is not null group by owner""",
+            derived=True,
+        )
+    )
+    staged.append(
+        stage_view(
+            con,
+            "deals",
+            raw,
+            f"""
+        select src._row, src._raw, {raw.col(col["deal_id"])} as deal_id, {pipeline_id} as pipeline_id,
+               {stage_id} as stage_id, {raw.col(col["title"])} as title, {raw.col(col["client"])} as client,
+               {amount_text(raw.col(col["amount"]))} as amount, {currency} as currency, src.owner as owner_id,
+               {raw.col(col["source"])} as source, {raw.col(col["created_at"])} as created_at,
+               {raw.col(col["closed_at"])} as closed_at, {raw.col(col["loss_reason"])} as loss_reason
+        from {deals} as src {ids}""",
+        )
+    )
+    return staged
+
+
+# --- API v4 ---------------------------------------------------------------------------------
+
+
+def _api_pipelines(con, path: Path, records: list) -> list[Staged]:
+    pipelines = records_table(con, path, records, lambda p: {"pipeline_id": text(p.get("id")),
+                                                             "name": text(p.get("name"))})  # fmt: skip
+    statuses = []
+    for pipeline in records:
+        if isinstance(pipeline, dict):
+            for status in (pipeline.get("_embedded") or {}).get("statuses", []):
+                statuses.append({**status, "pipeline_id": status.get("pipeline_id", pipeline.get("id")),
+                                 "_pipeline_name": pipeline.get("name")})  # fmt: skip
+
+    def shape(status: dict) -> dict:
+        sid = text(status.get("id"))
+        return {
+            "pipeline_id": text(status.get("pipeline_id")),
+            "stage_id": sid,
+            "name": text(status.get("name")),
+            "sort": text(status.get("sort")),
+            "kind": "won" if sid == WON_ID else "lost" if sid == LOST_ID else "open",
+            "pipeline_name": text(status.get("_pipeline_name")),
+        }
+
+    stages = records_table(con, path, statuses, shape, ("pipeline_id", "stage_id", "name", "sort", "kind"))
+    # Funnel order: open stages by `sort`, then won, then lost (amoCRM sorts them last too).
+    con.execute(f"""create or replace temp view _amo_stage_names as
+        select pipeline_id, stage_id, name, pipeline_name from {stages.relation}""")
+    return [
+        stage_view(
+            con, "pipelines", pipelines, f"select _row, _raw, pipeline_id, name from {pipelines.relation}"
+        ),
+        stage_view(
+            con,
+            "stages",
+            stages,
+            f"""
+            select _row, _raw, pipeline_id, stage_id, name, kind,
+                   row_number() over (partition by pipeline_id order by kind = 'lost', kind = 'won',
+                                      try_cast(sort as integer), _row)::varchar as position
+            from {stages.relation}""",
+        ),
+    ]
+
+
+def _api_users(con, path: Path, records: list) -> Staged:
+    def shape(user: dict) -> dict:
+        rights = user.get("rights") or {}
+        group = rights.get("group_id")
+        return {
+            "user_id": text(user.get("id")),
+            "name": text(user.get("name")),
+            "team": None if group in (None, 0) else f"group {group}",
+            "is_active": text(rights.get("is_active")),
+        }
+
+    raw = records_table(con, path, records, shape, ("user_id", "name", "team", "is_active"))
+    return stage_view(con, "users", raw, f"select * from {raw.relation}")
+
+
+DEAL_COLUMNS = ("deal_id", "pipeline_id", "stage_id", "title", "client", "amount", "currency", "owner_id",
+                "source", "created_at", "closed_at", "loss_reason", "created_by", "_drop")  # fmt: skip
+
+
+def _lead(lead: dict) -> dict:
+    embedded = lead.get("_embedded") or {}
+    companies = embedded.get("companies") or []
+    reasons = embedded.get("loss_reason") or []
+    source = next(
+        (
+            (f.get("values") or [{}])[0].get("value")
+            for f in lead.get("custom_fields_values") or []
+            if str(f.get("field_code", "")).upper() == "UTM_SOURCE"
+            or str(f.get("field_name", "")).lower() in ("источник", "source")
+        ),
+        None,
+    )
+    return {
+        "deal_id": text(lead.get("id")),
+        "pipeline_id": text(lead.get("pipeline_id")),
+        "stage_id": text(lead.get("status_id")),
+        "title": text(lead.get("name")),
+        "client": text(companies[0].get("id")) if companies and isinstance(companies[0], dict) else None,
+        "amount": text(lead.get("price")),
+        "currency": None,  # the API gives amounts in the account's currency without naming it
+        "owner_id": text(lead.get("responsible_user_id")),
+        "source": text(source),
+        "created_at": epoch_text(lead.get("created_at")),
+        "closed_at": epoch_text(lead.get("closed_at")),
+        "loss_reason": text(reasons[0].get("name")) if reasons and isinstance(reasons[0], dict)
+        else text(lead.get("loss_reason_id")),
+        "created_by": text(lead.get("created_by")),
+        "_drop": "deleted in amoCRM (is_deleted)" if lead.get("is_deleted") else None,
+    }  # fmt: skip
+
+
+def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[Staged]:
+    raw = records_table(con, path, records, _lead, DEAL_COLUMNS)
+    staged = [
+        owners_as_users(con, raw, raw.relation),
+        stage_view(
+            con, "deals", raw, f"select * exclude (created_by) from {raw.relation}", drop_reason="_drop"
+        ),
+    ]
+    if events:  # each deal's first stage, entered at its creation
+        changes = " union all ".join(f"select * from {e.relation}" for e in events)
+        staged.append(
+            stage_view(
+                con,
+                "stage_changes",
+                raw,
+                f"""
+            with changes as ({changes}),
+            first_change as (
+                select deal_id, arg_min(before_pipeline_id, entered_at) as pipeline_id,
+                       arg_min(before_stage_id, entered_at) as stage_id
+                from changes where _drop is null group by deal_id
+            )
+            select src._row, src._raw, src.deal_id,
+                   coalesce(first_change.pipeline_id, src.pipeline_id) as pipeline_id,
+                   coalesce(first_change.stage_id, src.stage_id) as stage_id,
+                   src.created_at as entered_at, src.created_by as changed_by, src._drop
+            from {raw.relation} as src left join first_change using (deal_id)""",
+                drop_reason="_drop",
+            )
+        )
+    return staged
+
+
+EVENT_COLUMNS = ("deal_id", "pipeline_id", "stage_id", "entered_at", "changed_by", "before_pipeline_id",
+                 "before_stage_id", "created_at", "_drop")  # fmt: skip
+
+
+def _status(values) -> dict:
+    first = values[0] if isinstance(values, list) and values and isinstance(values[0], dict) else {}
+    return first.get("lead_status") or {}
+
+
+def _event(event: dict) -> dict:
+    after, before = _status(event.get("value_after")), _status(event.get("value_before"))
+    kind = event.get("type")
+    drop = None
+    if kind != "lead_status_changed":
+        drop = f"event type {kind!r}: not a stage change"
+    elif event.get("entity_type") not in (None, "lead", "leads"):
+        drop = f"entity type {event.get('entity_type')!r}: not a deal"
+    return {
+        "deal_id": text(event.get("entity_id")),
+        "pipeline_id": text(after.get("pipeline_id")),
+        "stage_id": text(after.get("id")),
+        "entered_at": epoch_text(event.get("created_at")),
+        "changed_by": text(event.get("created_by")),
+        "before_pipeline_id": text(before.get("pipeline_id")),
+        "before_stage_id": text(before.get("id")),
+        "created_at": epoch_text(event.get("created_at")),
+        "_drop": drop,
+    }
+
+
+ACTIVITY_COLUMNS = ("activity_id", "deal_id", "owner_id", "kind", "direction", "status", "started_at",
+                    "due_at", "duration_s", "amount", "_drop")  # fmt: skip
+
+
+def _deal_of(entity: dict) -> str | None:
+    return text(entity.get("entity_id")) if entity.get("entity_type") in (None, "leads", "lead") else None
+
+
+def _task(task: dict) -> dict:
+    kind = {1: "call", 2: "meeting"}.get(task.get("task_type_id"), "task")
+    done = bool(task.get("is_completed"))
+    return {
+        "activity_id": f"task-{text(task.get('id'))}",
+        "deal_id": _deal_of(task),
+        "owner_id": text(task.get("responsible_user_id")),
+        "kind": kind,
+        "direction": "out" if kind == "call" else None,
+        "status": "done" if done else "planned",
+        "started_at": epoch_text(task.get("updated_at")) if done else None,
+        "due_at": epoch_text(task.get("complete_till")),
+        "duration_s": text(task.get("duration")) if done else None,
+        "amount": None,
+        "_drop": "task id is missing" if task.get("id") is None else None,
+    }
+
+
+def _note(note: dict) -> dict:
+    kind = note.get("note_type")
+    params = note.get("params") or {}
+    call = kind in ("call_in", "call_out")
+    duration = params.get("duration")
+    talked = str(params.get("call_status")) == "4" or (isinstance(duration, int | float) and duration > 0)
+    return {
+        "activity_id": f"note-{text(note.get('id'))}",
+        "deal_id": _deal_of(note),
+        "owner_id": text(note.get("responsible_user_id") or note.get("created_by")),
+        "kind": "call" if call else "note",
+        "direction": {"call_in": "in", "call_out": "out"}.get(kind),
+        "status": ("done" if talked else "missed") if call else "done",
+        "started_at": epoch_text(note.get("created_at")),
+        "due_at": None,
+        "duration_s": text(duration) if call else None,
+        "amount": None,
+        "_drop": "note id is missing" if note.get("id") is None else None,
+    }

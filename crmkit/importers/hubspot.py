@@ -1,0 +1,250 @@
+"""HubSpot: the deals export (CSV or XLSX) with the per-stage "date entered" properties, by their
+internal names (`hs_date_entered_<stage id>` and the newer `hs_v2_date_entered_<stage id>`) or
+their labels (`Date entered "Appointment Scheduled (Sales Pipeline)"`), and optionally the
+pipelines from `/crm/v3/pipelines/deals` saved as JSON.
+
+- History: one stage entry per filled "date entered" cell. When both the legacy and the v2
+  property are exported for a stage, the v2 value wins and the legacy one fills in where v2 is
+  empty (HubSpot computes v2 for deals the legacy one missed, and keeps the legacy one frozen).
+- Stage kinds: the pipelines' metadata (isClosed, probability 1 = won) when loaded; else the
+  deals' `hs_is_closed_won` / `hs_is_closed`; else HubSpot's default `closedwon` / `closedlost`
+  ("Closed Won" / "Closed Lost"). Order: displayOrder, else the order of the export's
+  "date entered" columns (HubSpot exports them in pipeline order).
+- A date-only `closedate` is the close time of closed deals only (it is the expected one otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from crmkit.errors import CrmkitError
+from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, quote_literal, stage_view
+from crmkit.importers.files import RawFile, peek_columns, read_json, read_text_table, records_table, text
+
+FORMAT = "hubspot"
+COLUMNS = {  # canonical field: internal property name, export label
+    "deal_id": ("hs_object_id", "record id", "deal id", "id"),
+    "title": ("dealname", "deal name"),
+    "stage": ("dealstage", "deal stage"),
+    "pipeline": ("pipeline",),
+    "amount": ("amount",),
+    "currency": ("deal_currency_code", "currency"),
+    "owner": ("hubspot_owner_id", "deal owner"),
+    "created_at": ("createdate", "create date"),
+    "closed_at": ("closedate", "close date"),
+    "source": ("hs_analytics_source", "original source type", "original traffic source", "deal source"),
+    "loss_reason": ("closed_lost_reason", "closed lost reason"),
+    "client": ("associated company", "associated company ids", "company name"),
+    "is_won": ("hs_is_closed_won", "is closed won"),
+    "is_closed": ("hs_is_closed", "is deal closed?", "is closed"),
+}
+ENTERED = re.compile(r"^hs_(v2_)?date_entered_(.+)$")
+ENTERED_LABEL = re.compile(
+    r"^(\(legacy\)\s*)?date entered\s*\"?(.+?)\s*\((.+)\)\"?\s*(\(legacy\))?$", re.IGNORECASE
+)
+DEFAULT_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
+                  "contractsent", "closedwon", "closedlost")  # fmt: skip
+TRUE = "('true', '1', 'yes', 'y')"
+
+
+def column(columns: list[str], field: str) -> str | None:
+    lowered = {c.strip().lower(): c for c in columns}
+    return next((lowered[a] for a in COLUMNS[field] if a in lowered), None)
+
+
+def entered_columns(columns: list[str]) -> list[tuple[str, str | None, str, bool]]:
+    """(column, pipeline or None, stage, is_v2) for every "date entered" column."""
+    found = []
+    for name in columns:
+        if match := ENTERED.match(name.strip()):
+            found.append((name, None, match.group(2), bool(match.group(1))))
+        elif match := ENTERED_LABEL.match(name.strip()):
+            legacy = bool(match.group(1) or match.group(4))
+            found.append((name, match.group(3), match.group(2), not legacy))
+    return found
+
+
+def looks_like(files: list[Path]) -> bool:
+    for path in files:
+        if path.suffix.lower() == ".json":
+            head = path.read_bytes()[:65536].decode("utf-8", "ignore")
+            if '"results"' in head and '"stages"' in head and '"displayOrder"' in head:
+                return True
+        else:
+            columns = peek_columns(path)
+            if (
+                column(columns, "deal_id")
+                and column(columns, "stage")
+                and (entered_columns(columns) or column(columns, "deal_id") in ("hs_object_id", "Record ID"))
+            ):
+                return True
+    return False
+
+
+def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
+    staged, exports, has_pipelines = [], [], False
+    for path in files:
+        if path.suffix.lower() == ".json":
+            doc = read_json(path)
+            if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+                raise CrmkitError(f"{path.name}: not a HubSpot pipelines response (no `results` list)")
+            staged += _pipelines(con, path, doc["results"])
+            has_pipelines = True
+        else:
+            raw = read_text_table(con, path, decimal=options.decimal)
+            missing = [f for f in ("deal_id", "stage") if not column(raw.columns, f)]
+            if missing:
+                raise CrmkitError(
+                    f"{path.name}: not a HubSpot deals export: no {' or '.join(COLUMNS[missing[0]])} column; "
+                    f"found: {', '.join(map(repr, raw.columns))}. Export deals with Record ID and Deal Stage"
+                )
+            exports.append(raw)
+    for raw in exports:
+        staged += _export(con, raw, has_pipelines)
+    return staged
+
+
+def _pipelines(con, path: Path, records: list) -> list[Staged]:
+    pipelines = records_table(con, path, records, lambda p: {"pipeline_id": text(p.get("id")),
+                                                             "name": text(p.get("label"))})  # fmt: skip
+    stages = []
+    for pipeline in records:
+        for stage_ in pipeline.get("stages", []) if isinstance(pipeline, dict) else []:
+            meta = stage_.get("metadata") or {}
+            closed = str(meta.get("isClosed")).lower() == "true"
+            won = closed and float(meta.get("probability") or 0) >= 1
+            stages.append({"pipeline_id": text(pipeline.get("id")), "stage_id": text(stage_.get("id")),
+                           "name": text(stage_.get("label")), "sort": text(stage_.get("displayOrder")),
+                           "kind": "won" if won else "lost" if closed else "open"})  # fmt: skip
+    raw = records_table(con, path, stages, None, ("pipeline_id", "stage_id", "name", "sort", "kind"))
+    return [
+        stage_view(con, "pipelines", pipelines, f"select * from {pipelines.relation}"),
+        stage_view(
+            con,
+            "stages",
+            raw,
+            f"""
+            select _row, _raw, pipeline_id, stage_id, name, kind,
+                   row_number() over (partition by pipeline_id order by try_cast(sort as integer), _row)::varchar
+                       as position
+            from {raw.relation}""",
+        ),
+    ]
+
+
+def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
+    col = {f: column(raw.columns, f) for f in COLUMNS}
+    pipeline = f"coalesce({raw.col(col['pipeline'])}, 'default')"
+    entered = entered_columns(raw.columns)
+    deals = f"{raw.relation}_hs"
+    con.execute(f"""create or replace temp view {deals} as
+        select src._row, src._raw, {raw.col(col["deal_id"])} as deal_id, {pipeline} as pipeline_id,
+               {raw.col(col["stage"])} as stage_id, lower({raw.col(col["is_won"])}) in {TRUE} as is_won,
+               lower({raw.col(col["is_closed"])}) in {TRUE} as is_closed, src.*
+        from {raw.relation} as src""")
+    # Stage entries: one row per filled cell, v2 before legacy for the same deal and stage.
+    cells = (
+        " union all ".join(
+            f"select _row, deal_id, coalesce({quote_literal(p) if p else _default_pipeline(s)}, stage_pipeline.pipeline_id, "
+            f"src.pipeline_id) as pipeline_id, {quote_literal(s)} as stage_id, {quote_literal(c)} as source_column, "
+            f"{'true' if v2 else 'false'} as is_v2, {i} as place, src.{_q(c)} as entered_at "
+            f"from {deals} as src left join (select stage_id, any_value(pipeline_id) as pipeline_id from {deals} "
+            f"group by 1) as stage_pipeline on stage_pipeline.stage_id = {quote_literal(s)} "
+            f"where nullif(trim(src.{_q(c)}), '') is not null"
+            for i, (c, p, s, v2) in enumerate(entered)
+        )
+        or "select null::bigint as _row, null as deal_id, null as pipeline_id, null as stage_id, "
+        "null as source_column, null::boolean as is_v2, null::integer as place, null as entered_at where false"
+    )
+    con.execute(f"create or replace temp view {deals}_cells as {cells}")
+    staged = []
+    if not has_pipelines:
+        staged.append(
+            stage_view(
+                con,
+                "pipelines",
+                raw,
+                f"""
+            select row_number() over (order by pipeline_id) as _row, pipeline_id as _raw, pipeline_id,
+                   pipeline_id as name from (select distinct pipeline_id from {deals} where pipeline_id is not null)
+            """,
+                derived=True,
+            )
+        )
+        defaults = ", ".join(f"({quote_literal(s)}, {i})" for i, s in enumerate(DEFAULT_STAGES, 1))
+        staged.append(
+            stage_view(
+                con,
+                "stages",
+                raw,
+                f"""
+            with seen as (
+                select pipeline_id, stage_id, bool_or(is_won) as won, bool_or(is_closed) as closed, min(_row) as first
+                from {deals} where stage_id is not null group by all
+                union all
+                select pipeline_id, stage_id, null, null, null from {deals}_cells
+            ),
+            places as (select stage_id, min(place) as place from {deals}_cells group by 1),
+            defaults(stage_id, default_place) as (values {defaults}),
+            kinds as (
+                select pipeline_id, stage_id, min(first) as first,
+                       case when bool_or(won) or lower(stage_id) in ('closedwon', 'closed won') then 'won'
+                            when bool_or(closed) or lower(stage_id) in ('closedlost', 'closed lost') then 'lost'
+                            else 'open' end as kind
+                from seen group by pipeline_id, stage_id
+            )
+            select row_number() over (order by pipeline_id, stage_id) as _row, stage_id as _raw, pipeline_id,
+                   stage_id, stage_id as name, kind,
+                   row_number() over (partition by pipeline_id order by kind = 'lost', kind = 'won',
+                       coalesce(places.place, 1000 + default_place, 2000), first, stage_id)::varchar as position
+            from kinds left join places using (stage_id) left join defaults on lower(kinds.stage_id) = defaults.stage_id
+            """,
+                derived=True,
+            )
+        )
+    staged.append(
+        owners_as_users(con, raw, f"(select {raw.col(col['owner'])} as owner_id from {raw.relation} as src)")
+    )
+    closed = "(is_closed or is_won or lower(stage_id) in ('closedwon', 'closedlost', 'closed won', 'closed lost'))"
+    staged.append(
+        stage_view(
+            con,
+            "deals",
+            raw,
+            f"""
+        select src._row, src._raw, deal_id, pipeline_id, stage_id, {raw.col(col["title"])} as title,
+               {raw.col(col["client"])} as client, {amount_text(raw.col(col["amount"]))} as amount,
+               {raw.col(col["currency"])} as currency, {raw.col(col["owner"])} as owner_id,
+               {raw.col(col["source"])} as source, {raw.col(col["created_at"])} as created_at,
+               case when {closed} then {raw.col(col["closed_at"])} end as closed_at,
+               {raw.col(col["loss_reason"])} as loss_reason
+        from {deals} as src""",
+        )
+    )
+    staged.append(
+        stage_view(
+            con,
+            "stage_changes",
+            raw,
+            f"""
+        select row_number() over (order by _row, place) as _row,
+               json_object('row', _row, 'column', source_column, 'value', entered_at)::varchar as _raw,
+               deal_id, pipeline_id, stage_id, entered_at,
+               case when row_number() over (partition by deal_id, stage_id order by is_v2 desc, place) > 1
+                    then 'legacy date entered: the v2 property gives this stage entry' end as _drop
+        from {deals}_cells""",
+            derived=True,
+            drop_reason="_drop",
+        )
+    )
+    return staged
+
+
+def _default_pipeline(stage_id: str) -> str:
+    """HubSpot's default stages belong to the default pipeline; other stages are looked up."""
+    return "'default'" if stage_id in DEFAULT_STAGES else "null"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

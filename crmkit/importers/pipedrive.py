@@ -1,0 +1,268 @@
+"""Pipedrive: the deals export (CSV or XLSX; "Deal - Stage", "Deal - Status", "Deal - Owner",
+"Deal - Won time", … or the same names without "Deal - "), optionally the stages from `/v1/stages`
+and the deal flow from `/v1/deals/{id}/flow` (or a `dealflow` stream of dealChange records),
+saved as JSON.
+
+- Pipedrive keeps a won or lost deal in its last stage and marks the status; crmkit gives every
+  pipeline a won stage «Won» and a lost stage «Lost», entered at "Won time" / "Lost time", so that
+  status follows the stage as in the other CRMs.
+- History: the flow's `stage_id` changes (stage names from the change itself or from the stages);
+  a deal's first stage (the first change's old value, or its stage in the export) is entered when
+  the deal was created. Without the flow a deal's history is that first entry and its close.
+- Stage order: `order_nr` from the stages when loaded, else first appearance in the export.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crmkit.errors import CrmkitError
+from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, stage_view
+from crmkit.importers.files import RawFile, peek_columns, read_json, read_text_table, records_table, text
+
+FORMAT = "pipedrive"
+WON, LOST = "Won", "Lost"
+COLUMNS = {  # canonical field: the export's names, without the "Deal - " prefix
+    "deal_id": ("id",),
+    "title": ("title",),
+    "amount": ("value",),
+    "currency": ("currency", "currency of value"),
+    "owner": ("owner", "user"),
+    "pipeline": ("pipeline",),
+    "stage": ("stage",),
+    "status": ("status",),
+    "created_at": ("deal created", "add time", "created"),
+    "won_time": ("won time",),
+    "lost_time": ("lost time",),
+    "closed_at": ("deal closed on", "close time", "closed on"),
+    "loss_reason": ("lost reason",),
+    "client": ("organization", "organization name", "contact person"),
+    "source": ("source channel", "source origin", "source"),
+}
+
+
+def column(columns: list[str], field: str) -> str | None:
+    bare = {c.strip().lower().removeprefix("deal - "): c for c in columns}
+    return next((bare[a] for a in COLUMNS[field] if a in bare), None)
+
+
+def looks_like(files: list[Path]) -> bool:
+    for path in files:
+        if path.suffix.lower() == ".json":
+            head = path.read_bytes()[:65536].decode("utf-8", "ignore")
+            if '"dealChange"' in head or ('"order_nr"' in head and '"pipeline_id"' in head):
+                return True
+        elif any(c.startswith("Deal - ") for c in peek_columns(path)):
+            return True
+    return False
+
+
+def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
+    exports, stages, flows = [], [], []
+    for path in files:
+        if path.suffix.lower() == ".json":
+            doc = read_json(path)
+            records = _records(doc)
+            if records is None:
+                raise CrmkitError(f"{path.name}: not a Pipedrive API response (no `data` list)")
+            first = next((r for r in records if isinstance(r, dict)), {})
+            (stages if "order_nr" in first else flows).append((path, records))
+        else:
+            raw = read_text_table(con, path, decimal=options.decimal)
+            missing = [f for f in ("deal_id", "pipeline", "stage", "status") if not column(raw.columns, f)]
+            if missing:
+                raise CrmkitError(
+                    f"{path.name}: not a Pipedrive deals export: missing "
+                    f"{', '.join(repr('Deal - ' + COLUMNS[f][0].title()) for f in missing)}; found: "
+                    f"{', '.join(map(repr, raw.columns))}. Export deals with ID, Pipeline, Stage and Status"
+                )
+            exports.append(raw)
+    if not exports:
+        raise CrmkitError("no Pipedrive deals export among the files: the stages and flow need the deals")
+    staged: list[Staged] = []
+    con.execute("""create or replace temp table _pd_stages
+        (stage_id varchar, name varchar, pipeline varchar, order_nr integer)""")
+    for path, records in stages:
+        raw = records_table(con, path, records, lambda s: {"stage_id": text(s.get("id")), "name": text(s.get("name")),
+                            "pipeline": text(s.get("pipeline_name")), "order_nr": text(s.get("order_nr"))})  # fmt: skip
+        con.execute(f"insert into _pd_stages select stage_id, name, pipeline, try_cast(order_nr as integer) "
+                    f"from {raw.relation}")  # fmt: skip
+        staged.append(
+            stage_view(
+                con,
+                "stages",
+                raw,
+                f"""
+            select _row, _raw, pipeline as pipeline_id, name as stage_id, name, 'open' as kind,
+                   row_number() over (partition by pipeline order by try_cast(order_nr as integer), _row)::varchar
+                       as position
+            from {raw.relation}""",
+            )
+        )
+    flow_views = []
+    for path, records in flows:
+        raw = records_table(con, path, records, _change, FLOW_COLUMNS)
+        flow_views.append(raw)
+    for raw in exports:
+        staged += _export(con, raw, flow_views)
+    for raw in flow_views:
+        staged.append(
+            stage_view(
+                con,
+                "stage_changes",
+                raw,
+                f"""
+            select src._row, src._raw, src.deal_id, coalesce(named.pipeline, deal.pipeline_id) as pipeline_id,
+                   coalesce(src.stage_name, named.name) as stage_id, src.entered_at, src.changed_by, src._drop
+            from {raw.relation} as src
+            left join _pd_stages as named on named.stage_id = src.new_stage
+            left join main.deals as deal on deal.deal_id = src.deal_id""",
+                drop_reason="_drop",
+            )
+        )
+    return staged
+
+
+def _records(doc) -> list | None:
+    pages = doc if isinstance(doc, list) and all(isinstance(p, dict) and "data" in p for p in doc) else [doc]
+    if isinstance(doc, list) and pages is not doc:
+        return doc  # a plain list of records (a dealflow stream)
+    records = []
+    for page in pages:
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, list):
+            return None
+        records += data
+    return records
+
+
+FLOW_COLUMNS = (
+    "deal_id",
+    "new_stage",
+    "old_stage",
+    "stage_name",
+    "old_stage_name",
+    "entered_at",
+    "changed_by",
+    "_drop",
+)
+
+
+def _change(record: dict) -> dict:
+    """A flow item: {"object": "dealChange", "data": {...}} or the change itself."""
+    change = record.get("data") if isinstance(record.get("data"), dict) else record
+    obj = record.get("object", "dealChange")
+    extra = change.get("additional_data") or {}
+    if isinstance(extra, str):
+        extra = json.loads(extra) if extra.startswith("{") else {}
+    drop = None
+    if obj != "dealChange":
+        drop = f"flow item {obj!r}: not a deal change"
+    elif change.get("field_key") != "stage_id":
+        drop = f"change of {change.get('field_key')!r}: not a stage change"
+    return {
+        "deal_id": text(change.get("item_id")),
+        "new_stage": text(change.get("new_value")),
+        "old_stage": text(change.get("old_value")),
+        "stage_name": text(extra.get("new_value_formatted")),
+        "old_stage_name": text(extra.get("old_value_formatted")),
+        "entered_at": text(change.get("log_time")),
+        "changed_by": text(change.get("user_id")),
+        "_drop": drop,
+    }
+
+
+def _export(con, raw: RawFile, flows: list[RawFile]) -> list[Staged]:
+    col = {f: column(raw.columns, f) for f in COLUMNS}
+    deals = f"{raw.relation}_pd"
+    status = f"lower(trim({raw.col(col['status'])}))"
+    con.execute(f"""create or replace temp view {deals} as
+        select src._row, src._raw, {raw.col(col["deal_id"])} as deal_id, trim({raw.col(col["pipeline"])}) as pipeline,
+               trim({raw.col(col["stage"])}) as last_stage, {status} as status,
+               case {status} when 'won' then '{WON}' when 'lost' then '{LOST}' else trim({raw.col(col["stage"])}) end
+                   as stage_id,
+               {raw.col(col["created_at"])} as created_at, {raw.col(col["won_time"])} as won_time,
+               {raw.col(col["lost_time"])} as lost_time, src.*
+        from {raw.relation} as src""")
+    staged = [
+        stage_view(
+            con,
+            "pipelines",
+            raw,
+            f"""
+            select row_number() over (order by min(_row)) as _row, pipeline as _raw, pipeline as pipeline_id,
+                   pipeline as name
+            from {deals} where pipeline is not null group by pipeline""",
+            derived=True,
+        ),
+        stage_view(
+            con,
+            "stages",
+            raw,
+            f"""
+            with seen as (
+                select pipeline, last_stage as stage, min(_row) as first, 'open' as kind from {deals}
+                where pipeline is not null and last_stage is not null
+                    and (pipeline, last_stage) not in (select (pipeline, name) from _pd_stages)
+                group by all
+                union all
+                select distinct pipeline, stage, null, kind
+                from {deals}, (values ('{WON}', 'won'), ('{LOST}', 'lost')) as closed(stage, kind)
+                where pipeline is not null
+            )
+            select row_number() over (order by pipeline, stage) as _row, stage as _raw, pipeline as pipeline_id,
+                   stage as stage_id, stage as name, kind,
+                   ((select count(*) from _pd_stages where _pd_stages.pipeline = seen.pipeline)
+                    + row_number() over (partition by pipeline order by kind = 'lost', kind = 'won', first))::varchar
+                       as position
+            from seen""",
+            derived=True,
+        ),
+        owners_as_users(con, raw, f"(select {raw.col(col['owner'])} as owner_id from {raw.relation} as src)"),
+        stage_view(
+            con,
+            "deals",
+            raw,
+            f"""
+            select src._row, src._raw, deal_id, pipeline as pipeline_id, stage_id, {raw.col(col["title"])} as title,
+                   {raw.col(col["client"])} as client, {amount_text(raw.col(col["amount"]))} as amount,
+                   {raw.col(col["currency"])} as currency, {raw.col(col["owner"])} as owner_id,
+                   {raw.col(col["source"])} as source, created_at,
+                   case status when 'won' then coalesce(won_time, {raw.col(col["closed_at"])})
+                               when 'lost' then coalesce(lost_time, {raw.col(col["closed_at"])}) end as closed_at,
+                   {raw.col(col["loss_reason"])} as loss_reason
+            from {deals} as src""",
+        ),
+    ]
+    changes = " union all ".join(f"select * from {f.relation}" for f in flows) or (
+        "select null as deal_id, null as old_stage, null as old_stage_name, null as entered_at, null as _drop where false"
+    )
+    # Each deal's first stage, entered at its creation; its close, entered at won / lost time.
+    staged.append(
+        stage_view(
+            con,
+            "stage_changes",
+            raw,
+            f"""
+        with first_change as (
+            select deal_id, arg_min(coalesce(old_stage_name, named.name), entered_at) as stage
+            from ({changes}) as changes left join _pd_stages as named on named.stage_id = changes.old_stage
+            where _drop is null group by deal_id
+        ),
+        entries as (
+            select _row, 1 as part, deal_id, pipeline, coalesce(first_change.stage, last_stage) as stage_id,
+                   created_at as entered_at
+            from {deals} left join first_change using (deal_id)
+            union all
+            select _row, 2, deal_id, pipeline, stage_id, coalesce(won_time, lost_time)
+            from {deals} where status in ('won', 'lost')
+        )
+        select row_number() over (order by _row, part) as _row,
+               json_object('row', _row, 'entry', stage_id, 'at', entered_at)::varchar as _raw,
+               deal_id, pipeline as pipeline_id, stage_id, entered_at
+        from entries""",
+            derived=True,
+        )
+    )
+    return staged
