@@ -37,6 +37,16 @@ def cmd_load(args) -> int:
         )
         for reason, count in r.top_reasons:
             print(f"    {count:,} × {reason}")
+    totals: dict[str, list[int]] = {}
+    for r in results:
+        if r.load_id is not None:
+            sums = totals.setdefault(r.table, [0, 0, 0])
+            for i, n in enumerate((r.rows_read, r.rows_loaded, r.rows_rejected)):
+                sums[i] += n
+    if totals:
+        print("by table:")
+        for table, (read, loaded, rejected) in totals.items():
+            print(f"  {table:<14} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>7,}")
     con.close()
     return 0
 
@@ -177,7 +187,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="load CRM export files into the database")
     p.add_argument("paths", nargs="+", type=Path, help="files or directories")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
-    p.add_argument("--format", default="auto", choices=["auto", "csv", "mapping", "salesforce"])
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "csv", "mapping", "amocrm", "bitrix24", "hubspot", "pipedrive", "salesforce"],
+        help="the export's format (default: told from the files)",
+    )
     p.add_argument("--mapping", type=Path, help="a YAML mapping file (any CSV/XLSX of deals)")
     p.add_argument("--tz", default="UTC", help="time zone of the export's timestamps")
     p.add_argument("--force", action="store_true", help="re-read files loaded before")

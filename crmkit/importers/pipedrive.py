@@ -74,7 +74,7 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             if missing:
                 raise CrmkitError(
                     f"{path.name}: not a Pipedrive deals export: missing "
-                    f"{', '.join(repr('Deal - ' + COLUMNS[f][0].title()) for f in missing)}; found: "
+                    f"{', '.join(repr('Deal - ' + ('ID' if f == 'deal_id' else COLUMNS[f][0].title())) for f in missing)}; found: "
                     f"{', '.join(map(repr, raw.columns))}. Export deals with ID, Pipeline, Stage and Status"
                 )
             exports.append(raw)
