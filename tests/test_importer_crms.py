@@ -188,7 +188,11 @@ def test_amocrm_api(tmp_path):
 def test_amocrm_export_resolves_names_with_pipelines(tmp_path):
     """With pipelines.json the export's «Воронка»/«Этап сделки» names become the API's ids."""
     con = connect(tmp_path / "crm.duckdb")
-    load(con, [FIXTURES / "amocrm" / "export.csv", FIXTURES / "amocrm" / "api" / "pipelines.json"], time_zone=MSK)
+    load(
+        con,
+        [FIXTURES / "amocrm" / "export.csv", FIXTURES / "amocrm" / "api" / "pipelines.json"],
+        time_zone=MSK,
+    )
     assert rows(con, "select deal_id, pipeline_id, stage_id, status from deals order by 1") == [
         ("101", "1001", "12", "open"),
         ("102", "1001", "142", "won"),
@@ -215,12 +219,16 @@ def test_amocrm_incremental_load(tmp_path):
                           '"closest_task_at": 1763888400', '"created_at": 1763024400, "updated_at": 1763632800, '
                           '"closed_at": 1763632800,\n      "closest_task_at": 1763888400')  # fmt: skip
     (newer / "leads.json").write_text(leads, encoding="utf-8")
-    events = (api / "events.json").read_text(encoding="utf-8").replace(
-        "]}}\n",
-        ',\n  {"id": "01pz58t6p04thvvewpbvhd7kgz", "type": "lead_status_changed", "entity_id": 203, '
-        '"entity_type": "lead", "created_by": 5003, "created_at": 1763632800, "value_after": [{"lead_status": '
-        '{"id": 142, "pipeline_id": 1001}}], "value_before": [{"lead_status": {"id": 12, "pipeline_id": 1001}}], '
-        '"account_id": 777}\n]}}\n',
+    events = (
+        (api / "events.json")
+        .read_text(encoding="utf-8")
+        .replace(
+            "]}}\n",
+            ',\n  {"id": "01pz58t6p04thvvewpbvhd7kgz", "type": "lead_status_changed", "entity_id": 203, '
+            '"entity_type": "lead", "created_by": 5003, "created_at": 1763632800, "value_after": [{"lead_status": '
+            '{"id": 142, "pipeline_id": 1001}}], "value_before": [{"lead_status": {"id": 12, "pipeline_id": 1001}}], '
+            '"account_id": 777}\n]}}\n',
+        )
     )
     (newer / "events.json").write_text(events, encoding="utf-8")
     shutil.copy(api / "pipelines.json", newer / "pipelines.json")
@@ -333,7 +341,7 @@ def test_hubspot_labels_export(tmp_path):
     """The export with labels: `Date entered "Stage (Pipeline)"`, a "(Legacy)" twin."""
     path = tmp_path / "hubspot-crm-exports-all-deals.csv"
     path.write_text(
-        'Record ID,Deal Name,Pipeline,Deal Stage,Amount,Create Date,Close Date,Deal owner,Is Closed Won,Is Deal Closed?,'
+        "Record ID,Deal Name,Pipeline,Deal Stage,Amount,Create Date,Close Date,Deal owner,Is Closed Won,Is Deal Closed?,"
         '"Date entered ""Qualified (Sales Pipeline)""","(Legacy) Date entered ""Qualified (Sales Pipeline)""",'
         '"Date entered ""Closed Won (Sales Pipeline)"""\n'
         "1,Alpha,Sales Pipeline,Closed Won,100,2026-10-01 09:00,2026-10-09 17:00,Ann Lee,true,true,"
@@ -343,7 +351,9 @@ def test_hubspot_labels_export(tmp_path):
     )
     con = connect(tmp_path / "crm.duckdb")
     load(con, [path], fmt="hubspot")
-    assert rows(con, "select deal_id, pipeline_id, stage_id, entered_at from stage_changes order by 1, 4") == [
+    assert rows(
+        con, "select deal_id, pipeline_id, stage_id, entered_at from stage_changes order by 1, 4"
+    ) == [
         ("1", "Sales Pipeline", "Qualified", datetime(2026, 10, 1, 9, 5)),
         ("1", "Sales Pipeline", "Closed Won", datetime(2026, 10, 9, 17, 0)),
         ("2", "Sales Pipeline", "Qualified", datetime(2026, 10, 2, 9, 0)),
@@ -397,7 +407,9 @@ def test_pipedrive_cp1252_export(tmp_path):
     path = tmp_path / "deals.csv"
     path.write_bytes(
         "Deal - ID,Deal - Title,Deal - Value,Deal - Owner,Deal - Pipeline,Deal - Stage,Deal - Status,Deal - Deal created\n"
-        "7,Société Générale – étude,\"1.250,50\",Jürgen Müller,Vente,Qualifié,Open,2026-09-01 09:00:00\n".encode("cp1252")
+        '7,Société Générale – étude,"1.250,50",Jürgen Müller,Vente,Qualifié,Open,2026-09-01 09:00:00\n'.encode(
+            "cp1252"
+        )
     )
     con = connect(tmp_path / "crm.duckdb")
     by_table(load(con, [path]))
@@ -425,7 +437,9 @@ def test_failed_load_leaves_database_as_it_was(tmp_path):
 
 def test_wrong_format_and_unknown_files(tmp_path):
     con = connect(tmp_path / "crm.duckdb")
-    with pytest.raises(CrmkitError, match=r"deals.csv: not a Pipedrive deals export: missing 'Deal - ID', 'Deal - Stage'"):
+    with pytest.raises(
+        CrmkitError, match=r"deals.csv: not a Pipedrive deals export: missing 'Deal - ID', 'Deal - Stage'"
+    ):
         load(con, [FIXTURES / "hubspot" / "deals.csv"], fmt="pipedrive")
     other = tmp_path / "report.csv"
     other.write_text("month,revenue\n2026-10,100\n", encoding="utf-8")

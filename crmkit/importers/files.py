@@ -63,10 +63,18 @@ def _encoding(key: tuple[str, int, int]) -> str:
         pass
     import charset_normalizer
 
-    with open(key[0], "rb") as handle:
-        sample = handle.read(1 << 18)
-    best = charset_normalizer.from_bytes(sample, cp_isolation=["cp1251", "cp1252"]).best()
-    return best.encoding if best else "cp1251"
+    data = Path(key[0]).read_bytes()
+    best = charset_normalizer.from_bytes(data[: 1 << 18], cp_isolation=["cp1251", "cp1252"]).best()
+    for candidate in dict.fromkeys([best.encoding if best else "cp1251", "cp1251", "cp1252"]):
+        try:
+            data.decode(candidate)
+            return candidate
+        except UnicodeDecodeError:
+            continue
+    raise CrmkitError(
+        f"{Path(key[0]).name}: not text in UTF-8, cp1251 or cp1252 (is it a binary file?); "
+        "export it again as CSV or XLSX"
+    )
 
 
 def encoding(path: Path) -> str:
