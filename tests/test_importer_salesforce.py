@@ -56,3 +56,38 @@ def test_salesforce_export(tmp_path):
     assert status == {"006A": "won", "006B": "open"}
     assert con.execute("select name from users").fetchall() == [("Ann Lee",)]
     assert con.execute("select closed_at::varchar from deals where deal_id = '006B'").fetchone() == (None,)
+
+
+def test_salesforce_tasks_and_events(tmp_path):
+    """Task.csv and Event.csv become activities; only those about an Opportunity keep a deal."""
+    tables = dict(EXPORT)
+    tables["Task"] = """
+        "Id","WhatId","WhoId","OwnerId","Subject","ActivityDate","Status","IsClosed","TaskSubtype","CallType","CallDurationInSeconds","CompletedDateTime","IsDeleted","CreatedDate"
+        "00T1","006A","003X","005U","Call","2024-03-02","Completed","1","Call","Outbound","125","2024-03-02 10:15:00","0","2024-03-02 10:00:00"
+        "00T2","006B","","005U","Send quote","2024-07-01","Not Started","0","Task","","","","0","2024-03-05 09:30:00"
+        "00T3","001Z","","005V","Email","2024-03-03","Completed","1","Email","","","2024-03-03 08:00:00","0","2024-03-03 08:00:00"
+        "00T4","006A","","005U","Old","2024-03-01","Completed","1","Call","Inbound","30","2024-03-01 12:00:00","1","2024-03-01 12:00:00"
+    """
+    tables["Event"] = """
+        "Id","WhatId","OwnerId","Subject","StartDateTime","EndDateTime","DurationInMinutes","IsDeleted","CreatedDate"
+        "00U1","006A","005U","Demo","2024-03-03 14:00:00","2024-03-03 15:00:00","60","0","2024-03-02 11:00:00"
+        "00U2","006B","005U","Follow-up","2024-07-02 10:00:00","2024-07-02 10:30:00","30","0","2024-03-06 09:00:00"
+    """
+    folder = write_tables(tmp_path / "export", tables)
+    con = connect(tmp_path / "crm.duckdb")
+    results = {(r.file.name, r.table): r for r in load(con, [folder])}
+    tasks = results[("Task.csv", "activities")]
+    assert (tasks.rows_read, tasks.rows_loaded, tasks.rows_rejected) == (4, 3, 1)
+    assert tasks.top_reasons == [("deleted in Salesforce (IsDeleted)", 1)]
+    assert con.execute(
+        "select activity_id, deal_id, owner_id, kind, direction, status, started_at::varchar, due_at::varchar, "
+        "duration_s from activities order by 1"
+    ).fetchall() == [
+        ("00T1", "006A", "005U", "call", "out", "done", "2024-03-02 10:15:00", "2024-03-02 00:00:00", 125),
+        ("00T2", "006B", "005U", "task", None, "planned", None, "2024-07-01 00:00:00", None),
+        ("00T3", None, "005V", "email", None, "done", "2024-03-03 08:00:00", "2024-03-03 00:00:00", None),
+        ("00U1", "006A", "005U", "meeting", None, "done", "2024-03-03 14:00:00", "2024-03-03 14:00:00", 3600),
+        # starts after the export's latest event was created: still planned
+        ("00U2", "006B", "005U", "meeting", None, "planned", "2024-07-02 10:00:00", "2024-07-02 10:00:00", 1800),
+    ]
+    assert con.execute("select user_id from users order by 1").fetchall() == [("005U",), ("005V",)]

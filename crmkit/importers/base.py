@@ -163,7 +163,7 @@ def check_columns(found: list[str], table: Table, file: Path, mapped: dict[str, 
 
 def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
     """SQL reading text column `column` into its type, and the reason when it can't."""
-    raw = f"nullif(trim(staged.{quote_ident(column.name)}), '')"
+    raw = f"nullif(trim(staged.{quote_ident(column.name)}::varchar), '')"
     if column.type == "text":
         return raw, None
     if column.type in ("timestamp", "date"):
@@ -212,12 +212,12 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
     """A SELECT giving every staged row typed, with `_reason` (null when the row is accepted)."""
     typed_cols, reasons = [], []
     # A row the source itself leaves out is rejected with that reason alone.
-    drop = f"nullif(trim(staged.{quote_ident(drop_reason)}), '')" if drop_reason else "null::varchar"
+    drop = f"nullif(trim(staged.{quote_ident(drop_reason)}::varchar), '')" if drop_reason else "null::varchar"
     reasons.append(drop)
     for column in table.columns:
         expr, failure = _typed(column, options)
         name = quote_ident(column.name)
-        raw = f"nullif(trim(staged.{name}), '')"
+        raw = f"nullif(trim(staged.{name}::varchar), '')"
         typed_cols.append(f"{expr} as {name}")
         if failure:
             reasons.append(

@@ -10,6 +10,8 @@ OpportunityStage.csv and User.csv (field names as Salesforce exports them).
   opportunities themselves (StageSortOrder, IsClosed, IsWon), else from Salesforce's standard
   names; closed stages are placed after the open ones.
 - Owners (and the users who saved history rows) become users, named from User.csv if present.
+- Task.csv and Event.csv become activities: calls and emails by TaskSubtype, meetings from
+  events; those about an Opportunity (WhatId) are tied to its deal.
 """
 
 from __future__ import annotations
@@ -81,11 +83,20 @@ def stage(con, paths: list[Path], options: ReadOptions) -> list[Staged]:
         _require(history, ["OpportunityId", "StageName", "CreatedDate"])
     stage_file = read_text_table(con, found["OpportunityStage"]) if "OpportunityStage" in found else None
     users_file = read_text_table(con, found["User"]) if "User" in found else None
+    tasks = read_text_table(con, found["Task"]) if "Task" in found else None
+    events = read_text_table(con, found["Event"]) if "Event" in found else None
+    for raw in (tasks, events):
+        if raw is not None:
+            _require(raw, ["Id", "OwnerId"])
     staged = [_pipeline(con, opp), _stages(con, opp, history, stage_file)]
-    staged.append(_users(con, opp, history, users_file))
+    staged.append(_users(con, opp, history, users_file, [r for r in (tasks, events) if r is not None]))
     staged.append(_deals(con, opp))
     if history is not None:
         staged.append(_history(con, history))
+    if tasks is not None:
+        staged.append(_tasks(con, tasks))
+    if events is not None:
+        staged.append(_events(con, events))
     return staged
 
 
@@ -140,12 +151,15 @@ def _stages(con, opp: RawFile, history: RawFile | None, stage_file: RawFile | No
     return Staged("stages", opp.path, "_sf_stages", count)
 
 
-def _users(con, opp: RawFile, history: RawFile | None, users_file: RawFile | None) -> Staged:
+def _users(
+    con, opp: RawFile, history: RawFile | None, users_file: RawFile | None, activities: list[RawFile]
+) -> Staged:
     savers = (
         f"union select CreatedById from {history.relation}"
         if history and "CreatedById" in history.columns
         else ""
     )
+    savers += "".join(f" union select OwnerId from {raw.relation}" for raw in activities)
     names = (
         f"select Id as user_id, Name as name from {users_file.relation}"
         if users_file and {"Id", "Name"} <= set(users_file.columns)
@@ -199,4 +213,53 @@ def _history(con, history: RawFile) -> Staged:
         history.rows_read,
         history.broken_rows,
         drop_reason="_drop",
+    )
+
+
+def _activity_common(raw: RawFile) -> str:
+    """Columns every activity has: its id, the opportunity it is about (WhatId of an
+    Opportunity, key prefix 006), its owner, and deleted records left out."""
+    return f"""src._row, src._raw, src.Id as activity_id,
+               case when {raw.col("WhatId")} like '006%' then {raw.col("WhatId")} end as deal_id,
+               src.OwnerId as owner_id,
+               case when {raw.col("IsDeleted", "'0'")} in {TRUE} then 'deleted in Salesforce (IsDeleted)' end
+                   as _drop"""
+
+
+def _tasks(con, tasks: RawFile) -> Staged:
+    """Tasks: calls and emails by TaskSubtype (else Type), done once closed or Completed, when
+    CompletedDateTime says (else on ActivityDate, their due date)."""
+    subtype = f"lower(coalesce({tasks.col('TaskSubtype')}, {tasks.col('Type')}, 'task'))"
+    closed, completed = tasks.col("IsClosed", "'0'"), tasks.col("CompletedDateTime")
+    done = f"({closed} in {TRUE} or {tasks.col('Status')} = 'Completed')"
+    con.execute(f"""create or replace temp view _sf_tasks as
+        select {_activity_common(tasks)},
+               case when {subtype} = 'call' then 'call' when {subtype} in ('email', 'listemail') then 'email'
+                    when {subtype} = 'meeting' then 'meeting' else 'task' end as kind,
+               case lower({tasks.col("CallType")}) when 'inbound' then 'in' when 'outbound' then 'out' end
+                   as direction,
+               case when {done} then 'done' else 'planned' end as status,
+               case when {done} then coalesce({completed}, {tasks.col("ActivityDate")}) end as started_at,
+               {tasks.col("ActivityDate")} as due_at, {tasks.col("CallDurationInSeconds")} as duration_s,
+               null as amount
+        from {tasks.relation} as src""")
+    return Staged(
+        "activities", tasks.path, "_sf_tasks", tasks.rows_read, tasks.broken_rows, drop_reason="_drop"
+    )
+
+
+def _events(con, events: RawFile) -> Staged:
+    """Events are meetings; one that starts after the export's latest record is still planned."""
+    start = f"coalesce({events.col('StartDateTime')}, {events.col('ActivityDateTime')})"
+    con.execute(f"""create or replace temp view _sf_events as
+        select {_activity_common(events)}, 'meeting' as kind, null as direction,
+               case when try_cast({start} as timestamp) > (
+                   select max(try_cast({events.col("CreatedDate", start)} as timestamp))
+                   from {events.relation} as src)
+                    then 'planned' else 'done' end as status,
+               {start} as started_at, {start} as due_at,
+               try_cast({events.col("DurationInMinutes")} as integer) * 60 as duration_s, null as amount
+        from {events.relation} as src""")
+    return Staged(
+        "activities", events.path, "_sf_events", events.rows_read, events.broken_rows, drop_reason="_drop"
     )
