@@ -459,3 +459,25 @@ def test_reload_changes_nothing(tmp_path, crm):
     assert {k: v for k, v in after[1].items() if k not in ("loads", "rejects")} == {
         k: v for k, v in before[1].items() if k not in ("loads", "rejects")
     }
+
+
+def test_hubspot_with_pipelines(tmp_path):
+    """The pipelines response gives names, order (displayOrder) and kinds (isClosed, probability)."""
+    con = connect(tmp_path / "crm.duckdb")
+    by_table(load(con, [FIXTURES / "hubspot"]))
+    assert rows(con, "select * from pipelines order by 1") == [
+        ("default", "Sales Pipeline"),
+        ("partners", "Partner deals"),
+    ]
+    assert rows(con, "select pipeline_id, position, stage_id, name, kind from stages order by 1, 2") == [
+        ("default", 1, "appointmentscheduled", "Appointment Scheduled", "open"),
+        ("default", 2, "qualifiedtobuy", "Qualified To Buy", "open"),
+        ("default", 3, "closedwon", "Closed Won", "won"),
+        ("default", 4, "closedlost", "Closed Lost", "lost"),
+        ("partners", 1, "1122334", "Partner onboarding", "open"),
+        ("partners", 2, "1122335", "Partner signed", "won"),
+        ("partners", 3, "1122336", "Partner declined", "lost"),
+    ]
+    assert rows(con, "select deal_id, status from deals order by 1") == [
+        ("9001", "won"), ("9002", "lost"), ("9003", "open"), ("9004", "won"),
+    ]  # fmt: skip
