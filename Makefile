@@ -50,9 +50,10 @@ lab: env
 lint: env
 	$(BIN)/ruff check crmkit notebooks tests benchmarks
 
-## bench: scale benchmarks (a million-deal sample, load, metrics); figures go in the README
+## bench: scale benchmarks (a million deals: sample, CRM exports, load, metrics); figures in the README
 bench: env
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_exports.py
 
 ## clean: remove generated data, reports and the environment
 clean:

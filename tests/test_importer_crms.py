@@ -481,3 +481,21 @@ def test_hubspot_with_pipelines(tmp_path):
     assert rows(con, "select deal_id, status from deals order by 1") == [
         ("9001", "won"), ("9002", "lost"), ("9003", "open"), ("9004", "won"),
     ]  # fmt: skip
+
+
+def test_pipedrive_newer_export_replaces_the_creation_entry(tmp_path):
+    """Without the flow, a deal's creation entry is its stage in the export; a newer export
+    (the deal moved on) replaces that entry instead of adding a second one at the same moment."""
+    con = connect(tmp_path / "crm.duckdb")
+    first = tmp_path / "first" / "deals.csv"
+    first.parent.mkdir()
+    shutil.copy(FIXTURES / "pipedrive" / "deals.csv", first)
+    load(con, [first])
+    newer = tmp_path / "newer" / "deals.csv"
+    newer.parent.mkdir()
+    newer.write_text(first.read_text().replace("3,Gamma deal,\"2,500.50\",USD,Jane Doe,Sales,Proposal Made",
+                                               "3,Gamma deal,\"2,500.50\",USD,Jane Doe,Sales,Negotiations Started"))  # fmt: skip
+    load(con, [newer])
+    assert rows(con, "select stage_id, entered_at from stage_changes where deal_id = '3'") == [
+        ("Negotiations Started", datetime(2026, 9, 5, 12, 0))
+    ]

@@ -396,6 +396,7 @@ def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[St
                    src.created_at as entered_at, src.created_by as changed_by, src._drop
             from {raw.relation} as src left join first_change using (deal_id)""",
                 drop_reason="_drop",
+                replace_key=("deal_id", "entered_at"),
             )
         )
     return staged

@@ -58,6 +58,10 @@ class Staged:
     # A column of the relation giving a source-specific reason to leave a row out (a record the
     # source marks deleted, a save that changed no stage): such rows go to rejects with it.
     drop_reason: str | None = None
+    # Rows derived from a deal's current state (its creation entry in the stage it was first
+    # seen in) replace what an older export derived for the same deal and moment, even when the
+    # stage differs: the part of the key that says "the same entry".
+    replace_key: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -89,7 +93,14 @@ class ReadOptions:
 
 
 def stage_view(
-    con, table: str, raw, select: str, *, drop_reason: str | None = None, derived: bool = False
+    con,
+    table: str,
+    raw,
+    select: str,
+    *,
+    drop_reason: str | None = None,
+    derived: bool = False,
+    replace_key: tuple[str, ...] | None = None,
 ) -> Staged:
     """Stage `select` (canonical text columns, `_row`, `_raw`; a column it lacks is null) from
     file `raw` as a view filling `table`. A derived table (stages or users made from the values
@@ -101,9 +112,8 @@ def stage_view(
     missing = [c for c in TABLES[table].column_names if c not in have]
     nulls = "".join(f", null::varchar as {quote_ident(c)}" for c in missing)
     con.execute(f"create or replace temp view {name} as select *{nulls} from {name}_select")
-    if derived:
-        return Staged(table, raw.path, name, None, drop_reason=drop_reason)
-    return Staged(table, raw.path, name, raw.rows_read, list(raw.broken_rows), drop_reason=drop_reason)
+    rows, broken = (None, []) if derived else (raw.rows_read, list(raw.broken_rows))
+    return Staged(table, raw.path, name, rows, broken, drop_reason=drop_reason, replace_key=replace_key)
 
 
 def owners_as_users(con, raw, relation: str, owner: str = "owner_id") -> Staged:
@@ -288,7 +298,7 @@ def store(
     con.execute(f"create or replace temp table _validated as {validated}")
     load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
     if not staged.accounting_only:
-        merge(con, table)
+        merge(con, table, staged.replace_key)
     con.execute(
         "insert into main.rejects select ?, ?, _row, _reason, _raw from _validated where _reason is not null",
         [load_id, table.name],
@@ -326,11 +336,13 @@ def store(
     return LoadResult(staged.file, table.name, load_id, staged.rows_read, loaded, rejected, reasons)
 
 
-def merge(con, table: Table) -> None:
-    """Replace rows with the same key by the accepted rows of `_validated`, add the new ones."""
+def merge(con, table: Table, replace_key: tuple[str, ...] | None = None) -> None:
+    """Replace rows with the same key (or the same `replace_key`, a part of it) by the accepted
+    rows of `_validated`, add the new ones."""
     cols = ", ".join(quote_ident(c) for c in table.column_names)
     key_match = " and ".join(
-        f"{table.name}.{quote_ident(k)} is not distinct from new.{quote_ident(k)}" for k in table.key
+        f"{table.name}.{quote_ident(k)} is not distinct from new.{quote_ident(k)}"
+        for k in replace_key or table.key
     )
     con.execute(f"""delete from main.{table.name} where exists (
         select 1 from _validated as new where new._reason is null and {key_match})""")

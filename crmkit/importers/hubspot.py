@@ -206,7 +206,9 @@ def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
     staged.append(
         owners_as_users(con, raw, f"(select {raw.col(col['owner'])} as owner_id from {raw.relation} as src)")
     )
-    closed = "(is_closed or is_won or lower(stage_id) in ('closedwon', 'closedlost', 'closed won', 'closed lost'))"
+    closed = (
+        "(is_closed or is_won or lower(stage_id) in ('closedwon', 'closedlost', 'closed won', 'closed lost'))"
+    )
     staged.append(
         stage_view(
             con,

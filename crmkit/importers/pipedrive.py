@@ -263,6 +263,7 @@ def _export(con, raw: RawFile, flows: list[RawFile]) -> list[Staged]:
                deal_id, pipeline as pipeline_id, stage_id, entered_at
         from entries""",
             derived=True,
+            replace_key=("deal_id", "entered_at"),
         )
     )
     return staged
