@@ -61,25 +61,30 @@ def amocrm_export(tables: dict[str, pd.DataFrame], path: Path) -> None:
 def bitrix_export(tables: dict[str, pd.DataFrame], folder: Path, n_deals: int, page: int = 50) -> None:
     folder.mkdir()
     deals = tables["deals"].head(n_deals)
-    categories = {str(p): str(i) for i, p in enumerate(tables["pipelines"]["pipeline_id"])}
+    category = {str(p): str(i) for i, p in enumerate(tables["pipelines"]["pipeline_id"])}
     semantics = {"won": "S", "lost": "F", "open": None}
-    statuses = [
-        {"ENTITY_ID": "DEAL_STAGE" if categories[str(s.pipeline_id)] == "0" else f"DEAL_STAGE_{categories[str(s.pipeline_id)]}",
-         "STATUS_ID": f"C{categories[str(s.pipeline_id)]}:{s.stage_id}", "NAME": s.name, "SORT": str(s.position * 10),
-         "SEMANTICS": semantics[s.kind]}
-        for s in tables["stages"].itertuples()
-    ]  # fmt: skip
+    statuses = []
+    for s in tables["stages"].itertuples():
+        c = category[str(s.pipeline_id)]
+        statuses.append({
+            "ENTITY_ID": "DEAL_STAGE" if c == "0" else f"DEAL_STAGE_{c}", "STATUS_ID": f"C{c}:{s.stage_id}",
+            "NAME": s.name, "SORT": str(s.position * 10), "SEMANTICS": semantics[s.kind],
+        })  # fmt: skip
     (folder / "crm.status.list.json").write_text(json.dumps({"result": statuses}, ensure_ascii=False))
-    iso = "%Y-%m-%dT%H:%M:%S+00:00"
-    records = [
-        {"ID": str(d.deal_id), "TITLE": d.title, "CATEGORY_ID": categories[str(d.pipeline_id)],
-         "STAGE_ID": f"C{categories[str(d.pipeline_id)]}:{d.stage_id}", "OPPORTUNITY": f"{d.amount:.2f}" if pd.notna(d.amount) else None,
-         "CURRENCY_ID": "RUB", "ASSIGNED_BY_ID": str(d.owner_id),
-         "DATE_CREATE": d.created_at.strftime(iso) if pd.notna(d.created_at) else None,
-         "CLOSEDATE": d.closed_at.strftime(iso) if pd.notna(d.closed_at) else None,
-         "CLOSED": "Y" if pd.notna(d.closed_at) else "N", "SOURCE_ID": d.source if isinstance(d.source, str) else None}
-        for d in deals.itertuples()
-    ]  # fmt: skip
+
+    def when(value) -> str | None:
+        return value.strftime("%Y-%m-%dT%H:%M:%S+00:00") if pd.notna(value) else None
+
+    records = []
+    for d in deals.itertuples():
+        c = category[str(d.pipeline_id)]
+        records.append({
+            "ID": str(d.deal_id), "TITLE": d.title, "CATEGORY_ID": c, "STAGE_ID": f"C{c}:{d.stage_id}",
+            "OPPORTUNITY": f"{d.amount:.2f}" if pd.notna(d.amount) else None, "CURRENCY_ID": "RUB",
+            "ASSIGNED_BY_ID": str(d.owner_id), "DATE_CREATE": when(d.created_at),
+            "CLOSEDATE": when(d.closed_at), "CLOSED": "Y" if pd.notna(d.closed_at) else "N",
+            "SOURCE_ID": d.source if isinstance(d.source, str) else None,
+        })  # fmt: skip
     pages = [{"result": records[i : i + page], "next": i + page} for i in range(0, len(records), page)]
     (folder / "crm.deal.list.json").write_text(json.dumps(pages, ensure_ascii=False))
 
