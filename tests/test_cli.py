@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -104,3 +105,16 @@ def test_batch_over_months_and_databases_survives_a_broken_one(sample_db, tmp_pa
     assert run.stderr.count("broken/2026-") == 21 and "cannot open" in run.stderr
     root = (out / "index.html").read_text(encoding="utf-8")
     assert root.count("/index.html") == 9  # every client and period rendered, the broken one's failures too
+
+
+def test_load_prints_the_accounting_and_names_a_wrong_format(tmp_path):
+    fixtures = Path(__file__).parent / "fixtures"
+    db = tmp_path / "crm.duckdb"
+    done = crmkit("load", fixtures / "amocrm" / "api", "--db", db, "--tz", "Europe/Moscow")
+    assert done.returncode == 0, done.stderr
+    assert "leads.json [deals]: read 4 = loaded 3 + rejected 1" in done.stdout
+    assert "1 × deleted in amoCRM (is_deleted)" in done.stdout
+    assert "by table:" in done.stdout and "stage_changes  read         9  loaded         7" in done.stdout
+    wrong = crmkit("load", fixtures / "bitrix24" / "crm.deal.list.json", "--db", db, "--format", "amocrm")
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
+    assert "crm.deal.list.json: not an amoCRM API response" in wrong.stderr

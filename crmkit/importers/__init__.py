@@ -28,6 +28,8 @@ def expand(paths: list[Path]) -> list[Path]:
             files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".json"))
         elif not path.exists():
             raise CrmkitError(f"file not found: {path}")
+        elif path.suffix.lower() not in (".csv", ".xlsx", ".xlsm", ".json"):
+            raise CrmkitError(f"{path.name}: not a CSV, XLSX or JSON file; export the data as one of these")
         else:
             files.append(path)
     return files

@@ -27,6 +27,7 @@ from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_us
 from crmkit.importers.files import (
     RawFile,
     epoch_text,
+    head_text,
     is_spreadsheet,
     peek_columns,
     read_json,
@@ -111,7 +112,7 @@ def _is_export(columns: list[str]) -> bool:
 def looks_like(files: list[Path]) -> bool:
     for path in files:
         if path.suffix.lower() == ".json":
-            head = path.read_bytes()[:65536].decode("utf-8", "ignore")
+            head = head_text(path)
             if '"_embedded"' in head and any(f'"{k}"' in head for k in API_KINDS):
                 return True
         elif _is_export(peek_columns(path)):
@@ -147,12 +148,10 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     if not exports and not api["leads"] and not api["pipelines"]:
         raise CrmkitError("no amoCRM deals among the files: give the deals export or leads.json")
     staged: list[Staged] = []
-    pipelines = None
     for path, records in api["pipelines"]:
-        pipelines = _api_pipelines(con, path, records)
-        staged += pipelines
+        staged += _api_pipelines(con, path, records)
     for raw in exports:
-        staged += _export(con, raw, resolve=pipelines is not None)
+        staged += _export(con, raw, resolve=bool(api["pipelines"]))
     for path, records in api["users"]:
         staged.append(_api_users(con, path, records))
     events = [records_table(con, p, r, _event, EVENT_COLUMNS) for p, r in api["events"]]

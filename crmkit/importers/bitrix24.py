@@ -23,7 +23,7 @@ from pathlib import Path
 
 from crmkit.errors import CrmkitError
 from crmkit.importers.base import ReadOptions, Staged, owners_as_users, stage_view
-from crmkit.importers.files import read_json, records_table, text
+from crmkit.importers.files import head_text, read_json, records_table, text
 
 FORMAT = "bitrix24"
 # What each kind of record has (field names upper-cased), tried in this order.
@@ -68,7 +68,7 @@ def kind_of(records: list) -> str | None:
 def looks_like(files: list[Path]) -> bool:
     for path in files:
         if path.suffix.lower() == ".json":
-            head = path.read_bytes()[:65536].decode("utf-8", "ignore")
+            head = head_text(path)
             if '"result"' in head and any(k in head for k in ('"STAGE_ID"', '"ENTITY_ID"', '"CALL_TYPE"')):
                 return True
     return False

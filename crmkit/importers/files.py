@@ -99,6 +99,12 @@ def is_spreadsheet(path: Path) -> bool:
     return Path(path).suffix.lower() in (".xlsx", ".xlsm")
 
 
+def head_text(path: Path, size: int = 1 << 16) -> str:
+    """The start of a file as text, for auto-detection."""
+    with open(path, "rb") as handle:
+        return handle.read(size).decode("utf-8", "ignore")
+
+
 def peek_columns(path: Path) -> list[str]:
     """The header of a CSV or XLSX file, read cheaply for auto-detection ([] if unreadable)."""
     path = Path(path)

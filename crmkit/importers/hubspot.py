@@ -20,7 +20,15 @@ from pathlib import Path
 
 from crmkit.errors import CrmkitError
 from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, quote_literal, stage_view
-from crmkit.importers.files import RawFile, peek_columns, read_json, read_text_table, records_table, text
+from crmkit.importers.files import (
+    RawFile,
+    head_text,
+    peek_columns,
+    read_json,
+    read_text_table,
+    records_table,
+    text,
+)
 
 FORMAT = "hubspot"
 COLUMNS = {  # canonical field: internal property name, export label
@@ -68,7 +76,7 @@ def entered_columns(columns: list[str]) -> list[tuple[str, str | None, str, bool
 def looks_like(files: list[Path]) -> bool:
     for path in files:
         if path.suffix.lower() == ".json":
-            head = path.read_bytes()[:65536].decode("utf-8", "ignore")
+            head = head_text(path)
             if '"results"' in head and '"stages"' in head and '"displayOrder"' in head:
                 return True
         else:

@@ -19,7 +19,15 @@ from pathlib import Path
 
 from crmkit.errors import CrmkitError
 from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, stage_view
-from crmkit.importers.files import RawFile, peek_columns, read_json, read_text_table, records_table, text
+from crmkit.importers.files import (
+    RawFile,
+    head_text,
+    peek_columns,
+    read_json,
+    read_text_table,
+    records_table,
+    text,
+)
 
 FORMAT = "pipedrive"
 WON, LOST = "Won", "Lost"
@@ -50,7 +58,7 @@ def column(columns: list[str], field: str) -> str | None:
 def looks_like(files: list[Path]) -> bool:
     for path in files:
         if path.suffix.lower() == ".json":
-            head = path.read_bytes()[:65536].decode("utf-8", "ignore")
+            head = head_text(path)
             if '"dealChange"' in head or ('"order_nr"' in head and '"pipeline_id"' in head):
                 return True
         elif any(c.startswith("Deal - ") for c in peek_columns(path)):
