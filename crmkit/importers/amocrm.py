@@ -23,7 +23,15 @@ import re
 from pathlib import Path
 
 from crmkit.errors import CrmkitError
-from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, quote_literal, stage_view
+from crmkit.importers.base import (
+    ReadOptions,
+    Staged,
+    amount_text,
+    owners_as_users,
+    quote_literal,
+    stage_records,
+    stage_view,
+)
 from crmkit.importers.files import (
     RawFile,
     epoch_text,
@@ -153,7 +161,7 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     for raw in exports:
         staged += _export(con, raw, resolve=bool(api["pipelines"]))
     for path, records in api["users"]:
-        staged.append(_api_users(con, path, records))
+        staged.append(stage_records(con, "users", path, records, _user))
     events = [records_table(con, p, r, _event, EVENT_COLUMNS) for p, r in api["events"]]
     for path, records in api["leads"]:
         staged += _api_leads(con, path, records, events)
@@ -168,15 +176,9 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             )
         )
     for path, records in api["tasks"]:
-        raw = records_table(con, path, records, _task, ACTIVITY_COLUMNS)
-        staged.append(
-            stage_view(con, "activities", raw, f"select * from {raw.relation}", drop_reason="_drop")
-        )
+        staged.append(stage_records(con, "activities", path, records, _task))
     for path, records in api["notes"]:
-        raw = records_table(con, path, records, _note, ACTIVITY_COLUMNS)
-        staged.append(
-            stage_view(con, "activities", raw, f"select * from {raw.relation}", drop_reason="_drop")
-        )
+        staged.append(stage_records(con, "activities", path, records, _note))
     return staged
 
 
@@ -316,19 +318,15 @@ def _api_pipelines(con, path: Path, records: list) -> list[Staged]:
     ]
 
 
-def _api_users(con, path: Path, records: list) -> Staged:
-    def shape(user: dict) -> dict:
-        rights = user.get("rights") or {}
-        group = rights.get("group_id")
-        return {
-            "user_id": text(user.get("id")),
-            "name": text(user.get("name")),
-            "team": None if group in (None, 0) else f"group {group}",
-            "is_active": text(rights.get("is_active")),
-        }
-
-    raw = records_table(con, path, records, shape, ("user_id", "name", "team", "is_active"))
-    return stage_view(con, "users", raw, f"select * from {raw.relation}")
+def _user(user: dict) -> dict:
+    rights = user.get("rights") or {}
+    group = rights.get("group_id")
+    return {
+        "user_id": text(user.get("id")),
+        "name": text(user.get("name")),
+        "team": None if group in (None, 0) else f"group {group}",
+        "is_active": text(rights.get("is_active")),
+    }
 
 
 DEAL_COLUMNS = ("deal_id", "pipeline_id", "stage_id", "title", "client", "amount", "currency", "owner_id",
@@ -429,10 +427,6 @@ def _event(event: dict) -> dict:
         "created_at": epoch_text(event.get("created_at")),
         "_drop": drop,
     }
-
-
-ACTIVITY_COLUMNS = ("activity_id", "deal_id", "owner_id", "kind", "direction", "status", "started_at",
-                    "due_at", "duration_s", "amount", "_drop")  # fmt: skip
 
 
 def _deal_of(entity: dict) -> str | None:

@@ -116,6 +116,15 @@ def stage_view(
     return Staged(table, raw.path, name, rows, broken, drop_reason=drop_reason, replace_key=replace_key)
 
 
+def stage_records(con, table: str, path: Path, records: list, shape) -> Staged:
+    """Stage JSON records: `shape(record)` gives a record's canonical text columns, and `_drop`
+    the reason to leave it out, if any (columns it does not give are null)."""
+    from crmkit.importers.files import records_table
+
+    raw = records_table(con, path, records, shape, (*TABLES[table].column_names, "_drop"))
+    return stage_view(con, table, raw, f"select * from {raw.relation}", drop_reason="_drop")
+
+
 def owners_as_users(con, raw, relation: str, owner: str = "owner_id") -> Staged:
     """Users for the owners a deals file names that no users file (loaded first) describes,
     named by their id or name as the file gives it."""

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from crmkit.errors import CrmkitError
-from crmkit.importers.base import ReadOptions, Staged, owners_as_users, stage_view
+from crmkit.importers.base import ReadOptions, Staged, owners_as_users, stage_records, stage_view
 from crmkit.importers.files import head_text, read_json, records_table, text
 
 FORMAT = "bitrix24"
@@ -112,14 +112,11 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
              for c in map(_upper, recs) if isinstance(c, dict)}  # fmt: skip
     staged: list[Staged] = []
     for path, records in by_kind["categories"]:
-        raw = records_table(con, path, records, lambda c: {"pipeline_id": text(_upper(c).get("ID")),
-                                                           "name": text(_upper(c).get("NAME"))})  # fmt: skip
-        staged.append(stage_view(con, "pipelines", raw, f"select * from {raw.relation}"))
+        staged.append(stage_records(con, "pipelines", path, records, _category_record))
     for path, records in by_kind["statuses"]:
         staged += _stages(con, path, records, names)
     for path, records in by_kind["users"]:
-        raw = records_table(con, path, records, _user, ("user_id", "name", "team", "is_active"))
-        staged.append(stage_view(con, "users", raw, f"select * from {raw.relation}"))
+        staged.append(stage_records(con, "users", path, records, _user))
     for path, records in by_kind["deals"]:
         raw = records_table(con, path, records, lambda d: _deal(d, sources), DEAL_COLUMNS)
         staged += [
@@ -127,19 +124,16 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             stage_view(con, "deals", raw, f"select * from {raw.relation}"),
         ]
     for path, records in by_kind["stagehistory"]:
-        raw = records_table(
-            con, path, records, _history, ("deal_id", "pipeline_id", "stage_id", "entered_at", "_drop")
-        )
-        staged.append(
-            stage_view(con, "stage_changes", raw, f"select * from {raw.relation}", drop_reason="_drop")
-        )
+        staged.append(stage_records(con, "stage_changes", path, records, _history))
     for kind, shape in (("activities", _activity), ("telephony", _call)):
         for path, records in by_kind[kind]:
-            raw = records_table(con, path, records, shape, ACTIVITY_COLUMNS)
-            staged.append(
-                stage_view(con, "activities", raw, f"select * from {raw.relation}", drop_reason="_drop")
-            )
+            staged.append(stage_records(con, "activities", path, records, shape))
     return staged
+
+
+def _category_record(record: dict) -> dict:
+    category = _upper(record)
+    return {"pipeline_id": text(category.get("ID")), "name": text(category.get("NAME"))}
 
 
 def _category(entity_id: str | None) -> str | None:
@@ -249,10 +243,6 @@ def _history(record: dict) -> dict:
         if item.get("STAGE_ID") or not item.get("STATUS_ID")
         else "a lead's history, not a deal's",
     }
-
-
-ACTIVITY_COLUMNS = ("activity_id", "deal_id", "owner_id", "kind", "direction", "status", "started_at",
-                    "due_at", "duration_s", "amount", "_drop")  # fmt: skip
 
 
 def _seconds(start, end) -> str | None:
