@@ -7,7 +7,9 @@ repeatable (strict nbval) and the HTML opens with no network (TOOLCHAIN.md).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 from functools import cache
 from pathlib import Path
@@ -68,6 +70,29 @@ def enable_offline() -> None:
     alt.theme.enable("crmkit")
 
 
+def no_data_when_empty(draw):
+    """A chart of an empty table (a window or filter with no deals) says so in the report instead
+    of failing the whole notebook."""
+    signature = inspect.signature(draw)
+
+    @functools.wraps(draw)
+    def wrapper(table, *args, **kwargs):
+        if isinstance(table, pd.DataFrame) and table.empty:
+            bound = signature.bind(table, *args, **kwargs)
+            bound.apply_defaults()
+            message = t("no_data_chart", bound.arguments.get("lang", "en"))
+            return (
+                alt.Chart(pd.DataFrame({"message": [message]}))
+                .mark_text(fontSize=13, color="#555")
+                .encode(text="message:N")
+                .properties(width=WIDTH, height=40)
+            )
+        return draw(table, *args, **kwargs)
+
+    return wrapper
+
+
+
 @alt.theme.register("crmkit", enable=False)
 def _theme() -> alt.theme.ThemeConfig:
     return {
@@ -82,6 +107,7 @@ def _theme() -> alt.theme.ThemeConfig:
     }
 
 
+@no_data_when_empty
 def won_cycle_by_owner(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Median won cycle per manager with its 95% CI, the team median as a rule; n < 5 greyed."""
     owners = table[table["level"] == "owner"].copy()
@@ -127,6 +153,7 @@ def won_cycle_by_owner(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def survival(curve: pd.DataFrame, lang: str = "en", max_day: float = 180) -> alt.Chart:
     """Kaplan–Meier step curve: share of the cohort still open by day, with its 95% band."""
     data = curve[curve["day"] <= max_day]
@@ -156,6 +183,7 @@ def survival(curve: pd.DataFrame, lang: str = "en", max_day: float = 180) -> alt
     )
 
 
+@no_data_when_empty
 def stale_by_owner(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     """Amount of stale deals per manager, with counts in the tooltip."""
     data = table[table["n_stale"] > 0]
@@ -196,6 +224,7 @@ def _stage_order(frame: pd.DataFrame) -> list[str]:
     return frame.drop_duplicates("label").sort_values(["pipeline", "position"])["label"].tolist()
 
 
+@no_data_when_empty
 def stage_times(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Finished stays per stage as a box of aggregates: p10–p90 whiskers, p25–p75 box, median."""
     data = table.assign(label=_stage_labels(table))
@@ -230,6 +259,7 @@ def stage_times(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def cumulative_flow(flow: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Deals in each open stage at the start of every week, stacked, one panel per pipeline:
     a widening band is a queue forming."""
@@ -269,6 +299,7 @@ def cumulative_flow(flow: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def manager_stage_heatmap(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Median stay per manager and stage, coloured by the ratio to the team's median."""
     data = table.assign(label=_stage_labels(table), reliable=table["n"] >= SMALL_N)
@@ -319,6 +350,7 @@ def _largest_pipeline(table: pd.DataFrame) -> str:
     return str(first.idxmax())
 
 
+@no_data_when_empty
 def funnels(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """One funnel per manager and the team: the share of the cohort reaching each stage."""
     pipeline = _largest_pipeline(conversion)
@@ -367,6 +399,7 @@ def funnels(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def conversion_intervals(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Stage-to-stage conversion per manager with its Wilson 95% interval; dashed: the team."""
     pipeline = _largest_pipeline(conversion)
@@ -426,6 +459,7 @@ def conversion_intervals(conversion: pd.DataFrame, lang: str = "en") -> alt.Char
     )
 
 
+@no_data_when_empty
 def source_rates(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Mature-lead conversion per source with its Wilson interval; dashed: all sources; weak in red."""
     overall = float(table["mature_rate"].iloc[0])
@@ -472,6 +506,7 @@ def source_rates(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def source_manager_heatmap(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Mature-lead conversion per source and manager; faded where fewer than 5 mature leads."""
     data = table.assign(reliable=table["n_mature"] >= SMALL_N)
@@ -509,6 +544,7 @@ def source_manager_heatmap(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def leads_monthly(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """New leads per month, stacked by source."""
     return (
@@ -528,6 +564,7 @@ def leads_monthly(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def forecast_ranges(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     """Per manager: revenue closing within the horizon, P10–P90 bar, P50 tick, and the naive
     weighted pipeline as a hollow diamond."""
@@ -562,6 +599,7 @@ def forecast_ranges(table: pd.DataFrame, currency: str, lang: str = "en") -> alt
     )
 
 
+@no_data_when_empty
 def backtest(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     """Forecasts made at past dates: the P10–P90 band, P50, and what actually closed."""
     base = alt.Chart(table).encode(x=alt.X("forecast_at:T", title=t("forecast_at", lang)))
@@ -586,6 +624,7 @@ def backtest(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def adoption_series(series: pd.DataFrame, adoption_date, currency: str, lang: str = "en") -> alt.Chart:
     """Monthly revenue before and after adoption, the counterfactual band after it, the adoption
     line; ramp months drawn hollow (left out of the estimates)."""
@@ -622,6 +661,7 @@ def adoption_series(series: pd.DataFrame, adoption_date, currency: str, lang: st
     )
 
 
+@no_data_when_empty
 def adoption_effects(effects: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """The change per metric by method, with 95% intervals (the naive one has none)."""
     rows = []
@@ -671,6 +711,7 @@ def adoption_effects(effects: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def payback(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     """Cumulative cost against cumulative incremental gross profit (median and 95% band)."""
     base = alt.Chart(table).encode(x=alt.X("month:T", title=t("month", lang)))
@@ -693,6 +734,7 @@ def payback(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def weekly_trends(kpi: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Leads, refusals and sales of the team per week."""
     team = kpi[kpi["level"] == "team"]
@@ -717,6 +759,7 @@ def weekly_trends(kpi: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def lead_balance(balance: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Leads / (refusals + sales) per week with the balanced band 1 ± tolerance."""
     tol = float(balance["tolerance"].iloc[0])
@@ -746,6 +789,7 @@ def lead_balance(balance: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
 
 
+@no_data_when_empty
 def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """CRM events per manager per week; the flagged managers in red, the others grey."""
     flagged = set(flags.loc[flags["is_fall"] | flags["is_low"], "name"]) if len(flags) else set()
@@ -772,6 +816,7 @@ def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en")
     )
 
 
+@no_data_when_empty
 def missed_by_hour(missed: pd.DataFrame, zone: str, lang: str = "en") -> alt.Chart:
     """The missed share of inbound calls by hour of the day."""
     data = missed[missed["level"] == "hour"].assign(hour=lambda d: d["name"].astype(int))
@@ -798,6 +843,7 @@ def missed_by_hour(missed: pd.DataFrame, zone: str, lang: str = "en") -> alt.Cha
     )
 
 
+@no_data_when_empty
 def coverage(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Deals created and won, stage moves and activities per month, on one scale each (faceted)."""
     data = table.melt(

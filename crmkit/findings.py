@@ -6,6 +6,7 @@ Impact is the money (or deals) at stake, used only to order the list.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,27 @@ class Finding:
     text: str
 
 
+def main_currency(frame: pd.DataFrame) -> str:
+    """The most common currency of a table's deals ("" when it has none)."""
+    return (
+        str(frame["currency"].mode().iloc[0])
+        if "currency" in frame and frame["currency"].notna().any()
+        else ""
+    )
+
+
+def none_when_empty(rule):
+    """A rule over an empty table (a window or filter with no deals) finds nothing."""
+
+    @functools.wraps(rule)
+    def wrapper(table, *args, **kwargs):
+        if isinstance(table, pd.DataFrame) and table.empty:
+            return []
+        return rule(table, *args, **kwargs)
+
+    return wrapper
+
+
 def money(amount: float, currency: str) -> str:
     return f"{amount:,.0f} {currency}".replace(",", "\u202f")
 
@@ -28,6 +50,7 @@ def money(amount: float, currency: str) -> str:
 SLOWER_BY = 0.2  # a difference worth a manager's attention, not only a detectable one
 
 
+@none_when_empty
 def slow_owners(won_cycle: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Managers whose median won cycle is at least 20% above the team's, with the whole 95%
     interval above the team median (so the gap is both material and not chance)."""
@@ -53,10 +76,11 @@ def slow_owners(won_cycle: pd.DataFrame, lang: str = "en") -> list[Finding]:
     ]
 
 
+@none_when_empty
 def stale(stale_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     if stale_deals.empty:
         return []
-    currency = stale_deals["currency"].mode().iloc[0]
+    currency = main_currency(stale_deals)
     per_owner = (
         stale_deals.groupby("owner")["amount"].agg(["size", "sum"]).sort_values("sum", ascending=False)
     )
@@ -79,6 +103,7 @@ def stale(stale_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     ]
 
 
+@none_when_empty
 def stuck(stuck_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     if stuck_deals.empty:
         return []
@@ -97,6 +122,7 @@ def stuck(stuck_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     ]
 
 
+@none_when_empty
 def censoring_gap(won_cycle: pd.DataFrame, time_to_close: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """When the won-only cycle and the all-deals picture tell different stories, say so."""
     won = won_cycle.loc[won_cycle["level"] == "team", "median_days"].iloc[0]
@@ -112,6 +138,7 @@ def ranked(*groups: list[Finding]) -> list[Finding]:
     return sorted((f for group in groups for f in group), key=lambda f: -f.impact)
 
 
+@none_when_empty
 def bottlenecks(stages: pd.DataFrame, flow: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Per pipeline, the open stage holding the largest share of cycle time, with its WIP trend."""
     found = []
@@ -147,6 +174,7 @@ def bottlenecks(stages: pd.DataFrame, flow: pd.DataFrame, lang: str = "en") -> l
 SLOWER_IN_STAGE = 1.5  # a manager's stays in a stage this many times the team's are worth a look
 
 
+@none_when_empty
 def slow_stage_owners(manager_stages: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Managers at least 1.5× the team's median stay in a stage with the interval above the
     team's; one finding per manager, citing the stage with the most money waiting."""
@@ -183,6 +211,7 @@ def slow_stage_owners(manager_stages: pd.DataFrame, lang: str = "en") -> list[Fi
     return found
 
 
+@none_when_empty
 def whatif(scenarios: pd.DataFrame, stages: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """The what-if of each pipeline's bottleneck stage."""
     found = []
@@ -212,6 +241,7 @@ def whatif(scenarios: pd.DataFrame, stages: pd.DataFrame, lang: str = "en") -> l
     return found
 
 
+@none_when_empty
 def weak_conversions(
     conversion: pd.DataFrame, team_check: float, currency: str, lang: str = "en"
 ) -> list[Finding]:
@@ -239,6 +269,7 @@ def weak_conversions(
     ]
 
 
+@none_when_empty
 def top_manager(scorecard: pd.DataFrame, lang: str = "en") -> list[Finding]:
     owners = scorecard[(scorecard["level"] == "owner") & (scorecard["rank"] == 1)]
     team = scorecard.loc[scorecard["level"] == "team", "win_rate"].iloc[0]
@@ -264,6 +295,7 @@ def top_manager(scorecard: pd.DataFrame, lang: str = "en") -> list[Finding]:
 BEHIND_PACE = 0.8  # on course for less than 80% of the revenue plan
 
 
+@none_when_empty
 def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
     """One finding naming every manager on course for less than 80% of the revenue plan."""
     behind = scorecard[(scorecard["level"] == "owner") & (scorecard["plan_revenue_pace"] < BEHIND_PACE)]
@@ -275,6 +307,7 @@ def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> lis
     return [Finding(gap, t("finding_behind_plan", lang, names=names, gap=money(gap, currency)))]
 
 
+@none_when_empty
 def weak_sources(sources: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Sources whose mature-lead interval lies wholly below the overall rate, and the ones too
     young to judge (never called weak)."""
@@ -317,6 +350,7 @@ def weak_sources(sources: pd.DataFrame, lang: str = "en") -> list[Finding]:
     return found
 
 
+@none_when_empty
 def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
     team = forecast[forecast["level"] == "team"].iloc[0]
     if team["n_deals"] == 0:
@@ -338,6 +372,7 @@ def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") ->
     ]
 
 
+@none_when_empty
 def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
     if backtest.empty:
         return []
@@ -355,6 +390,7 @@ def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -
     ]
 
 
+@none_when_empty
 def adoption(
     effects: pd.DataFrame, roi: pd.DataFrame, goals: pd.DataFrame, lang: str = "en"
 ) -> list[Finding]:
@@ -404,6 +440,7 @@ def _p(value: float) -> str:
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
+@none_when_empty
 def weekly_advice(
     balance: pd.DataFrame, flags: pd.DataFrame, missed: pd.DataFrame, response: pd.DataFrame, lang: str = "en"
 ) -> list[Finding]:
@@ -492,6 +529,7 @@ def weekly_advice(
     return found
 
 
+@none_when_empty
 def audit(checks: pd.DataFrame, trust: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Every check that found something, by the share of deals it touches, and every metric
     family that is not well supported."""

@@ -6,6 +6,10 @@ from __future__ import annotations
 LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "report_01": ("Pipeline duration", "Длительность сделок"),
     "parameters": ("Parameters", "Параметры"),
+    "no_data_chart": (
+        "No data for this chart in the window and filters chosen.",
+        "Для этого графика нет данных в выбранном окне и фильтрах.",
+    ),
     "data": ("Data", "Данные"),
     "as_of": ("As of", "На момент"),
     "window": ("Window", "Окно"),

@@ -12,7 +12,7 @@ from IPython.display import HTML
 
 from crmkit import charts, metrics
 from crmkit.db import connect, query
-from crmkit.findings import Finding
+from crmkit.findings import Finding, main_currency  # noqa: F401 (notebooks call report.main_currency)
 from crmkit.i18n import GLOSSARY, LABELS, t
 from crmkit.stats import SMALL_N
 
@@ -238,15 +238,6 @@ def _shades(frame: pd.DataFrame, highlight: dict[str, str]) -> dict:
         for index, rank in ranks.dropna().items():
             shades[(index, column)] = _SCALE[min(int(rank * len(_SCALE) - 1e-9), len(_SCALE) - 1)]
     return shades
-
-
-def main_currency(frame: pd.DataFrame) -> str:
-    """The most common currency of a table's deals ("" when it has none)."""
-    return (
-        str(frame["currency"].mode().iloc[0])
-        if "currency" in frame and frame["currency"].notna().any()
-        else ""
-    )
 
 
 def glossary(report: str, lang: str) -> HTML:

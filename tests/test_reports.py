@@ -210,3 +210,33 @@ def test_charts_draw_offline_in_chromium(rendered, name):
     assert len(charts) == CHARTS[name], run.stderr[-1000:]
     assert all("<svg" in chart for chart in charts), "a chart did not draw"
     assert ">Chart failed:" not in dom  # the error text vegaEmbed would put in the div
+
+
+def test_a_window_without_deals_renders_and_says_so(tmp_path):
+    """A database from a CRM's export (amoCRM's API fixture, deals of November 2025) seen a year
+    later: the 12-month window holds no deal. Every report renders; empty charts say why."""
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    db = tmp_path / "crm.duckdb"
+    con = connect(db)
+    load(con, [Path(__file__).parent / "fixtures" / "amocrm" / "api"], time_zone="Europe/Moscow")
+    con.close()
+    said = {}
+    for name in REPORTS:
+        if name == "04_crm_adoption_roi":
+            continue  # needs an adoption file: tested above
+        result = render.render_one(
+            NOTEBOOKS_DIR / f"{name}.py", tmp_path / "html", {"db_path": str(db), "as_of": "2027-01-01"}
+        )
+        assert result.error is None, result.error
+        said[name] = "No data for this chart in the window" in result.html.read_text(encoding="utf-8")
+    # Stage and source charts have no rows to draw; the others show zeros.
+    assert said == {
+        "00_data_audit": False,
+        "01_pipeline_duration": False,
+        "02_stage_bottlenecks": True,
+        "03_manager_funnels": False,  # its funnels keep the stages, at zero
+        "05_weekly_kpi": False,  # a row of zeros per week
+        "06_sources_and_forecast": True,
+    }
