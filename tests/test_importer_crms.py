@@ -499,3 +499,15 @@ def test_pipedrive_newer_export_replaces_the_creation_entry(tmp_path):
     assert rows(con, "select stage_id, entered_at from stage_changes where deal_id = '3'") == [
         ("Negotiations Started", datetime(2026, 9, 5, 12, 0))
     ]
+
+
+def test_truncated_export_fails_and_changes_nothing(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [FIXTURES / "pipedrive" / "deals.csv"])
+    before = counts(con)
+    data = (FIXTURES / "amocrm" / "export.csv").read_bytes()
+    cut = tmp_path / "export.csv"
+    cut.write_bytes(data[: data.rindex("Сидоров".encode())])  # the last row, cut off mid-way
+    with pytest.raises(CrmkitError, match="export.csv: ends in the middle of a line.*truncated.*export it again"):
+        load(con, [cut], fmt="amocrm")
+    assert counts(con) == before

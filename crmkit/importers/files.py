@@ -132,7 +132,22 @@ def read_text_table(con: duckdb.DuckDBPyConnection, path: Path, *, decimal: str 
     return _read_csv(con, path)
 
 
+def _ends_mid_line(path: Path) -> bool:
+    """A text export ends with a line break; one that does not was most likely cut off."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) not in (b"\n", b"\r")
+
+
 def _read_csv(con, path: Path) -> RawFile:
+    if _ends_mid_line(path):
+        raise CrmkitError(
+            f"{path.name}: ends in the middle of a line, so the file looks truncated (its last row "
+            "may be cut short); export it again — or, if it is complete, end it with a line break"
+        )
     n = next(_counter)
     source, errors = f"_src_{n}", f"_broken_{n}"
     readable = utf8_path(path)
