@@ -138,11 +138,13 @@ def test_amocrm_api(tmp_path):
     con = connect(tmp_path / "crm.duckdb")
     results = by_table(load(con, [api], time_zone=MSK))
     assert results[("leads.json", "deals")] == (4, 3, 1)
+    # Six events: four stage changes, a tag (rejected), and a call, which goes to activities.
     assert results[("events.json", "stage_changes")] == (5, 4, 1)
+    assert results[("events.json", "activities")] == (1, 1, 0)
     assert [r for (r,) in rows(con, "select reason from rejects order by 1")] == [
         "deleted in amoCRM (is_deleted)",  # lead 204, as a deal
         "deleted in amoCRM (is_deleted)",  # … and as its first stage entry
-        "event type 'incoming_call': not a stage change",
+        "event type 'entity_tag_added': not a stage change",
     ]
     assert rows(con, "select deal_id, pipeline_id, stage_id, status, amount, owner_id, source, client, "
                      "loss_reason, created_at, closed_at from deals order by 1") == [
@@ -508,6 +510,20 @@ def test_truncated_export_fails_and_changes_nothing(tmp_path):
     data = (FIXTURES / "amocrm" / "export.csv").read_bytes()
     cut = tmp_path / "export.csv"
     cut.write_bytes(data[: data.rindex("Сидоров".encode())])  # the last row, cut off mid-way
-    with pytest.raises(CrmkitError, match="export.csv: ends in the middle of a line.*truncated.*export it again"):
+    with pytest.raises(
+        CrmkitError, match="export.csv: ends in the middle of a line.*truncated.*export it again"
+    ):
         load(con, [cut], fmt="amocrm")
     assert counts(con) == before
+
+
+def test_amocrm_call_events_without_notes(tmp_path):
+    """Calls known only from events: an activity with the note's id, no duration or outcome (the
+    event does not say them); a robot (user 0) is no owner."""
+    api = FIXTURES / "amocrm" / "api"
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [api / n for n in ("pipelines.json", "users.json", "leads.json", "events.json")])
+    assert rows(con, "select activity_id, deal_id, owner_id, kind, direction, status, started_at, duration_s "
+                     "from activities") == [
+        ("note-7001", "202", None, "call", "in", None, datetime(2025, 11, 5, 10, 53, 20), None)
+    ]  # fmt: skip

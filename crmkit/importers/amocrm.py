@@ -165,16 +165,12 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     events = [records_table(con, p, r, _event, EVENT_COLUMNS) for p, r in api["events"]]
     for path, records in api["leads"]:
         staged += _api_leads(con, path, records, events)
-    for raw in events:
-        staged.append(
-            stage_view(
-                con,
-                "stage_changes",
-                raw,
-                "select * exclude (created_at, before_pipeline_id, before_stage_id) from " + raw.relation,
-                drop_reason="_drop",
-            )
-        )
+    for raw in events:  # each event is either a stage change or a call
+        staged += [
+            stage_view(con, "stage_changes", raw, f"select {STAGE_CHANGE} from {raw.relation} where not is_call",
+                       drop_reason="_drop", routed=True),
+            stage_view(con, "activities", raw, f"select {CALL} from {raw.relation} where is_call", derived=True),
+        ]  # fmt: skip
     for path, records in api["tasks"]:
         staged.append(stage_records(con, "activities", path, records, _task))
     for path, records in api["notes"]:
@@ -400,7 +396,13 @@ def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[St
 
 
 EVENT_COLUMNS = ("deal_id", "pipeline_id", "stage_id", "entered_at", "changed_by", "before_pipeline_id",
-                 "before_stage_id", "created_at", "_drop")  # fmt: skip
+                 "before_stage_id", "is_call", "call_id", "direction", "_drop")  # fmt: skip
+STAGE_CHANGE = "_row, _raw, deal_id, pipeline_id, stage_id, entered_at, changed_by, _drop"
+# A call event links the call's note (value_after: [{"note": {"id": …}}]): it takes the note's id,
+# so the note, loaded after it with the duration and the call's result, replaces it.
+CALL = """_row, _raw, call_id as activity_id, deal_id, nullif(changed_by, '0') as owner_id, 'call' as kind, direction,
+          entered_at as started_at"""
+CALL_EVENTS = {"incoming_call": "in", "outgoing_call": "out"}
 
 
 def _status(values) -> dict:
@@ -411,20 +413,25 @@ def _status(values) -> dict:
 def _event(event: dict) -> dict:
     after, before = _status(event.get("value_after")), _status(event.get("value_before"))
     kind = event.get("type")
+    lead = event.get("entity_type") in (None, "lead", "leads")
     drop = None
     if kind != "lead_status_changed":
         drop = f"event type {kind!r}: not a stage change"
-    elif event.get("entity_type") not in (None, "lead", "leads"):
+    elif not lead:
         drop = f"entity type {event.get('entity_type')!r}: not a deal"
+    linked = event.get("value_after") or [{}]
+    note = (linked[0].get("note") or {}) if isinstance(linked[0], dict) else {}
     return {
-        "deal_id": text(event.get("entity_id")),
+        "deal_id": text(event.get("entity_id")) if lead else None,
         "pipeline_id": text(after.get("pipeline_id")),
         "stage_id": text(after.get("id")),
         "entered_at": epoch_text(event.get("created_at")),
         "changed_by": text(event.get("created_by")),
         "before_pipeline_id": text(before.get("pipeline_id")),
         "before_stage_id": text(before.get("id")),
-        "created_at": epoch_text(event.get("created_at")),
+        "is_call": kind in CALL_EVENTS,
+        "call_id": f"note-{note['id']}" if note.get("id") else f"event-{text(event.get('id'))}",
+        "direction": CALL_EVENTS.get(kind),
         "_drop": drop,
     }
 

@@ -100,19 +100,26 @@ def stage_view(
     *,
     drop_reason: str | None = None,
     derived: bool = False,
+    routed: bool = False,
     replace_key: tuple[str, ...] | None = None,
 ) -> Staged:
     """Stage `select` (canonical text columns, `_row`, `_raw`; a column it lacks is null) from
     file `raw` as a view filling `table`. A derived table (stages or users made from the values
-    of a file) counts its own rows when stored; otherwise the file's rows and broken rows are
-    accounted for."""
+    of a file) counts its own rows when stored; so does a routed one (a file whose rows go to
+    two tables: one is staged routed and keeps the file's broken rows, the other derived);
+    otherwise the file's rows and broken rows are accounted for."""
     name = f"_staged_{table}_{next(_views)}"
     con.execute(f"create or replace temp view {name}_select as {select}")
     have = {c[0] for c in con.execute(f"select * from {name}_select limit 0").description}
     missing = [c for c in TABLES[table].column_names if c not in have]
     nulls = "".join(f", null::varchar as {quote_ident(c)}" for c in missing)
     con.execute(f"create or replace temp view {name} as select *{nulls} from {name}_select")
-    rows, broken = (None, []) if derived else (raw.rows_read, list(raw.broken_rows))
+    if derived:  # its own rows, counted when stored
+        rows, broken = None, []
+    elif routed:  # the file's rows this table takes, and the file's broken rows
+        rows, broken = None, list(raw.broken_rows)
+    else:
+        rows, broken = raw.rows_read, list(raw.broken_rows)
     return Staged(table, raw.path, name, rows, broken, drop_reason=drop_reason, replace_key=replace_key)
 
 
@@ -295,7 +302,8 @@ def store(
     the caller's transaction)."""
     table = TABLES[staged.table]
     if staged.rows_read is None:
-        staged.rows_read = con.execute(f"select count(*) from {staged.relation}").fetchone()[0]
+        counted = con.execute(f"select count(*) from {staged.relation}").fetchone()[0]
+        staged.rows_read = counted + len(staged.broken_rows)
     digest = file_hash(staged.file)
     if not force and already_loaded(con, digest, table.name):
         return LoadResult(staged.file, table.name, None, staged.rows_read, 0, 0, [])
