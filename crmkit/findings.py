@@ -542,6 +542,7 @@ def audit(checks: pd.DataFrame, trust: pd.DataFrame, lang: str = "en") -> list[F
                 check=t(row.check_name, lang),
                 n=int(row.found),
                 share=row.share,
+                basis=t(f"basis_{row.basis_unit}", lang),
                 examples=row.examples,
             ),
         )

@@ -115,9 +115,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "линия на нуле при ненулевых остальных — история, которой в CRM не было",
     ),
     "finding_audit": (
-        "{check}: {n} ({share:.1%} of deals), e.g. {examples}.",
-        "{check}: {n} ({share:.1%} сделок), например {examples}.",
+        "{check}: {n} ({share:.1%} of {basis}), e.g. {examples}.",
+        "{check}: {n} ({share:.1%} {basis}), например {examples}.",
     ),
+    "basis_deals": ("deals", "сделок"),
+    "basis_rows_read": ("the rows read", "прочитанных строк"),
     "finding_trust": (
         "{family} rests on {share:.0%} of its basis ({supported} of {basis}): {verdict}.",
         "{family}: опирается на {share:.0%} ({supported} из {basis}) — {verdict}.",

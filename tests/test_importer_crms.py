@@ -527,3 +527,15 @@ def test_amocrm_call_events_without_notes(tmp_path):
                      "from activities") == [
         ("note-7001", "202", None, "call", "in", None, datetime(2025, 11, 5, 10, 53, 20), None)
     ]  # fmt: skip
+
+
+def test_audit_counts_rejects_against_rows_read(tmp_path):
+    """The data audit's "rows rejected in the last load" is a share of the rows that load read
+    (34 over ten file-table loads of the amoCRM fixture), not of the deals."""
+    from crmkit import metrics
+
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [FIXTURES / "amocrm" / "api"])
+    assert rows(con, "select sum(rows_read) from loads") == [(34,)]
+    check = metrics.data_audit(con, as_of="2026-01-01").set_index("check_name").loc["rejected_last_load"]
+    assert (check["found"], check["share"]) == (3, pytest.approx(3 / 34))

@@ -13,7 +13,7 @@ BULK_THRESHOLD = 20  # stage moves by one user within one minute that make a bul
 GOOD, USABLE = 0.9, 0.6  # trust: share of the basis that supports a metric family
 
 
-@metric("Data audit: every check of METRICS.md §7 with its count, share of deals and example ids")
+@metric("Data audit: every check of METRICS.md §7 with its count, share (of deals, or of rows read) and ids")
 def data_audit(
     con, *, as_of, period_start=None, pipeline=None, owner=None, bulk_threshold: int = BULK_THRESHOLD
 ) -> pd.DataFrame:
@@ -23,11 +23,11 @@ def data_audit(
     )
     # a count of problems, not a sample size: not called `n`, so tables do not grey it out
     checks = checks.rename(columns={"n": "found"})
-    checks["share"] = checks["found"] / checks["n_deals"].where(checks["n_deals"] > 0)
+    checks["share"] = checks["found"] / checks["basis"].where(checks["basis"] > 0)
     checks["examples"] = [
         ", ".join(map(str, ids)) if isinstance(ids, list | np.ndarray) else "" for ids in checks["examples"]
     ]
-    return checks.drop(columns="n_deals")
+    return checks.drop(columns="basis")
 
 
 @metric("Deals created and won, stage moves and activities per month: gaps in what was recorded")

@@ -37,11 +37,13 @@ future as (
     select activity_id from main.activities where started_at >= $as_of::timestamp and status <> 'planned'
 ),
 
+last_load as (
+    select load_id, rows_read from main.loads
+    where loaded_at >= (select max(loaded_at) from main.loads) - interval 1 hour
+),
+
 last_load_rejects as (
-    select rejects.*
-    from main.rejects
-    inner join main.loads using (load_id)
-    where loads.loaded_at >= (select max(loaded_at) from main.loads) - interval 1 hour
+    select rejects.* from main.rejects inner join last_load using (load_id)
 ),
 
 checks as (
@@ -78,6 +80,10 @@ checks as (
     from last_load_rejects
 )
 
-select check_name, position, n, examples, (select count(*) from deals) as n_deals
+-- Each count is a share of the deals, but rejected rows are a share of the rows the load read.
+select check_name, position, n, examples,
+       case when check_name = 'rejected_last_load' then (select sum(rows_read) from last_load)
+            else (select count(*) from deals) end as basis,
+       case when check_name = 'rejected_last_load' then 'rows_read' else 'deals' end as basis_unit
 from checks
 order by position
