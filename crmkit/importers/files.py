@@ -5,11 +5,13 @@ a spreadsheet, becomes a reject with its reason, not a gap."""
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import functools
 import itertools
 import json
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +86,9 @@ def encoding(path: Path) -> str:
 @functools.lru_cache(maxsize=64)
 def _utf8_copy(key: tuple[str, int, int]) -> Path:
     path = Path(key[0])
-    copy = Path(tempfile.mkdtemp(prefix="crmkit-")) / path.name
+    folder = tempfile.mkdtemp(prefix="crmkit-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a decoded copy lives as long as the process
+    copy = Path(folder) / path.name
     copy.write_text(path.read_bytes().decode(_encoding(key)), encoding="utf-8")
     return copy
 
