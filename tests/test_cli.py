@@ -118,3 +118,11 @@ def test_load_prints_the_accounting_and_names_a_wrong_format(tmp_path):
     wrong = crmkit("load", fixtures / "bitrix24" / "crm.deal.list.json", "--db", db, "--format", "amocrm")
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
     assert "crm.deal.list.json: not an amoCRM API response" in wrong.stderr
+
+
+def test_load_offers_every_importer():
+    from crmkit.cli import parser
+    from crmkit.importers import FORMAT_NAMES
+
+    load = next(a for a in parser()._subparsers._group_actions[0].choices["load"]._actions if a.dest == "format")
+    assert set(load.choices) == set(FORMAT_NAMES)
