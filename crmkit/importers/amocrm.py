@@ -29,6 +29,7 @@ from crmkit.importers.base import (
     amount_text,
     owners_as_users,
     quote_literal,
+    stage_pipelines,
     stage_records,
     stage_view,
 )
@@ -273,45 +274,26 @@ def _export(con, raw: RawFile, resolve: bool) -> list[Staged]:
 
 
 def _api_pipelines(con, path: Path, records: list) -> list[Staged]:
-    pipelines = records_table(con, path, records, lambda p: {"pipeline_id": text(p.get("id")),
-                                                             "name": text(p.get("name"))})  # fmt: skip
-    statuses = []
+    pipelines, stages = [], []
     for pipeline in records:
-        if isinstance(pipeline, dict):
-            for status in (pipeline.get("_embedded") or {}).get("statuses", []):
-                statuses.append({**status, "pipeline_id": status.get("pipeline_id", pipeline.get("id")),
-                                 "_pipeline_name": pipeline.get("name")})  # fmt: skip
-
-    def shape(status: dict) -> dict:
-        sid = text(status.get("id"))
-        return {
-            "pipeline_id": text(status.get("pipeline_id")),
-            "stage_id": sid,
-            "name": text(status.get("name")),
-            "sort": text(status.get("sort")),
-            "kind": "won" if sid == WON_ID else "lost" if sid == LOST_ID else "open",
-            "pipeline_name": text(status.get("_pipeline_name")),
-        }
-
-    stages = records_table(con, path, statuses, shape, ("pipeline_id", "stage_id", "name", "sort", "kind"))
-    # Funnel order: open stages by `sort`, then won, then lost (amoCRM sorts them last too).
+        if not isinstance(pipeline, dict):
+            pipelines.append(pipeline)  # kept, to be rejected as not a record
+            continue
+        pipelines.append({"pipeline_id": text(pipeline.get("id")), "name": text(pipeline.get("name"))})
+        for status in (pipeline.get("_embedded") or {}).get("statuses", []):
+            sid = text(status.get("id"))
+            stages.append({
+                "pipeline_id": text(status.get("pipeline_id", pipeline.get("id"))), "stage_id": sid,
+                "name": text(status.get("name")), "sort": text(status.get("sort")),
+                "kind": "won" if sid == WON_ID else "lost" if sid == LOST_ID else "open",
+            })  # fmt: skip
+    # The export's pipeline and stage names, for resolving them to these ids.
+    names = [{**stage, "pipeline_name": p["name"]} for p in pipelines if isinstance(p, dict)
+             for stage in stages if stage["pipeline_id"] == p["pipeline_id"]]  # fmt: skip
+    raw = records_table(con, path, names, None, ("pipeline_id", "stage_id", "name", "pipeline_name"))
     con.execute(f"""create or replace temp view _amo_stage_names as
-        select pipeline_id, stage_id, name, pipeline_name from {stages.relation}""")
-    return [
-        stage_view(
-            con, "pipelines", pipelines, f"select _row, _raw, pipeline_id, name from {pipelines.relation}"
-        ),
-        stage_view(
-            con,
-            "stages",
-            stages,
-            f"""
-            select _row, _raw, pipeline_id, stage_id, name, kind,
-                   row_number() over (partition by pipeline_id order by kind = 'lost', kind = 'won',
-                                      try_cast(sort as integer), _row)::varchar as position
-            from {stages.relation}""",
-        ),
-    ]
+        select pipeline_id, stage_id, name, pipeline_name from {raw.relation}""")
+    return stage_pipelines(con, path, pipelines, stages)
 
 
 def _user(user: dict) -> dict:

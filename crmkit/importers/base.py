@@ -132,6 +132,24 @@ def stage_records(con, table: str, path: Path, records: list, shape) -> Staged:
     return stage_view(con, table, raw, f"select * from {raw.relation}", drop_reason="_drop")
 
 
+def stage_pipelines(con, path: Path, pipelines: list[dict], stages: list[dict]) -> list[Staged]:
+    """Stage a CRM's pipelines and their stages as its API lists them: pipelines as
+    {pipeline_id, name}, stages as {pipeline_id, stage_id, name, sort, kind}. A pipeline's funnel
+    order is its open stages by `sort`, then won, then lost stages."""
+    from crmkit.importers.files import records_table
+
+    raw_pipelines = records_table(con, path, pipelines, None, TABLES["pipelines"].column_names)
+    raw_stages = records_table(con, path, stages, None, ("pipeline_id", "stage_id", "name", "sort", "kind"))
+    return [
+        stage_view(con, "pipelines", raw_pipelines, f"select * from {raw_pipelines.relation}"),
+        stage_view(con, "stages", raw_stages, f"""
+            select _row, _raw, pipeline_id, stage_id, name, kind,
+                   row_number() over (partition by pipeline_id order by kind = 'lost', kind = 'won',
+                                      try_cast(sort as integer), _row)::varchar as position
+            from {raw_stages.relation}"""),
+    ]  # fmt: skip
+
+
 def owners_as_users(con, raw, relation: str, owner: str = "owner_id") -> Staged:
     """Users for the owners a deals file names that no users file (loaded first) describes,
     named by their id or name as the file gives it."""

@@ -19,14 +19,21 @@ import re
 from pathlib import Path
 
 from crmkit.errors import CrmkitError
-from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, quote_literal, stage_view
+from crmkit.importers.base import (
+    ReadOptions,
+    Staged,
+    amount_text,
+    owners_as_users,
+    quote_literal,
+    stage_pipelines,
+    stage_view,
+)
 from crmkit.importers.files import (
     RawFile,
     head_text,
     peek_columns,
     read_json,
     read_text_table,
-    records_table,
     text,
 )
 
@@ -114,31 +121,22 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
 
 
 def _pipelines(con, path: Path, records: list) -> list[Staged]:
-    pipelines = records_table(con, path, records, lambda p: {"pipeline_id": text(p.get("id")),
-                                                             "name": text(p.get("label"))})  # fmt: skip
-    stages = []
+    pipelines, stages = [], []
     for pipeline in records:
-        for stage_ in pipeline.get("stages", []) if isinstance(pipeline, dict) else []:
+        if not isinstance(pipeline, dict):
+            pipelines.append(pipeline)  # kept, to be rejected as not a record
+            continue
+        pipelines.append({"pipeline_id": text(pipeline.get("id")), "name": text(pipeline.get("label"))})
+        for stage_ in pipeline.get("stages", []):
             meta = stage_.get("metadata") or {}
             closed = str(meta.get("isClosed")).lower() == "true"
             won = closed and float(meta.get("probability") or 0) >= 1
-            stages.append({"pipeline_id": text(pipeline.get("id")), "stage_id": text(stage_.get("id")),
-                           "name": text(stage_.get("label")), "sort": text(stage_.get("displayOrder")),
-                           "kind": "won" if won else "lost" if closed else "open"})  # fmt: skip
-    raw = records_table(con, path, stages, None, ("pipeline_id", "stage_id", "name", "sort", "kind"))
-    return [
-        stage_view(con, "pipelines", pipelines, f"select * from {pipelines.relation}"),
-        stage_view(
-            con,
-            "stages",
-            raw,
-            f"""
-            select _row, _raw, pipeline_id, stage_id, name, kind,
-                   row_number() over (partition by pipeline_id order by try_cast(sort as integer), _row)::varchar
-                       as position
-            from {raw.relation}""",
-        ),
-    ]
+            stages.append({
+                "pipeline_id": text(pipeline.get("id")), "stage_id": text(stage_.get("id")),
+                "name": text(stage_.get("label")), "sort": text(stage_.get("displayOrder")),
+                "kind": "won" if won else "lost" if closed else "open",
+            })  # fmt: skip
+    return stage_pipelines(con, path, pipelines, stages)
 
 
 def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
