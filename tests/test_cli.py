@@ -124,5 +124,6 @@ def test_load_offers_every_importer():
     from crmkit.cli import parser
     from crmkit.importers import FORMAT_NAMES
 
-    load = next(a for a in parser()._subparsers._group_actions[0].choices["load"]._actions if a.dest == "format")
-    assert set(load.choices) == set(FORMAT_NAMES)
+    load = parser()._subparsers._group_actions[0].choices["load"]
+    fmt = next(action for action in load._actions if action.dest == "format")
+    assert set(fmt.choices) == set(FORMAT_NAMES)
