@@ -24,6 +24,7 @@ from crmkit.importers.base import (
     Staged,
     amount_text,
     owners_as_users,
+    quote_ident,
     quote_literal,
     stage_pipelines,
     stage_view,
@@ -149,15 +150,18 @@ def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
                {raw.col(col["stage"])} as stage_id, lower({raw.col(col["is_won"])}) in {TRUE} as is_won,
                lower({raw.col(col["is_closed"])}) in {TRUE} as is_closed, src.*
         from {raw.relation} as src""")
+    # The pipeline of a stage some deal is in now (for "date entered" columns that do not say it).
+    con.execute(f"""create or replace temp view {deals}_stage_pipeline as
+        select stage_id, any_value(pipeline_id) as pipeline_id from {deals} group by stage_id""")
     # Stage entries: one row per filled cell, v2 before legacy for the same deal and stage.
     cells = (
         " union all ".join(
-            f"select _row, deal_id, coalesce({quote_literal(p) if p else _default_pipeline(s)}, stage_pipeline.pipeline_id, "
-            f"src.pipeline_id) as pipeline_id, {quote_literal(s)} as stage_id, {quote_literal(c)} as source_column, "
-            f"{'true' if v2 else 'false'} as is_v2, {i} as place, src.{_q(c)} as entered_at "
-            f"from {deals} as src left join (select stage_id, any_value(pipeline_id) as pipeline_id from {deals} "
-            f"group by 1) as stage_pipeline on stage_pipeline.stage_id = {quote_literal(s)} "
-            f"where nullif(trim(src.{_q(c)}), '') is not null"
+            f"select _row, deal_id, coalesce({quote_literal(p) if p else _default_pipeline(s)}, "
+            f"known.pipeline_id, src.pipeline_id) as pipeline_id, {quote_literal(s)} as stage_id, "
+            f"{quote_literal(c)} as source_column, {'true' if v2 else 'false'} as is_v2, {i} as place, "
+            f"src.{quote_ident(c)} as entered_at "
+            f"from {deals} as src left join {deals}_stage_pipeline as known on known.stage_id = {quote_literal(s)} "
+            f"where nullif(trim(src.{quote_ident(c)}), '') is not null"
             for i, (c, p, s, v2) in enumerate(entered)
         )
         or "select null::bigint as _row, null as deal_id, null as pipeline_id, null as stage_id, "
@@ -252,7 +256,3 @@ def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
 def _default_pipeline(stage_id: str) -> str:
     """HubSpot's default stages belong to the default pipeline; other stages are looked up."""
     return "'default'" if stage_id in DEFAULT_STAGES else "null"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
