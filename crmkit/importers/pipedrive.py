@@ -108,10 +108,7 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             from {raw.relation}""",
             )
         )
-    flow_views = []
-    for path, records in flows:
-        raw = records_table(con, path, records, _change, FLOW_COLUMNS)
-        flow_views.append(raw)
+    flow_views = [records_table(con, path, records, _change, FLOW_COLUMNS) for path, records in flows]
     for raw in exports:
         staged += _export(con, raw, flow_views)
     for raw in flow_views:
