@@ -1,6 +1,7 @@
 """Named-format benchmark: the sample's deals written as a CRM would export them, then loaded.
 
 - an amoCRM web export of a million deals: cp1251, `;`, `22.11.2026 14:05:00`, `1 234 567,89`;
+  and its first 100,000 rows as XLSX (read with openpyxl);
 - a Bitrix24 `crm.deal.list` saved as JSON pages, with its `crm.status.list` (JSON records go
   through Python, so this is the slower path; its size is a parameter).
 
@@ -89,7 +90,7 @@ def bitrix_export(tables: dict[str, pd.DataFrame], folder: Path, n_deals: int, p
     (folder / "crm.deal.list.json").write_text(json.dumps(pages, ensure_ascii=False))
 
 
-def main(n_deals: int = 1_000_000, n_json: int = 1_000_000) -> None:
+def main(n_deals: int = 1_000_000, n_json: int = 1_000_000, n_xlsx: int = 100_000) -> None:
     with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as tmp:
         root = Path(tmp)
         t = time.perf_counter()
@@ -107,6 +108,14 @@ def main(n_deals: int = 1_000_000, n_json: int = 1_000_000) -> None:
         load(con, [root / "amocrm.csv"], time_zone="Europe/Moscow")
         t = step("reload (unchanged file)", t)
         con.close()
+        frame = pd.read_csv(root / "amocrm.csv", sep=";", encoding="cp1251", dtype=str, nrows=n_xlsx)
+        frame.to_excel(root / "amocrm.xlsx", index=False)
+        t = step("write amoCRM export as XLSX", t, f"{len(frame):,} deals")
+        con = connect(root / "amo_xlsx.duckdb")
+        results = load(con, [root / "amocrm.xlsx"], time_zone="Europe/Moscow")
+        deals = next(r for r in results if r.table == "deals")
+        t = step("load amoCRM XLSX", t, f"{deals.rows_read:,} read, {deals.rows_rejected:,} rejected")
+        con.close()
         bitrix_export(tables, root / "bitrix", n_json)
         size = sum(p.stat().st_size for p in (root / "bitrix").iterdir()) / 1e6
         t = step("write Bitrix24 JSON", t, f"{n_json:,} deals, {size:.0f} MB")
@@ -118,4 +127,4 @@ def main(n_deals: int = 1_000_000, n_json: int = 1_000_000) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    main(*(int(a) for a in sys.argv[1:4]))
