@@ -28,6 +28,7 @@ from crmkit.importers.base import (
     Staged,
     amount_text,
     owners_as_users,
+    pipelines_as_named,
     quote_literal,
     stage_pipelines,
     stage_records,
@@ -205,18 +206,7 @@ def _export(con, raw: RawFile, resolve: bool) -> list[Staged]:
         ids, pipeline_id, stage_id = "", "src.pipeline", "src.stage"
     staged = []
     if not resolve:
-        staged.append(
-            stage_view(
-                con,
-                "pipelines",
-                raw,
-                f"""
-            select row_number() over (order by min(_row)) as _row, pipeline as _raw,
-                   pipeline as pipeline_id, pipeline as name
-            from {deals} where pipeline is not null group by pipeline""",
-                derived=True,
-            )
-        )
+        staged.append(pipelines_as_named(con, raw, deals, "pipeline"))
         staged.append(
             stage_view(
                 con,
@@ -241,18 +231,7 @@ def _export(con, raw: RawFile, resolve: bool) -> list[Staged]:
                 derived=True,
             )
         )
-    staged.append(
-        stage_view(
-            con,
-            "users",
-            raw,
-            f"""
-        select row_number() over (order by min(_row)) as _row, owner as _raw, owner as user_id, owner as name,
-               null as team, null as is_active
-        from {deals} where owner is not null group by owner""",
-            derived=True,
-        )
-    )
+    staged.append(owners_as_users(con, raw, deals, "owner"))
     staged.append(
         stage_view(
             con,

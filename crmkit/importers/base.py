@@ -150,6 +150,15 @@ def stage_pipelines(con, path: Path, pipelines: list[dict], stages: list[dict]) 
     ]  # fmt: skip
 
 
+def pipelines_as_named(con, raw, relation: str, pipeline: str) -> Staged:
+    """Pipelines for the values a deals file gives in its pipeline column (the name is the id),
+    numbered in the order the file first names them."""
+    return stage_view(con, "pipelines", raw, f"""
+        select row_number() over (order by min(_row)) as _row, {pipeline} as _raw, {pipeline} as pipeline_id,
+               {pipeline} as name
+        from {relation} where {pipeline} is not null group by {pipeline}""", derived=True)  # fmt: skip
+
+
 def owners_as_users(con, raw, relation: str, owner: str = "owner_id") -> Staged:
     """Users for the owners a deals file names that no users file (loaded first) describes,
     named by their id or name as the file gives it."""

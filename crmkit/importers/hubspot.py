@@ -24,6 +24,7 @@ from crmkit.importers.base import (
     Staged,
     amount_text,
     owners_as_users,
+    pipelines_as_named,
     quote_ident,
     quote_literal,
     stage_pipelines,
@@ -170,18 +171,7 @@ def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
     con.execute(f"create or replace temp view {deals}_cells as {cells}")
     staged = []
     if not has_pipelines:
-        staged.append(
-            stage_view(
-                con,
-                "pipelines",
-                raw,
-                f"""
-            select row_number() over (order by pipeline_id) as _row, pipeline_id as _raw, pipeline_id,
-                   pipeline_id as name from (select distinct pipeline_id from {deals} where pipeline_id is not null)
-            """,
-                derived=True,
-            )
-        )
+        staged.append(pipelines_as_named(con, raw, deals, "pipeline_id"))
         defaults = ", ".join(f"({quote_literal(s)}, {i})" for i, s in enumerate(DEFAULT_STAGES, 1))
         staged.append(
             stage_view(

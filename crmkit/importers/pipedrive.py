@@ -18,7 +18,14 @@ import json
 from pathlib import Path
 
 from crmkit.errors import CrmkitError
-from crmkit.importers.base import ReadOptions, Staged, amount_text, owners_as_users, stage_view
+from crmkit.importers.base import (
+    ReadOptions,
+    Staged,
+    amount_text,
+    owners_as_users,
+    pipelines_as_named,
+    stage_view,
+)
 from crmkit.importers.files import (
     RawFile,
     head_text,
@@ -191,16 +198,7 @@ def _export(con, raw: RawFile, flows: list[RawFile]) -> list[Staged]:
                {raw.col(col["lost_time"])} as lost_time, src.*
         from {raw.relation} as src""")
     staged = [
-        stage_view(
-            con,
-            "pipelines",
-            raw,
-            f"""
-            select row_number() over (order by min(_row)) as _row, pipeline as _raw, pipeline as pipeline_id,
-                   pipeline as name
-            from {deals} where pipeline is not null group by pipeline""",
-            derived=True,
-        ),
+        pipelines_as_named(con, raw, deals, "pipeline"),
         stage_view(
             con,
             "stages",
