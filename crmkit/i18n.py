@@ -3,6 +3,9 @@ come from the data as they are and are never translated."""
 
 from __future__ import annotations
 
+import math
+import string
+
 LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "report_01": ("Pipeline duration", "Длительность сделок"),
     "parameters": ("Parameters", "Параметры"),
@@ -1133,8 +1136,21 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+class _Formatter(string.Formatter):
+    """Formats a number that is not known (an interval too small a sample cannot give) as a
+    dash, never as "nan"."""
+
+    def format_field(self, value, format_spec):
+        if isinstance(value, float) and math.isnan(value):
+            return "—"
+        return super().format_field(value, format_spec)
+
+
+_formatter = _Formatter()
+
+
 def t(key: str, lang: str = "en", **values) -> str:
     """The label `key` in `lang` ("en" or "ru"), formatted with `values`."""
     en, ru = LABELS[key]
     text = ru if lang == "ru" else en
-    return text.format(**values) if values else text
+    return _formatter.format(text, **values) if values else text

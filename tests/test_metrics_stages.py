@@ -88,3 +88,13 @@ def test_sample_bottleneck_and_slow_manager_are_named(sample_db):
     assert any(text.startswith(f"«{sample.PLANTED['bottleneck_stage']}»") for text in texts)
     slow = findings.slow_stage_owners(metrics.manager_stage_durations(con, as_of="2026-11-01"))
     assert [f.text.split(" is slow")[0] for f in slow] == [sample.PLANTED["slow_manager"]]
+
+
+def test_an_interval_too_small_a_sample_cannot_give_reads_as_a_dash():
+    """A finding over one stay has no interval: the report says "—", never "nan"."""
+    from crmkit.i18n import t
+
+    values = dict(stage="A", pipeline="P", share=0.5, median=12.0, n=1, wip=0, amount="0", trend="")
+    text = t("finding_bottleneck", "en", low=float("nan"), high=float("nan"), **values)
+    assert "(95% CI —–—, n=1)" in text and "nan" not in text
+    assert "(95% CI 3–20, n=1)" in t("finding_bottleneck", "en", low=3.0, high=20.0, **values)
