@@ -101,7 +101,7 @@ def main(n_deals: int = 1_000_000, n_json: int = 1_000_000, n_xlsx: int = 100_00
         con = connect(root / "amo.duckdb")
         results = load(con, [root / "amocrm.csv"], time_zone="Europe/Moscow")
         deals = next(r for r in results if r.table == "deals")
-        reasons = "; ".join(f"{n} × {reason}" for reason, n in deals.top_reasons)
+        reasons = "; ".join(f"{n} × {reason}" for reason, n, _ in deals.top_reasons)
         t = step(
             "load amoCRM export", t, f"{deals.rows_read:,} read, {deals.rows_rejected:,} rejected {reasons}"
         )
@@ -122,7 +122,7 @@ def main(n_deals: int = 1_000_000, n_json: int = 1_000_000, n_xlsx: int = 100_00
         con = connect(root / "bitrix.duckdb")
         results = load(con, [root / "bitrix"])
         deals = next(r for r in results if r.table == "deals")
-        reasons = "; ".join(f"{n} × {reason}" for reason, n in deals.top_reasons)
+        reasons = "; ".join(f"{n} × {reason}" for reason, n, _ in deals.top_reasons)
         step("load Bitrix24 JSON", t, f"{deals.rows_read:,} read, {deals.rows_rejected:,} rejected {reasons}")
 
 

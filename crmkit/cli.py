@@ -31,15 +31,16 @@ def cmd_load(args) -> int:
         if r.load_id is None:
             print(f"{r.file.name} [{r.table}]: already loaded (same file), nothing changed")
             continue
+        verb = "joined into deals" if r.joined else "loaded"
         print(
-            f"{r.file.name} [{r.table}]: read {r.rows_read:,} = loaded {r.rows_loaded:,} "
+            f"{r.file.name} [{r.table}]: read {r.rows_read:,} = {verb} {r.rows_loaded:,} "
             f"+ rejected {r.rows_rejected:,}"
         )
-        for reason, count in r.top_reasons:
-            print(f"    {count:,} × {reason}")
+        for kind, count, example in r.top_reasons:
+            print(f"    {count:,} × {kind}" + (f" (e.g. {example})" if example != kind else ""))
     totals: dict[str, list[int]] = {}
     for r in results:
-        if r.load_id is not None:
+        if r.load_id is not None and not r.joined:  # a joined file's rows are the deals' rows
             sums = totals.setdefault(r.table, [0, 0, 0])
             for i, n in enumerate((r.rows_read, r.rows_loaded, r.rows_rejected)):
                 sums[i] += n

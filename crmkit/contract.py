@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # text | timestamp | date | decimal | int | bool | enum
+    type: str  # text | timestamp | date | decimal | float | int | bool | enum
     required: bool = False
     values: tuple[str, ...] = ()  # allowed values of an enum
     default: str | None = None  # SQL used when the source leaves the value empty
@@ -26,6 +26,11 @@ class Table:
     # (columns here, table there, columns there): rows whose non-null reference has no match
     # are rejected, so no row silently drops out of a later join.
     references: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = field(default=())
+    # (column, bound): a date given without a time (Salesforce's CloseDate, a spreadsheet's
+    # date cell) means some moment of that day, never before `bound` of the same row: such a
+    # value on the day of `bound` but before it is read as `bound` (a deal won the day it was
+    # created is not "closed before created").
+    day_not_before: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -53,6 +58,7 @@ TABLES: dict[str, Table] = {
                 _c("name", required=True),
                 _c("position", "int", True),
                 _c("kind", "enum", True, KINDS),
+                Column("is_inbox", "bool", default="false"),
             ),
             key=("pipeline_id", "stage_id"),
             references=((("pipeline_id",), "pipelines", ("pipeline_id",)),),
@@ -88,6 +94,7 @@ TABLES: dict[str, Table] = {
                 (("pipeline_id", "stage_id"), "stages", ("pipeline_id", "stage_id")),
                 (("owner_id",), "users", ("user_id",)),
             ),
+            day_not_before=(("closed_at", "created_at"),),
         ),
         Table(
             "stage_changes",
@@ -122,6 +129,16 @@ TABLES: dict[str, Table] = {
             references=((("deal_id",), "deals", ("deal_id",)), (("owner_id",), "users", ("user_id",))),
         ),
         Table(
+            "currency_rates",
+            (
+                _c("currency", required=True),
+                _c("valid_from", "date"),
+                _c("rate", "float", True),
+                _c("reporting_currency", required=True),
+            ),
+            key=("currency", "valid_from"),
+        ),
+        Table(
             "plans",
             (
                 _c("owner_id"),
@@ -137,4 +154,6 @@ TABLES: dict[str, Table] = {
 }
 
 # Load order: a table is loaded after the tables it references.
-LOAD_ORDER = ("pipelines", "stages", "users", "deals", "stage_changes", "activities", "plans")
+LOAD_ORDER = (
+    "pipelines", "stages", "users", "deals", "stage_changes", "activities", "plans", "currency_rates"
+)  # fmt: skip

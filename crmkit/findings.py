@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crmkit import stats
 from crmkit.i18n import t
 from crmkit.stats import SMALL_N
 
@@ -43,7 +44,10 @@ def none_when_empty(rule):
     return wrapper
 
 
-def money(amount: float, currency: str) -> str:
+def money(amount: float, currency: str, lang: str = "en") -> str:
+    """An amount with its currency; an unknown amount says so (deals without amounts are not 0)."""
+    if amount is None or not np.isfinite(amount):
+        return t("amount_unknown", lang)
     return f"{amount:,.0f} {currency}".replace(",", "\u202f")
 
 
@@ -82,22 +86,24 @@ def stale(stale_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
         return []
     currency = main_currency(stale_deals)
     per_owner = (
-        stale_deals.groupby("owner")["amount"].agg(["size", "sum"]).sort_values("sum", ascending=False)
+        stale_deals.groupby("owner")["amount"]
+        .agg(size="size", sum=stats.money_total)
+        .sort_values(["sum", "size"], ascending=False)
     )
     top = per_owner.iloc[0]
-    total = float(stale_deals["amount"].sum())
+    total = stats.money_total(stale_deals["amount"])
     return [
         Finding(
-            total,
+            np.nan_to_num(total),
             t(
                 "finding_stale",
                 lang,
                 n=len(stale_deals),
-                amount=money(total, currency),
+                amount=money(total, currency, lang),
                 threshold=stale_deals["threshold_days"].iloc[0],
                 top_owner=per_owner.index[0],
                 top_n=int(top["size"]),
-                top_amount=money(top["sum"], currency),
+                top_amount=money(top["sum"], currency, lang),
             ),
         )
     ]
@@ -110,7 +116,7 @@ def stuck(stuck_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     by_stage = stuck_deals["stage"].value_counts()
     return [
         Finding(
-            float(stuck_deals["amount"].sum()),
+            np.nan_to_num(stats.money_total(stuck_deals["amount"])),
             t(
                 "finding_stuck",
                 lang,

@@ -872,6 +872,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{low:.0f}–{high:.0f}, n={n}) против {team:.0f} дн. у команды, на {excess:.0%} дольше. "
         "Разберите сделки менеджера по этапам.",
     ),
+    "amount_unknown": ("amount unknown", "сумма неизвестна"),
     "finding_stale": (
         "{n} open deals ({amount}) are older than the median won cycle ({threshold:.0f} days); "
         "{top_owner} holds the most: {top_n} deals ({top_amount}).",

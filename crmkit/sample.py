@@ -504,7 +504,9 @@ def _plant_defects(deals, changes, activities, end_ts):
     crm = deals["created_at"].notna().to_numpy()
     won = crm & (deals["stage_id"].to_numpy() == int(WON[0]))
     first_won = np.flatnonzero(won)[0]
-    deals.loc[first_won, "closed_at"] = deals.loc[first_won, "created_at"] - np.timedelta64(2, "D")
+    # its creation date overwritten two days after the win (as a migrated record's often is): its
+    # history still records the win, so the close is known and comes before the creation
+    deals.loc[first_won, "created_at"] = deals.loc[first_won, "closed_at"] + np.timedelta64(2, "D")
     deals["amount"] = deals["amount"].astype(float)
     plain = np.flatnonzero(crm & ~won)
     deals.loc[plain[0], "amount"] = -15000.0

@@ -14,7 +14,8 @@ create table if not exists stages (
     stage_id    varchar not null,
     name        varchar not null,
     position    integer not null,            -- order in the funnel, 1 = first
-    kind        varchar not null check (kind in ('open', 'won', 'lost'))
+    kind        varchar not null check (kind in ('open', 'won', 'lost')),
+    is_inbox    boolean not null default false  -- an inbox before the funnel (amoCRM «Неразобранное»)
 );
 
 create table if not exists users (
@@ -63,6 +64,13 @@ create table if not exists activities (
     amount      decimal(18, 2)
 );
 
+create table if not exists currency_rates (
+    currency           varchar not null,    -- key (currency, valid_from)
+    valid_from         date,                -- null: the rate whatever the date (an undated rate)
+    rate               double not null,     -- units of the reporting currency one unit is worth
+    reporting_currency varchar not null     -- the currency every rate converts into
+);
+
 create table if not exists plans (
     owner_id     varchar,                    -- null = the whole team; key (owner_id, period_start, metric)
     period_start date not null,
@@ -93,3 +101,4 @@ create table if not exists rejects (
 
 -- Columns added after the first release: databases made before get them on connect.
 alter table deals add column if not exists client varchar;
+alter table stages add column if not exists is_inbox boolean default false;

@@ -16,6 +16,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 CONFIDENCE = 0.95
 SMALL_N = 5  # below this a figure is shown greyed with its n (METRICS.md)
+
+
+def money_total(amounts) -> float:
+    """The sum of amounts, unknown (NaN) when none is known: deals without amounts are worth an
+    unknown sum, never 0."""
+    return float(pd.Series(amounts, dtype="float64").sum(min_count=1))
 Z_95 = 1.959963984540054  # the normal quantile for a two-sided 95% interval
 
 

@@ -261,11 +261,11 @@ def test_bitrix24(tmp_path):
     assert rows(con, "select deal_id, pipeline_id, stage_id, status, amount, currency, owner_id, source, client, "
                      "created_at, closed_at from deals order by 1") == [
         ("11", "0", "WON", "won", Decimal("250000.00"), "RUB", "1", "Звонок", "company 7",
-         datetime(2026, 11, 2, 7, 15), datetime(2026, 11, 12, 0, 0)),
+         datetime(2026, 11, 2, 7, 15), datetime(2026, 11, 12, 14, 40)),  # entered WON (history), not CLOSEDATE
         ("12", "0", "EXECUTING", "open", Decimal("1200.50"), "USD", "2", "Веб-сайт", "contact 5",
          datetime(2026, 11, 5, 6, 0), None),  # CLOSEDATE is only planned while open
         ("13", "1", "C1:LOSE", "lost", Decimal("0.00"), "RUB", "9", "PARTNER", "company 9",
-         datetime(2026, 11, 3, 9, 0), datetime(2026, 11, 20, 0, 0)),
+         datetime(2026, 11, 3, 9, 0), datetime(2026, 11, 20, 9, 0)),  # entered C1:LOSE (history)
     ]  # fmt: skip
     # Deal 13 moved from the main pipeline to «Дилеры».
     assert rows(con, "select pipeline_id, stage_id, entered_at from stage_changes where deal_id = '13' "

@@ -34,7 +34,7 @@ def test_salesforce_export(tmp_path):
     results = {r.table: r for r in load(con, [folder])}
     deals = results["deals"]
     assert (deals.rows_read, deals.rows_loaded, deals.rows_rejected) == (3, 2, 1)
-    assert deals.top_reasons == [("deleted in Salesforce (IsDeleted)", 1)]
+    assert deals.top_reasons == [("deleted in Salesforce (IsDeleted)", 1, "deleted in Salesforce (IsDeleted)")]
     history = results["stage_changes"]
     # 006A: Prospecting twice (one entry), Qualification, Closed Won; 006B: one; 006C: its deal was rejected
     assert (history.rows_read, history.rows_loaded, history.rows_rejected) == (6, 4, 2)
@@ -78,7 +78,7 @@ def test_salesforce_tasks_and_events(tmp_path):
     results = {(r.file.name, r.table): r for r in load(con, [folder])}
     tasks = results[("Task.csv", "activities")]
     assert (tasks.rows_read, tasks.rows_loaded, tasks.rows_rejected) == (4, 3, 1)
-    assert tasks.top_reasons == [("deleted in Salesforce (IsDeleted)", 1)]
+    assert tasks.top_reasons == [("deleted in Salesforce (IsDeleted)", 1, "deleted in Salesforce (IsDeleted)")]
     assert con.execute(
         "select activity_id, deal_id, owner_id, kind, direction, status, started_at::varchar, due_at::varchar, "
         "duration_s from activities order by 1"

@@ -27,20 +27,49 @@ def test_bad_rows_go_to_rejects_with_reasons(make_db):
         bad_amount,P,A,ten,u1,2026-01-01,
         no_stage,P,ZZ,10,u1,2026-01-01,
         ok1,P,B,10,u1,2026-01-02,
+        ok2,P,A,10,u1,2026-01-01,
+        ok3,P,A,10,u1,2026-01-01,
+        ok4,P,A,10,u1,2026-01-01,
+        ok5,P,A,10,u1,2026-01-01,
+        ok6,P,A,10,u1,2026-01-01,
+        ok7,P,A,10,u1,2026-01-01,
         broken,line
     """
     con, results = make_db({**BASE, "deals": deals})
     deals_result = [r for r in results if r.table == "deals"][0]
-    assert (deals_result.rows_read, deals_result.rows_loaded, deals_result.rows_rejected) == (7, 1, 6)
+    # 13 rows: ok1..ok7 loaded; 6 rejected (fewer than half, so the load stands)
+    assert (deals_result.rows_read, deals_result.rows_loaded, deals_result.rows_rejected) == (13, 7, 6)
     reasons = dict(con.execute("select source_row, reason from rejects order by source_row").fetchall())
     assert reasons[2] == "deal_id is missing"
     assert reasons[3] == "created_at: 31.02.2026: cannot read as a date and time"
     assert reasons[4] == "amount: ten: cannot read as a number"
     assert reasons[5] == "pipeline_id/stage_id P/ZZ not found in stages"
     assert reasons[6] == "duplicate key (deal_id) within the file"
-    assert reasons[7].startswith("unreadable line")
+    assert reasons[13].startswith("unreadable line")
+    # Grouped without the values: one line per kind of problem, with an example.
+    grouped = ("amount: cannot read as a number", 1, "amount: ten: cannot read as a number")
+    assert grouped in deals_result.top_reasons
     loads = con.execute("select rows_read, rows_loaded + rows_rejected from loads").fetchall()
     assert all(read == total for read, total in loads)
+
+
+def test_a_file_mostly_rejected_fails_the_load_with_grouped_reasons(make_db):
+    """3 of 4 rows unreadable (> half): the load is refused, nothing kept, the reasons grouped."""
+    from crmkit.errors import CrmkitError
+
+    deals = """
+        deal_id,pipeline_id,stage_id,created_at
+        a,P,A,2026-01-01
+        b,P,A,yesterday
+        c,P,A,tomorrow
+        d,P,A,soon
+    """
+    with pytest.raises(CrmkitError) as err:
+        make_db({**BASE, "deals": deals})
+    message = str(err.value)
+    assert "deals.csv [deals]: 3 of 4 rows rejected, so nothing was loaded" in message
+    assert "3 × created_at: cannot read as a date and time (e.g. created_at: " in message
+    assert "the database is unchanged" in message
 
 
 def test_loading_twice_changes_nothing_and_newer_export_updates(make_db, tmp_path):

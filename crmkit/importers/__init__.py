@@ -52,6 +52,26 @@ def detect(paths: list[Path]) -> str:
     )
 
 
+def failure_message(failed: list[LoadResult], fmt: str) -> str:
+    """Why a load was refused: each file whose rows were mostly rejected, with its reasons
+    grouped (the values left out, one example each) and what to do."""
+    lines = []
+    for r in failed:
+        lines.append(
+            f"{r.file.name} [{r.table}]: {r.rows_failed:,} of {r.rows_read:,} rows rejected, "
+            "so nothing was loaded"
+        )
+        for kind, count, example in r.top_reasons:
+            shown = f" (e.g. {example})" if example != kind else ""
+            lines.append(f"    {count:,} × {kind}{shown}")
+    hint = (
+        "fix the mapping (a column, date_formats, decimal) or the file and load again"
+        if fmt == "mapping"
+        else "check that the files are the export named by --format, or describe them with --mapping"
+    )
+    return "\n".join(lines) + f"\n  the database is unchanged; {hint}"
+
+
 def load(
     con,
     paths: list[str | Path],
@@ -84,6 +104,9 @@ def load(
         results = [
             store(con, item, source_format=source_format, options=options, force=force) for item in staged
         ]
+        failed = [r for r in results if r.mostly_failed]
+        if failed:
+            raise CrmkitError(failure_message(failed, fmt))
         finalize(con)
         con.execute("commit")
     except BaseException:

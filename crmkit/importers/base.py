@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,16 +72,28 @@ class LoadResult:
     rows_read: int
     rows_loaded: int
     rows_rejected: int
-    top_reasons: list[tuple[str, int]]
+    # (reason with the values left out, rows, one example of the full reason), most frequent first
+    top_reasons: list[tuple[str, int, str]]
+    # Rejected for a problem with the data, not left out because the source says so (a record
+    # marked deleted, a save that changed no stage): what decides whether a load failed.
+    rows_failed: int = 0
+    joined: bool = False  # a file whose rows only join another's (accounting only)
+
+    @property
+    def mostly_failed(self) -> bool:
+        return self.rows_failed > 0 and self.rows_failed * 2 > self.rows_read
 
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How source text is read: the account's time zone, date formats, decimal separator."""
+    """How source text is read: the account's time zone, date formats, decimal separator.
+    `explicit_dates`: the formats were written by the user (a mapping's date_formats), so the
+    layout is not told from the values."""
 
     time_zone: str = "UTC"
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     decimal: str = "."
+    explicit_dates: bool = False
 
     def __post_init__(self):
         try:
@@ -244,6 +256,9 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
         if options.decimal == ",":
             cleaned = f"replace({cleaned}, ',', '.')"
         return f"try_cast({cleaned} as decimal(18, 2))", "cannot read as a number"
+    if column.type == "float":
+        cleaned = f"replace(regexp_replace({raw}, '[\\s\\x{{00a0}}\\x{{202f}}]', '', 'g'), ',', '.')"
+        return f"try_cast({cleaned} as double)", "cannot read as a number"
     if column.type == "int":
         return f"try_cast(try_cast({raw} as double) as bigint)", "cannot read as a whole number"
     if column.type == "bool":
@@ -262,16 +277,18 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
 
 
 def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reason: str | None = None) -> str:
-    """A SELECT giving every staged row typed, with `_reason` (null when the row is accepted)."""
+    """A SELECT giving every staged row typed, with `_reason` (null when the row is accepted) and
+    `_is_drop` (rejected because the source leaves the row out, not for a problem)."""
     typed_cols, reasons = [], []
     # A row the source itself leaves out is rejected with that reason alone.
     drop = f"nullif(trim(staged.{quote_ident(drop_reason)}::varchar), '')" if drop_reason else "null::varchar"
     reasons.append(drop)
+    exprs = {}
     for column in table.columns:
         expr, failure = _typed(column, options)
+        exprs[column.name] = expr
         name = quote_ident(column.name)
         raw = f"nullif(trim(staged.{name}::varchar), '')"
-        typed_cols.append(f"{expr} as {name}")
         if failure:
             reasons.append(
                 f"case when {raw} is not null and ({expr}) is null then "
@@ -279,6 +296,14 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
             )
         if column.required:
             reasons.append(f"case when {raw} is null then {quote_literal(column.name + ' is missing')} end")
+    for column, bound in table.day_not_before:
+        value, limit = exprs[column], exprs[bound]
+        day_only = f"strpos(coalesce(staged.{quote_ident(column)}::varchar, ':'), ':') = 0"
+        exprs[column] = (
+            f"case when {day_only} and {value} < {limit} and {value} + interval 1 day > {limit} "
+            f"then {limit} else {value} end"
+        )
+    typed_cols = [f"{exprs[c.name]} as {quote_ident(c.name)}" for c in table.columns]
     key = ", ".join(quote_ident(k) for k in table.key)
     reference_checks = []
     for here, there, their in table.references:
@@ -310,9 +335,80 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
                coalesce(_drop_reason, nullif(concat_ws('; ', nullif(_ref_reason, ''),
                       case when _key_seen > 1 and _type_reason = ''
                            then 'duplicate key ({", ".join(table.key)}) within the file' end), '')
-                   ) as _reason
+                   ) as _reason,
+               _drop_reason is not null as _is_drop
         from checked
     """
+
+
+# Date layouts told from the values when the usual ones do not read them: each with the times
+# that may follow the date. Day-first and month-first slashes are both candidates: the values
+# decide, and a file where they cannot is refused with the date_formats to write.
+DATE_LAYOUTS = ("%Y.%m.%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%y")
+TIME_SUFFIXES = (" %H:%M:%S", " %H:%M", "")
+
+
+def detect_date_formats(con, staged: Staged, table: Table, options: ReadOptions) -> tuple[str, ...]:
+    """Date formats to put first for this file: for each date column whose values the usual
+    formats do not read, the one layout that reads them all (a sample of distinct values).
+    Raises when two layouts read them all but differently (01/02/2018: which is the month?)."""
+    if options.explicit_dates:
+        return ()
+    found: list[str] = []
+    for column in table.columns:
+        if column.type not in ("timestamp", "date"):
+            continue
+        name = quote_ident(column.name)
+        current, _ = _typed(column, options)
+        values = [
+            v
+            for (v,) in con.execute(f"""
+            select value from (
+                select distinct nullif(trim({name}::varchar), '') as value from {staged.relation}
+            ) where value is not null limit 20000""").fetchall()
+        ]
+        if not values:
+            continue
+        con.execute("create or replace temp table _date_values (value varchar)")
+        con.executemany("insert into _date_values values (?)", [[v] for v in values])
+        unread = con.execute(
+            f"select count(*) from _date_values as staged where ({current.replace('staged.' + name, 'staged.value')}) "
+            "is null"
+        ).fetchone()[0]
+        if not unread:
+            continue
+        fits = {}
+        for layout in DATE_LAYOUTS:
+            variants = [layout + suffix for suffix in TIME_SUFFIXES]
+            formats = "[" + ", ".join(quote_literal(f) for f in variants) + "]"
+            missed, readings = con.execute(
+                f"select count(*) filter (where try_strptime(value, {formats}) is null), "
+                f"list(try_strptime(value, {formats}) order by value) from _date_values"
+            ).fetchone()
+            if missed == 0:
+                fits[layout] = (variants, readings)
+        distinct = {tuple(readings): layout for layout, (_, readings) in fits.items()}
+        if len(distinct) > 1:
+            choices = " or ".join(f'date_formats: ["{layout}"]' for layout in fits)
+            raise CrmkitError(
+                f"{staged.file.name}: column {column.name}: the dates (e.g. {values[0]!r}) read as more than one "
+                f"layout ({', '.join(fits)}), and no value tells day from month; say which in the mapping: "
+                f"{choices}"
+            )
+        if fits:
+            found += next(iter(fits.values()))[0]
+    con.execute("drop table if exists _date_values")
+    return tuple(dict.fromkeys(found))
+
+
+# The reasons of rejected rows without the values they quote, so that 8,000 unreadable dates
+# are one line ("created_at: cannot read as a date and time"), not 8,000.
+REASON_KIND = (
+    "regexp_replace(regexp_replace(regexp_replace(reason, "
+    "'(^|; )([a-z_]+): .*?: (cannot read|not one of)', '\\1\\2: \\3', 'g'), "
+    "'(^|; )([a-z_/]+) [^;]*? not found in ', '\\1\\2 … not found in ', 'g'), "
+    "'^([a-z_]+) [^;]* (repeats an earlier row|not found in [^;]+)', '\\1 … \\2', 'g')"
+)
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, digest: str, table: str) -> bool:
@@ -334,8 +430,18 @@ def store(
     digest = file_hash(staged.file)
     if not force and already_loaded(con, digest, table.name):
         return LoadResult(staged.file, table.name, None, staged.rows_read, 0, 0, [])
+    if not staged.accounting_only:
+        have = {c[0] for c in con.execute(f"select * from {staged.relation} limit 0").description}
+        missing = [c for c in table.column_names if c not in have]
+        if missing:  # a column the source never gives (one added to the schema later) is empty
+            nulls = "".join(f", null::varchar as {quote_ident(c)}" for c in missing)
+            con.execute(f"create or replace temp view {staged.relation}_full as select *{nulls} from {staged.relation}")
+            staged.relation = f"{staged.relation}_full"
+        detected = detect_date_formats(con, staged, table, options)
+        if detected:
+            options = replace(options, date_formats=detected + options.date_formats)
     validated = (
-        f"select _row, _raw, _reason from {staged.relation}"
+        f"select _row, _raw, _reason, false as _is_drop from {staged.relation}"
         if staged.accounting_only
         else validation_sql(table, staged.relation, options, staged.drop_reason)
     )
@@ -352,10 +458,12 @@ def store(
             "insert into main.rejects values (?, ?, ?, ?, ?)",
             [[load_id, table.name, *row] for row in staged.broken_rows],
         )
-    loaded, rejected = con.execute(
-        "select count(*) filter (_reason is null), count(*) filter (_reason is not null) from _validated"
+    loaded, rejected, failed = con.execute(
+        "select count(*) filter (_reason is null), count(*) filter (_reason is not null), "
+        "count(*) filter (_reason is not null and not _is_drop) from _validated"
     ).fetchone()
     rejected += len(staged.broken_rows)
+    failed += len(staged.broken_rows)
     if loaded + rejected != staged.rows_read:  # the invariant, checked on every load
         raise AssertionError(f"{staged.file}: read {staged.rows_read} != {loaded} + {rejected}")
     con.execute(
@@ -373,11 +481,22 @@ def store(
         ],
     )
     reasons = con.execute(
-        "select reason, count(*) from main.rejects where load_id = ? group by 1 order by 2 desc, 1 limit 5",
+        f"select {REASON_KIND} as kind, count(*), min(reason) from main.rejects where load_id = ? "
+        "group by 1 order by 2 desc, 1 limit 5",
         [load_id],
     ).fetchall()
     con.execute("drop table _validated")
-    return LoadResult(staged.file, table.name, load_id, staged.rows_read, loaded, rejected, reasons)
+    return LoadResult(
+        staged.file,
+        table.name,
+        load_id,
+        staged.rows_read,
+        loaded,
+        rejected,
+        [tuple(r) for r in reasons],
+        rows_failed=failed,
+        joined=staged.accounting_only,
+    )
 
 
 def merge(con, table: Table, replace_key: tuple[str, ...] | None = None) -> None:

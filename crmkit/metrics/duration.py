@@ -29,7 +29,7 @@ def won_cycle(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd
             "mean_days": usable["cycle_days"].mean() if q.n else np.nan,
             **q.columns("days"),
             "n_excluded": int(part["excluded_reason"].notna().sum()),
-            "won_amount": float(part["amount"].sum()),
+            "won_amount": stats.money_total(part["amount"]),
         }
 
     return group_rows(won.assign(group=won["team"]), ["pipeline", "group", "owner"], summarise)
@@ -147,8 +147,10 @@ def stale_by_owner(
     span = window(as_of, period_start)
     open_deals = query(con, "metrics/open_deals", **span.params(pipeline, owner))
     totals = open_deals.groupby("owner").agg(n_open=("deal_id", "size"))
-    per_owner = stale.groupby("owner").agg(n_stale=("deal_id", "size"), stale_amount=("amount", "sum"))
-    out = totals.join(per_owner, how="left").fillna({"n_stale": 0, "stale_amount": 0}).reset_index()
+    per_owner = stale.groupby("owner").agg(
+        n_stale=("deal_id", "size"), stale_amount=("amount", stats.money_total)
+    )
+    out = totals.join(per_owner, how="left").fillna({"n_stale": 0}).reset_index()
     out["n_stale"] = out["n_stale"].astype(int)
     out["stale_share"] = out["n_stale"] / out["n_open"]
     bounds = [stats.wilson(s, n) for s, n in zip(out["n_stale"], out["n_open"], strict=True)]

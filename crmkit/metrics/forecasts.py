@@ -162,7 +162,7 @@ def _summary(per_deal: pd.DataFrame, revenue: np.ndarray, mask) -> dict:
     q = np.percentile(total, QUANTILES) if len(total) else [np.nan] * 3
     return {
         "n_deals": len(deals),
-        "pipeline_amount": float(deals["amount"].sum()),
+        "pipeline_amount": stats.money_total(deals["amount"]),
         "weighted_pipeline": float((deals["amount"] * deals["p_win"].fillna(0)).sum()),
         "mean": float(total.mean()) if len(total) else np.nan,
         "p10": q[0],

@@ -123,7 +123,7 @@ def win_rates(con, *, as_of, period_start=None, pipeline=None, owner=None, by: s
         won, lost = part[part["status"] == "won"], part[part["status"] == "lost"]
         n = len(won) + len(lost)
         low, high = stats.wilson(len(won), n)
-        by_amount = won["amount"].sum() + lost["amount"].sum()
+        by_amount = stats.money_total(pd.concat([won["amount"], lost["amount"]]))
         rows.append(
             {
                 "level": level,
@@ -134,9 +134,9 @@ def win_rates(con, *, as_of, period_start=None, pipeline=None, owner=None, by: s
                 "win_rate": len(won) / n if n else np.nan,
                 "win_rate_low": low,
                 "win_rate_high": high,
-                "won_amount": float(won["amount"].sum()),
-                "lost_amount": float(lost["amount"].sum()),
-                "win_rate_amount": float(won["amount"].sum() / by_amount) if by_amount else np.nan,
+                "won_amount": stats.money_total(won["amount"]),
+                "lost_amount": stats.money_total(lost["amount"]),
+                "win_rate_amount": stats.money_total(won["amount"]) / by_amount if by_amount else np.nan,
             }
         )
     table = pd.DataFrame(rows)
@@ -199,7 +199,7 @@ def _scorecard_row(name, open_deals, won, cohort, acts, targets, span: Window) -
         "level": "team" if name is None else "owner",
         "name": name or "—",
         "deals_in_work": len(open_deals),
-        "open_pipeline": float(open_deals["amount"].sum()),
+        "open_pipeline": stats.money_total(open_deals["amount"]),
         "new_leads": len(cohort),
         "avg_check": float(amounts.mean()) if n_won else np.nan,
         "median_check": float(amounts.median()) if n_won else np.nan,

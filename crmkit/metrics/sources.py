@@ -41,7 +41,7 @@ def _conversion(part: pd.DataFrame, maturity: float) -> dict:
     return {
         "n": len(part),
         "n_won": int(won.sum()),
-        "won_amount": float(amount.sum()),
+        "won_amount": stats.money_total(amount),
         "avg_check": float(amount.mean()) if won.any() else np.nan,
         "raw_rate": won.mean() if len(part) else np.nan,
         "n_mature": len(mature),

@@ -29,7 +29,7 @@ def stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None)
     visits = _stage_visits(con, span, pipeline, owner)
     open_now = query(con, "metrics/open_deals", **span.params(pipeline, owner))
     wip = open_now.groupby(["pipeline", "stage"]).agg(
-        size=("deal_id", "size"), sum=("amount", "sum"), currency=("currency", "first")
+        size=("deal_id", "size"), sum=("amount", stats.money_total), currency=("currency", "first")
     )
     weeks = (span.as_of - span.period_start) / pd.Timedelta(days=7)
     rows = []
@@ -83,7 +83,7 @@ def manager_stage_durations(con, *, as_of, period_start=None, pipeline=None, own
     visits = _stage_visits(con, span, pipeline, None)  # the team's yardstick, then the owner
     finished = visits[~visits["is_current"]]
     open_now = query(con, "metrics/open_deals", **span.params(pipeline, None))
-    wip = open_now.groupby(["pipeline", "stage", "owner"])["amount"].sum()
+    wip = open_now.groupby(["pipeline", "stage", "owner"])["amount"].sum(min_count=1)
     rows = []
     for (pipe, position, stage), part in finished.groupby(["pipeline", "position", "stage"], sort=True):
         team = stats.sample_quantiles(part["days"])
@@ -200,7 +200,11 @@ def stuck_by_stage(con, *, as_of, period_start=None, pipeline=None, owner=None) 
     stuck = stuck_deals(con, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner)
     return (
         stuck.groupby(["pipeline", "stage"])
-        .agg(n_stuck=("deal_id", "size"), stuck_amount=("amount", "sum"), p90_days=("p90_days", "first"))
+        .agg(
+            n_stuck=("deal_id", "size"),
+            stuck_amount=("amount", stats.money_total),
+            p90_days=("p90_days", "first"),
+        )
         .reset_index()
         .sort_values("stuck_amount", ascending=False, ignore_index=True)
     )

@@ -8,6 +8,25 @@ where stages.pipeline_id = deals.pipeline_id
     and stages.stage_id = deals.stage_id
     and deals.status is distinct from stages.kind;
 
+-- A closed deal closed when it entered its won/lost stage, where the history records that entry
+-- (an export's close date may be a date only, or a date typed in by hand): the deal's latest
+-- real entry, when it is into a stage of the deal's closed kind.
+update main.deals
+set closed_at = last_entry.entered_at
+from (
+    select changes.deal_id, changes.entered_at, stages.kind
+    from main.stage_changes as changes
+    inner join main.stages as stages using (pipeline_id, stage_id)
+    where not changes.is_synthetic
+    qualify row_number() over (
+        partition by changes.deal_id order by changes.entered_at desc, stages.position desc
+    ) = 1
+) as last_entry
+where last_entry.deal_id = deals.deal_id
+    and deals.status in ('won', 'lost')
+    and last_entry.kind = deals.status
+    and deals.closed_at is distinct from last_entry.entered_at;
+
 -- A deal without stage history gets one flagged row (its current stage, entered when it was
 -- created), so that it does not silently drop out of duration metrics. Rebuilt each time: a
 -- newer export may bring real history or a new current stage.

@@ -2,6 +2,10 @@
 -- Every deal as it stood at `as_of` (events strictly before it count). The one definition of
 -- deal status: the kind of the stage the deal was in, read from its real stage history; for a
 -- deal without history, its exported status once its close time has passed, else open.
+-- The one definition of money: `amount` is in the reporting currency (the rates' currency, else
+-- the deals' most common one), converted at the rate in force on the close date (open deals: on
+-- as_of); a deal in a currency without a rate has no `amount` (not priced: `is_priced` false),
+-- never an invented rate of 1. The deal's own figure stays in amount_original/currency_original.
 with deals as (
     select * from main.deals
 ),
@@ -47,7 +51,7 @@ with_status as (
     where coalesce(deals.created_at, deals.closed_at) < as_of::timestamp
 ),
 
-final as (
+as_of_view as (
     select
         deal_id,
         case when has_history then history_pipeline_id else pipeline_id end as pipeline_id,
@@ -70,6 +74,57 @@ final as (
         case when has_history then history_entered_at end as stage_entered_at,
         has_history
     from with_status
+),
+
+reporting as (
+    select coalesce(
+        (select min(reporting_currency) from main.currency_rates),
+        (select currency from deals where currency is not null
+         group by currency order by count(*) desc, currency limit 1)
+    ) as reporting_currency
+),
+
+to_price as (
+    select
+        as_of_view.*,
+        reporting.reporting_currency,
+        coalesce(as_of_view.currency, reporting.reporting_currency) as deal_currency,
+        coalesce(cast(as_of_view.closed_at as date), cast(as_of::timestamp as date)) as rate_date
+    from as_of_view
+    cross join reporting
+),
+
+dated_rates as (
+    select currency, valid_from, rate from main.currency_rates where valid_from is not null
+),
+
+undated_rates as (
+    select currency, rate from main.currency_rates where valid_from is null
+),
+
+with_rate as (
+    select
+        to_price.*,
+        case
+            when to_price.deal_currency is not distinct from to_price.reporting_currency then 1.0
+            else coalesce(dated_rates.rate, undated_rates.rate)
+        end as rate
+    from to_price
+    asof left join dated_rates
+        on dated_rates.currency = to_price.deal_currency and to_price.rate_date >= dated_rates.valid_from
+    left join undated_rates on undated_rates.currency = to_price.deal_currency
+),
+
+final as (
+    select
+        * exclude (amount, currency, reporting_currency, deal_currency, rate),
+        cast(round(amount * rate, 2) as decimal(18, 2)) as amount,
+        reporting_currency as currency,
+        amount as amount_original,
+        deal_currency as currency_original,
+        rate as rate_to_reporting,
+        amount is null or rate is not null as is_priced
+    from with_rate
 )
 
 select * from final
