@@ -25,7 +25,13 @@ def cmd_load(args) -> int:
 
     con = connect(args.db)
     results = load(
-        con, args.paths, fmt=args.format, mapping_file=args.mapping, time_zone=args.tz, force=args.force
+        con,
+        args.paths,
+        fmt=args.format,
+        mapping_file=args.mapping,
+        time_zone=args.tz,
+        force=args.force,
+        rates_file=args.rates,
     )
     for r in results:
         if r.load_id is None:
@@ -186,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("load", help="load CRM export files into the database")
-    p.add_argument("paths", nargs="+", type=Path, help="files or directories")
+    p.add_argument("paths", nargs="*", type=Path, help="files or directories")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
     p.add_argument(
         "--format",
@@ -197,6 +203,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", type=Path, help="a YAML mapping file (any CSV/XLSX of deals)")
     p.add_argument("--tz", default="UTC", help="time zone of the export's timestamps")
     p.add_argument("--force", action="store_true", help="re-read files loaded before")
+    p.add_argument(
+        "--rates",
+        type=Path,
+        help="currency rates (CSV: currency,date,rate — one unit in the reporting currency, "
+        "which is listed at rate 1): amounts in other currencies are converted, never summed as they are",
+    )
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("metrics", help="list metric tables, or print / save one")

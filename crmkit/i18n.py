@@ -28,6 +28,14 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{no_created:,} (продажи вне CRM); закрыты раньше создания: {before:,} (исключены из "
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
+    "money_note": (
+        "Money is in {currency}: {priced:,} of {n:,} deals with an amount ({share:.0%}) converted at "
+        "the rate of their close date (open deals: of the report date; latest dated rate {rate_date}); "
+        "not priced for want of a rate, and left out of every sum: {unpriced}.",
+        "Суммы в {currency}: пересчитано {priced:,} из {n:,} сделок с суммой ({share:.0%}) по курсу на "
+        "дату закрытия (открытые — на дату отчёта; последний датированный курс {rate_date}); без курса "
+        "и потому не вошли ни в одну сумму: {unpriced}.",
+    ),
     "findings": ("Findings", "Выводы"),
     "report_00": ("Data audit", "Аудит данных"),
     "bundle_title": ("CRM sales analytics: audit", "Аналитика продаж в CRM: аудит"),

@@ -113,6 +113,18 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
         before=q.n_closed_before_created,
         rejects=counts.get("rejects", 0),
     )
+    money = query(ctx.con, "metrics/money_coverage", as_of=ctx.span.as_of.to_pydatetime()).iloc[0]
+    if money.n_currencies > 1 or money.n_priced < money.n_with_amount:
+        note += " " + t(
+            "money_note",
+            lang,
+            currency=money.reporting_currency,
+            priced=money.n_priced,
+            n=money.n_with_amount,
+            share=money.n_priced / max(money.n_with_amount, 1),
+            rate_date=f"{money.latest_rate_date:%Y-%m-%d}" if pd.notna(money.latest_rate_date) else "—",
+            unpriced=money.unpriced or "—",
+        )
     return HTML(
         f'<div class="crmkit-header"><h1>{t("report_" + report, lang)}</h1>'
         f"<p>{t('intro_' + report, lang)}</p>"

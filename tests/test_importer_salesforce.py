@@ -1,6 +1,11 @@
 """The Salesforce Data Export importer on a hand-made export: repeated saves collapse into stage
 entries, a deleted record is rejected with its reason, stages take the export's order."""
 
+from pathlib import Path
+
+import pytest
+
+from crmkit import metrics
 from crmkit.db import connect
 from crmkit.importers import load
 from tests.conftest import write_tables
@@ -91,3 +96,111 @@ def test_salesforce_tasks_and_events(tmp_path):
         ("00U2", "006B", "005U", "meeting", None, "planned", "2024-07-02 10:00:00", "2024-07-02 10:00:00", 1800),
     ]
     assert con.execute("select user_id from users order by 1").fetchall() == [("005U",), ("005V",)]
+
+
+# --- a real-shaped Data Export (tests/fixtures/salesforce/README.md) ------------------------------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "salesforce"
+
+
+def test_real_shaped_export_loads_every_file(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    results = {(r.file.name, r.table): (r.rows_read, r.rows_loaded, r.rows_rejected) for r in load(con, [FIXTURE])}
+    assert results[("Opportunity.csv", "deals")] == (9, 8, 1)  # 006A9 deleted
+    assert results[("User.csv", "users")] == (2, 2, 0)  # accounted like every file
+    assert results[("Opportunity.csv", "users")] == (1, 1, 0)  # 005U3, an owner User.csv lacks
+    # 15 saves: 006A2's second Discovery save (amount only) is not a stage change
+    assert results[("OpportunityHistory.csv", "stage_changes")] == (15, 14, 1)
+    assert results[("CurrencyType.csv", "currency_rates")] == (4, 4, 0)
+    assert results[("DatedConversionRate.csv", "currency_rates")] == (2, 2, 0)
+    assert con.execute("select user_id, name, team, is_active from users order by 1").fetchall() == [
+        ("005U1", "Ann Lee", "Sales", True),
+        ("005U2", "Bob Stone", None, False),
+        ("005U3", "005U3", None, True),
+    ]
+    # Discovery is seen only in the history: the votes of the deals that entered it (006A2, 006A5,
+    # 006A7 all entered Prospecting first and Qualification after) put it between the two.
+    assert con.execute("select stage_id, position, kind from stages order by position").fetchall() == [
+        ("Prospecting", 1, "open"),
+        ("Discovery", 2, "open"),
+        ("Qualification", 3, "open"),
+        ("Closed Won", 4, "won"),
+        ("Closed Lost", 5, "lost"),
+    ]
+    assert dict(con.execute("select deal_id, client from deals").fetchall()) == {
+        "006A1": "Acme Corp", "006A2": "Globex", "006A3": "001Z", "006A4": "Acme Corp",
+        "006A5": "Globex", "006A6": "Acme Corp", "006A7": "Globex", "006A8": "Acme Corp",
+    }  # fmt: skip
+
+
+def test_real_shaped_export_close_times_and_won_cycle(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [FIXTURE])
+    closed = dict(con.execute("select deal_id, closed_at::varchar from deals where status <> 'open'").fetchall())
+    assert closed == {
+        "006A1": "2024-03-04 16:35:00",  # entered Closed Won (history), not CloseDate's midnight
+        "006A2": "2024-03-08 12:00:00",
+        "006A3": "2024-03-11 15:00:00",  # no history: the close day, not before the creation at 15:00
+        "006A4": "2024-03-15 00:00:00",  # really closed before created (2024-03-20): kept as it is
+        "006A7": "2024-03-09 15:00:00",
+    }
+    window = {"as_of": "2024-04-01", "period_start": "2024-01-01"}
+    team = metrics.won_cycle(con, **window).query("level == 'team'").iloc[0]
+    # won: 006A1 2.5 h = 0.10417 d, 006A2 3 d 3 h = 3.125 d, 006A3 0 d -> median 0.10417 d, n 3
+    assert team["n"] == 3 and team["n_excluded"] == 0
+    assert team["median_days"] == pytest.approx(2.5 / 24)
+    assert team["mean_days"] == pytest.approx((2.5 / 24 + 3.125 + 0) / 3)
+    audit = metrics.data_audit(con, **window).set_index("check_name")
+    assert audit.loc["closed_before_created", "found"] == 1  # 006A4 only
+
+
+def test_real_shaped_export_money_in_the_corporate_currency(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [FIXTURE])
+    money = con.execute(
+        "select deal_id, amount_original::double, currency_original, amount::double, currency, is_priced "
+        "from deals_at('2024-04-01'::timestamp) order by deal_id"
+    ).fetchall()
+    assert money == [
+        ("006A1", 1000, "USD", 1000, "USD", True),
+        ("006A2", 2000, "EUR", 2500, "USD", True),  # won 03-08: dated rate 0.8 EUR per USD
+        ("006A3", 30000, "MXN", 1764.71, "USD", True),  # undated 17 MXN per USD
+        ("006A4", 500, "USD", 500, "USD", True),
+        ("006A5", 5000, "EUR", 5555.56, "USD", True),  # open: the rate on as_of (0.9 from 03-10)
+        ("006A6", 100000, "COP", 25, "USD", True),  # 4000 COP per USD
+        ("006A7", 700, "USD", 700, "USD", True),
+        ("006A8", 800, "GBP", None, "USD", False),  # no GBP rate: not priced, never at 1
+    ]
+    window = {"as_of": "2024-04-01", "period_start": "2024-01-01"}
+    team = metrics.won_cycle(con, **window).query("level == 'team'").iloc[0]
+    assert team["won_amount"] == pytest.approx(1000 + 2500 + 1764.71)
+    wip = metrics.stage_durations(con, **window).set_index("stage")
+    # Prospecting holds 006A6 (25 USD) and 006A8 (GBP, unpriced): 25 USD, not 825 "USD"
+    assert wip.loc["Prospecting", "wip_amount"] == pytest.approx(25)
+    assert wip.loc["Prospecting", "currency"] == "USD"
+
+
+def test_rates_file_converts_and_the_report_says_what_it_priced(tmp_path):
+    """A user's rates file in place of the export's: EUR at 1.25 USD until 10 March, then 1.2;
+    GBP still has none. The report's data note says what share was priced."""
+    from crmkit import report
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name in ("Opportunity", "OpportunityHistory", "User"):
+        (folder / f"{name}.csv").write_bytes((FIXTURE / f"{name}.csv").read_bytes())
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,date,rate\nUSD,,1\nEUR,2024-01-01,1.25\nEUR,2024-03-10,1.2\n", encoding="utf-8")
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [folder], rates_file=rates)
+    amounts = dict(con.execute(
+        "select deal_id, amount::double from deals_at('2024-04-01'::timestamp) where currency_original <> 'USD'"
+    ).fetchall())
+    # 006A2: 2000 EUR × 1.25 (won 03-08); 006A5: 5000 × 1.2 (open: rate on as_of); MXN, COP, GBP: no rate given
+    assert amounts == {"006A2": 2500.0, "006A5": 6000.0, "006A3": None, "006A6": None, "006A8": None}
+    con.close()
+    ctx = report.open_report(str(tmp_path / "crm.duckdb"), as_of="2024-04-01", period_start="2024-01-01")
+    html = report.header(ctx, "01", {}).data
+    assert "Money is in USD: 5 of 8 deals with an amount (62%)" in html
+    assert "latest dated rate 2024-03-10" in html
+    assert "100,000 COP (n=1); 30,000 MXN (n=1); 800 GBP (n=1)" in html

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from crmkit.contract import LOAD_ORDER
 from crmkit.errors import CrmkitError
-from crmkit.importers import amocrm, bitrix24, canonical, hubspot, mapping, pipedrive, salesforce
+from crmkit.importers import amocrm, bitrix24, canonical, hubspot, mapping, pipedrive, rates, salesforce
 from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
 
 # Named formats, in the order auto-detection asks them (each answers only for its own files).
@@ -80,13 +80,19 @@ def load(
     mapping_file: str | Path | None = None,
     time_zone: str = "UTC",
     force: bool = False,
+    rates_file: str | Path | None = None,
 ) -> list[LoadResult]:
-    """Load export files into the canonical tables of `con`; return one result per file and table.
-    Nothing is kept unless everything loads (one transaction)."""
+    """Load export files into the canonical tables of `con`, and a currency rates file if given;
+    return one result per file and table. Nothing is kept unless everything loads (one
+    transaction)."""
     paths = [Path(p) for p in paths]
-    if fmt == "auto":
+    if not paths:
+        if rates_file is None:
+            raise CrmkitError("nothing to load: give export files or folders (or --rates FILE)")
+        fmt = "rates"
+    elif fmt == "auto":
         fmt = "mapping" if mapping_file else detect(paths)
-    if fmt not in FORMATS and fmt != "mapping":
+    if fmt not in FORMATS and fmt not in ("mapping", "rates"):
         raise CrmkitError(f"unknown format {fmt!r}; one of {', '.join(FORMAT_NAMES)}")
     con.execute("begin transaction")
     try:
@@ -96,10 +102,14 @@ def load(
             spec = mapping.Mapping(mapping_file)
             options, source_format = spec.options, spec.source_format
             staged = mapping.stage(con, paths, mapping=Path(mapping_file))
+        elif fmt == "rates":
+            options, source_format, staged = ReadOptions(time_zone=time_zone), "rates", []
         else:
             options, source_format = ReadOptions(time_zone=time_zone), fmt
             module = FORMATS[fmt]
             staged = module.stage(con, expand(paths) if module is not canonical else paths, options)
+        if rates_file is not None:
+            staged.append(rates.stage(con, Path(rates_file)))
         staged.sort(key=lambda item: LOAD_ORDER.index(item.table))  # referenced tables first
         results = [
             store(con, item, source_format=source_format, options=options, force=force) for item in staged

@@ -275,7 +275,7 @@ def _rates(con, found: dict[str, Path]) -> list[Staged]:
             f"{types.path.name}: no currency is marked IsCorporate (and none has ConversionRate 1); "
             "export CurrencyType with its IsCorporate column"
         )
-    inverse = "1 / nullif(try_cast(src.ConversionRate as double), 0)"
+    inverse = "(1 / nullif(try_cast(src.ConversionRate as double), 0))"
     staged = [stage_view(con, "currency_rates", types, f"""
         select src._row, src._raw, src.IsoCode as currency, null as valid_from,
                coalesce({inverse}::varchar, src.ConversionRate) as rate, {quote_literal(corporate)} as reporting_currency
