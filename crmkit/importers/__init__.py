@@ -86,7 +86,7 @@ def load(
     return one result per file and table. Nothing is kept unless everything loads (one
     transaction)."""
     paths = [Path(p) for p in paths]
-    if not paths:
+    if not paths and mapping_file is None:
         if rates_file is None:
             raise CrmkitError("nothing to load: give export files or folders (or --rates FILE)")
         fmt = "rates"

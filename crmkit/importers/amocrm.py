@@ -10,7 +10,13 @@ API v4 responses saved as JSON (`/api/v4/leads`, `/leads/pipelines`, `/events`, 
   resolved to the API's ids, so the export and the API's events, tasks and notes join.
 - History: `lead_status_changed` events (value_after: the stage entered, in whichever pipeline —
   a deal moved between pipelines keeps both). A deal's first stage is the value_before of its
-  earliest change, entered when the deal was created (with no change: its current stage).
+  earliest change, entered when the deal was created; a deal with no change has no known path
+  and gets the flagged synthetic entry (its current stage at creation) like every deal without
+  history, so it does not "pass" the stages of a funnel.
+- «Неразобранное» (a status of type 1; in the export, by name) is the inbox before the funnel:
+  marked `is_inbox`, it is left out of funnels and stage metrics.
+- Teams are the users' groups, named from `/users?with=group` (group 0 is the main group).
+- The export's «Дата закрытия» of an open deal reads «не закрыта»: no close date.
 - Activities: notes `call_in` / `call_out` are calls (done when the call status is «talked» (4)
   or it lasted, else missed), other notes are notes; tasks of type 1 are calls, 2 meetings, other
   types tasks — done (at their last update) or planned (due at `complete_till`).
@@ -48,6 +54,10 @@ from crmkit.importers.files import (
 
 FORMAT = "amocrm"
 WON_ID, LOST_ID = "142", "143"
+INBOX_TYPE = 1  # a status of type 1 is the unsorted inbox («Неразобранное»), not a sales stage
+INBOX_NAMES = ("неразобранное", "incoming leads", "unsorted")
+NOT_CLOSED = ("не закрыта", "не закрыто", "not closed")  # the export's «Дата закрытия» of an open deal
+MAIN_GROUP = "Отдел продаж"  # amoCRM's name of the main group (group 0) when the export does not say
 WON_NAMES = ("успешно реализовано", "closed - won", "closed-won", "успешно")
 LOST_NAMES = ("закрыто и не реализовано", "closed - lost", "closed-lost")
 DEFAULT_STAGES = (
@@ -162,8 +172,9 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
         staged += _api_pipelines(con, path, records)
     for raw in exports:
         staged += _export(con, raw, resolve=bool(api["pipelines"]))
+    groups = group_names([u for _, records in api["users"] for u in records])
     for path, records in api["users"]:
-        staged.append(stage_records(con, "users", path, records, _user))
+        staged.append(stage_records(con, "users", path, records, lambda user: _user(user, groups)))
     events = [records_table(con, p, r, _event, EVENT_COLUMNS) for p, r in api["events"]]
     for path, records in api["leads"]:
         staged += _api_leads(con, path, records, events)
@@ -190,6 +201,9 @@ def _export(con, raw: RawFile, resolve: bool) -> list[Staged]:
     won = ", ".join(map(quote_literal, WON_NAMES))
     lost = ", ".join(map(quote_literal, LOST_NAMES))
     defaults = ", ".join(f"({quote_literal(n)}, {i})" for i, n in enumerate(DEFAULT_STAGES, 1))
+    inbox = ", ".join(map(quote_literal, INBOX_NAMES))
+    closed = raw.col(col["closed_at"])
+    not_closed = ", ".join(map(quote_literal, NOT_CLOSED))
     con.execute(f"""create or replace temp view {raw.relation}_deals as
         select src._row, src._raw, trim({pipeline}) as pipeline, trim({raw.col(col["stage"])}) as stage,
                trim({raw.col(col["owner"])}) as owner, src.*
@@ -226,7 +240,8 @@ def _export(con, raw: RawFile, resolve: bool) -> list[Staged]:
                 from seen left join defaults on defaults.name = lower(seen.stage)
             )
             select row_number() over (order by pipeline, position) as _row, stage as _raw,
-                   pipeline as pipeline_id, stage as stage_id, stage as name, position::varchar as position, kind
+                   pipeline as pipeline_id, stage as stage_id, stage as name, position::varchar as position, kind,
+                   lower(stage) in ({inbox}) as is_inbox
             from ordered""",
                 derived=True,
             )
@@ -242,7 +257,8 @@ def _export(con, raw: RawFile, resolve: bool) -> list[Staged]:
                {stage_id} as stage_id, {raw.col(col["title"])} as title, {raw.col(col["client"])} as client,
                {amount_text(raw.col(col["amount"]))} as amount, {currency} as currency, src.owner as owner_id,
                {raw.col(col["source"])} as source, {raw.col(col["created_at"])} as created_at,
-               {raw.col(col["closed_at"])} as closed_at, {raw.col(col["loss_reason"])} as loss_reason
+               case when lower(trim({closed})) not in ({not_closed}) then {closed} end as closed_at,
+               {raw.col(col["loss_reason"])} as loss_reason
         from {deals} as src {ids}""",
         )
     )
@@ -265,6 +281,7 @@ def _api_pipelines(con, path: Path, records: list) -> list[Staged]:
                 "pipeline_id": text(status.get("pipeline_id", pipeline.get("id"))), "stage_id": sid,
                 "name": text(status.get("name")), "sort": text(status.get("sort")),
                 "kind": "won" if sid == WON_ID else "lost" if sid == LOST_ID else "open",
+                "is_inbox": "true" if status.get("type") == INBOX_TYPE else "false",
             })  # fmt: skip
     # The export's pipeline and stage names, for resolving them to these ids.
     names = [{**stage, "pipeline_name": p["name"]} for p in pipelines if isinstance(p, dict)
@@ -275,13 +292,26 @@ def _api_pipelines(con, path: Path, records: list) -> list[Staged]:
     return stage_pipelines(con, path, pipelines, stages)
 
 
-def _user(user: dict) -> dict:
+def group_names(users: list) -> dict:
+    """The groups' names (`/users?with=group` embeds each user's groups), group 0 being the main
+    group, «Отдел продаж» unless named."""
+    names = {0: MAIN_GROUP}
+    for user in users:
+        embedded = (user.get("_embedded") or {}) if isinstance(user, dict) else {}
+        for group in embedded.get("groups") or []:
+            if isinstance(group, dict) and group.get("id") is not None and group.get("name"):
+                names[group["id"]] = str(group["name"])
+    return names
+
+
+def _user(user: dict, groups: dict) -> dict:
+    """A user in their group (a team); one with no group_id is in the main group (0)."""
     rights = user.get("rights") or {}
-    group = rights.get("group_id")
+    group = rights.get("group_id") or 0
     return {
         "user_id": text(user.get("id")),
         "name": text(user.get("name")),
-        "team": None if group in (None, 0) else f"group {group}",
+        "team": groups.get(group, f"group {group}"),
         "is_active": text(rights.get("is_active")),
     }
 
@@ -330,7 +360,10 @@ def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[St
             con, "deals", raw, f"select * exclude (created_by) from {raw.relation}", drop_reason="_drop"
         ),
     ]
-    if events:  # each deal's first stage, entered at its creation
+    # Each deal with stage-change events: its first stage (the first change's value_before),
+    # entered at its creation. A lead without any (older than the event history, say) has no
+    # known path: it gets the flagged synthetic entry, as a lead loaded without events does.
+    if events:
         changes = " union all ".join(f"select * from {e.relation}" for e in events)
         staged.append(
             stage_view(
@@ -344,12 +377,11 @@ def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[St
                        arg_min(before_stage_id, entered_at) as stage_id
                 from changes where _drop is null group by deal_id
             )
-            select src._row, src._raw, src.deal_id,
-                   coalesce(first_change.pipeline_id, src.pipeline_id) as pipeline_id,
-                   coalesce(first_change.stage_id, src.stage_id) as stage_id,
+            select src._row, src._raw, src.deal_id, first_change.pipeline_id, first_change.stage_id,
                    src.created_at as entered_at, src.created_by as changed_by, src._drop
-            from {raw.relation} as src left join first_change using (deal_id)""",
+            from {raw.relation} as src inner join first_change using (deal_id)""",
                 drop_reason="_drop",
+                derived=True,
                 replace_key=("deal_id", "entered_at"),
             )
         )

@@ -146,16 +146,18 @@ def stage_records(con, table: str, path: Path, records: list, shape) -> Staged:
 
 def stage_pipelines(con, path: Path, pipelines: list[dict], stages: list[dict]) -> list[Staged]:
     """Stage a CRM's pipelines and their stages as its API lists them: pipelines as
-    {pipeline_id, name}, stages as {pipeline_id, stage_id, name, sort, kind}. A pipeline's funnel
+    {pipeline_id, name}, stages as {pipeline_id, stage_id, name, sort, kind, is_inbox}. A pipeline's funnel
     order is its open stages by `sort`, then won, then lost stages."""
     from crmkit.importers.files import records_table
 
     raw_pipelines = records_table(con, path, pipelines, None, TABLES["pipelines"].column_names)
-    raw_stages = records_table(con, path, stages, None, ("pipeline_id", "stage_id", "name", "sort", "kind"))
+    raw_stages = records_table(
+        con, path, stages, None, ("pipeline_id", "stage_id", "name", "sort", "kind", "is_inbox")
+    )
     return [
         stage_view(con, "pipelines", raw_pipelines, f"select * from {raw_pipelines.relation}"),
         stage_view(con, "stages", raw_stages, f"""
-            select _row, _raw, pipeline_id, stage_id, name, kind,
+            select _row, _raw, pipeline_id, stage_id, name, kind, is_inbox,
                    row_number() over (partition by pipeline_id order by kind = 'lost', kind = 'won',
                                       try_cast(sort as integer), _row)::varchar as position
             from {raw_stages.relation}"""),

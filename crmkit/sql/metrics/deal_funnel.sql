@@ -16,7 +16,7 @@ pipelines as (
 
 open_stages as (
     select pipeline_id, max(position) as last_open_position
-    from main.stages where kind = 'open' group by pipeline_id
+    from main.stages where kind = 'open' and not is_inbox group by pipeline_id
 ),
 
 reached as (

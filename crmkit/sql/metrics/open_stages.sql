@@ -1,6 +1,6 @@
--- The open stages of every pipeline, in funnel order.
+-- The open stages of every pipeline, in funnel order (an inbox before the funnel is not one).
 with stages as (
-    select * from main.stages where kind = 'open'
+    select * from main.stages where kind = 'open' and not is_inbox
 ),
 
 pipelines as (

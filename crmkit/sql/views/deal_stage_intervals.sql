@@ -1,13 +1,14 @@
 -- params: as_of
 -- One row per stage visit seen at `as_of`: entered_at, exited_at (null while the deal is still
 -- there: a censored stay), the next stage, and how the deal left (advance, skip, regression,
--- pipeline move). Every duration and funnel metric reads this view.
+-- pipeline move). Every duration and funnel metric reads this view. Inbox stages (amoCRM's
+-- «Неразобранное») are not sales stages: a deal's first visit begins when it leaves the inbox.
 with changes as (
     select * from main.stage_changes where entered_at < as_of::timestamp
 ),
 
 stages as (
-    select * from main.stages
+    select * from main.stages where not is_inbox
 ),
 
 deals as (
