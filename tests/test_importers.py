@@ -169,3 +169,99 @@ def test_utf8_with_bom_and_semicolons_read_like_plain_csv(tmp_path):
     result = load(con, [tmp_path])[0]
     assert (result.rows_read, result.rows_loaded) == (1, 1)
     assert con.execute("select pipeline_id, name from pipelines").fetchall() == [("P", "Основная")]
+
+
+# --- any CSV through a mapping, as real files come (issue #13, items 10–11) ----------------------
+
+LEADS_MAPPING = """
+source_format: leads
+pipeline: {id: p, name: Leads}
+stages: [MQL, {name: Won, kind: won}, {name: Lost, kind: lost}]
+deals:
+  file: leads.csv
+  join: {file: closed.csv, key: mql_id}
+  columns:
+    deal_id: mql_id
+    stage: {sql: "case when won_date is null then 'MQL' else 'Won' end"}
+    created_at: first_contact_date
+    closed_at: won_date
+"""
+
+
+def _mapped(tmp_path, leads: str, closed: str, mapping: str = LEADS_MAPPING):
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    (tmp_path / "leads.csv").write_text(leads, encoding="utf-8")
+    (tmp_path / "closed.csv").write_text(closed, encoding="utf-8")
+    (tmp_path / "map.yml").write_text(mapping, encoding="utf-8")
+    con = connect(tmp_path / "crm.duckdb")
+    return con, load(con, [tmp_path], mapping_file=tmp_path / "map.yml")
+
+
+def test_mapping_tells_the_date_layout_from_the_values(tmp_path):
+    """A funnel re-saved by Excel: `2018.02.01` and `26.02.2018 19:58` — no date_formats given."""
+    con, results = _mapped(
+        tmp_path,
+        "mql_id,first_contact_date\na,2018.02.01\nb,2018.02.13\nc,2017.12.31\n",
+        "mql_id,won_date\na,26.02.2018 19:58\n",
+    )
+    by_file = {(r.file.name, r.joined): (r.rows_read, r.rows_loaded, r.rows_rejected) for r in results}
+    assert by_file[("leads.csv", False)] == (3, 3, 0)
+    assert by_file[("closed.csv", True)] == (1, 1, 0)  # joined into the deals, not deals of its own
+    assert con.execute("select deal_id, created_at::varchar, closed_at::varchar from deals order by 1").fetchall() == [
+        ("a", "2018-02-01 00:00:00", "2018-02-26 19:58:00"),
+        ("b", "2018-02-13 00:00:00", None),
+        ("c", "2017-12-31 00:00:00", None),
+    ]
+
+
+def test_mapping_day_first_slashes_decided_by_the_values(tmp_path):
+    """13/02/2018 can only be day-first, so 01/02/2018 is the 1st of February too."""
+    con, _ = _mapped(tmp_path, "mql_id,first_contact_date\na,01/02/2018\nb,13/02/2018\n", "mql_id,won_date\n")
+    assert con.execute("select created_at::varchar from deals order by deal_id").fetchall() == [
+        ("2018-02-01 00:00:00",), ("2018-02-13 00:00:00",)
+    ]  # fmt: skip
+
+
+def test_mapping_ambiguous_dates_are_refused_with_what_to_write(tmp_path):
+    from crmkit.errors import CrmkitError
+
+    with pytest.raises(CrmkitError) as err:
+        _mapped(tmp_path, "mql_id,first_contact_date\na,01/02/2018\nb,03/04/2018\n", "mql_id,won_date\n")
+    message = str(err.value)
+    assert "leads.csv: column created_at" in message and "no value tells day from month" in message
+    assert 'date_formats: ["%d/%m/%Y"] or date_formats: ["%m/%d/%Y"]' in message
+
+
+def test_mapping_that_reads_no_row_exits_non_zero_and_keeps_nothing(tmp_path):
+    """Every date unreadable (and no layout fits): the CLI says why, grouped, and exits 2; the
+    database holds no deal and no load."""
+    (tmp_path / "leads.csv").write_text("mql_id,first_contact_date\na,someday\nb,later\nc,soon\n", encoding="utf-8")
+    (tmp_path / "closed.csv").write_text("mql_id,won_date\na,2018-02-03\n", encoding="utf-8")
+    (tmp_path / "map.yml").write_text(LEADS_MAPPING, encoding="utf-8")
+    db = tmp_path / "crm.duckdb"
+    run = subprocess.run(
+        [sys.executable, "-m", "crmkit.cli", "load", str(tmp_path), "--mapping", str(tmp_path / "map.yml"),
+         "--db", str(db)], capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "leads.csv [deals]: 3 of 3 rows rejected, so nothing was loaded" in run.stderr
+    assert "3 × created_at: cannot read as a date and time (e.g. created_at: " in run.stderr
+    assert "fix the mapping" in run.stderr
+    from crmkit.db import connect
+
+    con = connect(db, read_only=True)
+    assert con.execute("select (select count(*) from deals), (select count(*) from loads)").fetchone() == (0, 0)
+
+
+def test_mapping_missing_column_names_both_files_of_the_join(tmp_path):
+    from crmkit.errors import CrmkitError
+
+    mapping = LEADS_MAPPING.replace("closed_at: won_date", "closed_at: won_at")
+    with pytest.raises(CrmkitError) as err:
+        _mapped(tmp_path, "mql_id,first_contact_date\na,2018-02-01\n", "mql_id,won_date\na,2018-02-03\n", mapping)
+    message = str(err.value)
+    assert "deals.columns.closed_at names the column 'won_at'" in message
+    assert "neither leads.csv (columns: 'mql_id', 'first_contact_date')" in message
+    assert "nor the joined closed.csv (columns: 'mql_id', 'won_date')" in message

@@ -88,12 +88,15 @@ class LoadResult:
 class ReadOptions:
     """How source text is read: the account's time zone, date formats, decimal separator.
     `explicit_dates`: the formats were written by the user (a mapping's date_formats), so the
-    layout is not told from the values."""
+    layout is not told from the values. `ask_day_or_month`: slashed dates that read both
+    day-first and month-first are refused rather than read month-first (any CSV through a
+    mapping; a named CRM's export has its vendor's layout)."""
 
     time_zone: str = "UTC"
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     decimal: str = "."
     explicit_dates: bool = False
+    ask_day_or_month: bool = False
 
     def __post_init__(self):
         try:
@@ -373,11 +376,11 @@ def detect_date_formats(con, staged: Staged, table: Table, options: ReadOptions)
             continue
         con.execute("create or replace temp table _date_values (value varchar)")
         con.executemany("insert into _date_values values (?)", [[v] for v in values])
-        unread = con.execute(
-            f"select count(*) from _date_values as staged where ({current.replace('staged.' + name, 'staged.value')}) "
-            "is null"
-        ).fetchone()[0]
-        if not unread:
+        unread, slashed = con.execute(
+            f"select count(*) filter (where ({current.replace('staged.' + name, 'staged.value')}) is null), "
+            "count(*) filter (where regexp_matches(value, '^\\d{1,2}/\\d{1,2}/\\d{4}')) from _date_values as staged"
+        ).fetchone()
+        if not unread and not (options.ask_day_or_month and slashed == len(values)):
             continue
         fits = {}
         for layout in DATE_LAYOUTS:

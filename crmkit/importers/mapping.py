@@ -72,6 +72,8 @@ class Mapping:
             time_zone=str(spec.get("time_zone", "UTC")),
             date_formats=tuple(spec.get("date_formats", ())) + DEFAULT_DATE_FORMATS,
             decimal=str(spec.get("decimal", ".")),
+            explicit_dates=bool(spec.get("date_formats")),
+            ask_day_or_month=True,
         )
         pipeline = self._need(spec, "pipeline", dict)
         self.pipeline_id = str(self._need(pipeline, "id", (str, int), "pipeline.id"))
@@ -169,6 +171,7 @@ def stage(
     source = deals_raw.relation
     join = spec.deals.get("join")
     joined_columns: list[str] = []
+    other = None
     if join:
         key = spec._need(join, "key", str, "deals.join.key")
         other = read_text_table(con, spec.file(join, "deals.join"), decimal=spec.options.decimal)
@@ -219,9 +222,13 @@ def stage(
         reads[name] = expr
         for column in columns:
             if column not in deals_raw.columns + joined_columns:
+                looked_in = f"{deals_raw.path.name} (columns: {', '.join(map(repr, deals_raw.columns))})"
+                if other is not None:
+                    joined = ", ".join(map(repr, other.columns))
+                    looked_in = f"neither {looked_in} nor the joined {other.path.name} (columns: {joined})"
                 raise CrmkitError(
-                    f"{deals_raw.path.name}: missing column {column!r} (mapped to {name} in "
-                    f"{spec.path.name}); found: {', '.join(map(repr, deals_raw.columns + joined_columns))}"
+                    f"mapping {spec.path.name}: deals.columns.{name} names the column {column!r}, which is "
+                    f"in {looked_in}; write one of these names under deals.columns.{name}"
                 )
     if "currency" not in reads and "currency" in spec.deals:
         reads["currency"] = quote_literal(str(spec.deals["currency"]))
