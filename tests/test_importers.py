@@ -209,7 +209,8 @@ def test_mapping_tells_the_date_layout_from_the_values(tmp_path):
     by_file = {(r.file.name, r.joined): (r.rows_read, r.rows_loaded, r.rows_rejected) for r in results}
     assert by_file[("leads.csv", False)] == (3, 3, 0)
     assert by_file[("closed.csv", True)] == (1, 1, 0)  # joined into the deals, not deals of its own
-    assert con.execute("select deal_id, created_at::varchar, closed_at::varchar from deals order by 1").fetchall() == [
+    sql = "select deal_id, created_at::varchar, closed_at::varchar from deals order by 1"
+    assert con.execute(sql).fetchall() == [
         ("a", "2018-02-01 00:00:00", "2018-02-26 19:58:00"),
         ("b", "2018-02-13 00:00:00", None),
         ("c", "2017-12-31 00:00:00", None),
@@ -237,7 +238,8 @@ def test_mapping_ambiguous_dates_are_refused_with_what_to_write(tmp_path):
 def test_mapping_that_reads_no_row_exits_non_zero_and_keeps_nothing(tmp_path):
     """Every date unreadable (and no layout fits): the CLI says why, grouped, and exits 2; the
     database holds no deal and no load."""
-    (tmp_path / "leads.csv").write_text("mql_id,first_contact_date\na,someday\nb,later\nc,soon\n", encoding="utf-8")
+    leads = "mql_id,first_contact_date\na,someday\nb,later\nc,soon\n"
+    (tmp_path / "leads.csv").write_text(leads, encoding="utf-8")
     (tmp_path / "closed.csv").write_text("mql_id,won_date\na,2018-02-03\n", encoding="utf-8")
     (tmp_path / "map.yml").write_text(LEADS_MAPPING, encoding="utf-8")
     db = tmp_path / "crm.duckdb"
@@ -252,7 +254,8 @@ def test_mapping_that_reads_no_row_exits_non_zero_and_keeps_nothing(tmp_path):
     from crmkit.db import connect
 
     con = connect(db, read_only=True)
-    assert con.execute("select (select count(*) from deals), (select count(*) from loads)").fetchone() == (0, 0)
+    held = con.execute("select (select count(*) from deals), (select count(*) from loads)").fetchone()
+    assert held == (0, 0)
 
 
 def test_mapping_missing_column_names_both_files_of_the_join(tmp_path):
@@ -260,7 +263,8 @@ def test_mapping_missing_column_names_both_files_of_the_join(tmp_path):
 
     mapping = LEADS_MAPPING.replace("closed_at: won_date", "closed_at: won_at")
     with pytest.raises(CrmkitError) as err:
-        _mapped(tmp_path, "mql_id,first_contact_date\na,2018-02-01\n", "mql_id,won_date\na,2018-02-03\n", mapping)
+        _mapped(tmp_path, "mql_id,first_contact_date\na,2018-02-01\n", "mql_id,won_date\na,2018-02-03\n",
+                mapping)  # fmt: skip
     message = str(err.value)
     assert "deals.columns.closed_at names the column 'won_at'" in message
     assert "neither leads.csv (columns: 'mql_id', 'first_contact_date')" in message
