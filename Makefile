@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-DB     ?= data/crm.duckdb
+DB     ?= data/sample/crm.duckdb  # the sample's own database: never yours (data/crm.duckdb)
 MONTH  ?=
 LANG_REPORT ?= en
 SAMPLE_DEALS ?= 3000
@@ -27,7 +27,7 @@ env: $(BIN)/crmkit
 sample: env
 	$(BIN)/crmkit sample --deals $(SAMPLE_DEALS) --out data/sample
 
-## load: load data/sample into $(DB) from scratch
+## load: load data/sample into its own database, $(DB), from scratch
 load: sample
 	rm -f $(DB)
 	$(BIN)/crmkit load data/sample --db $(DB)

@@ -128,15 +128,21 @@ def read(path: str | Path) -> Adoption:
     return Adoption(date, margin, costs, str(spec.get("currency", "")), ramp, promotions, tuple(goals))
 
 
-def locate(adoption_path: str | Path, db_path: str | Path) -> Path:
-    """The adoption file: the one given, else adoption.yml beside the database, else the
-    sample's (data/sample/adoption.yml beside data/crm.duckdb)."""
+def find(adoption_path: str | Path, db_path: str | Path) -> Path | None:
+    """The adoption file: the one given, else adoption.yml beside the database (None: there is
+    none). Never another database's: a client's report must not borrow the sample's costs."""
     if adoption_path:
         return Path(adoption_path)
-    folder = Path(db_path).parent
-    for candidate in (folder / "adoption.yml", folder / "sample" / "adoption.yml"):
-        if candidate.exists():
-            return candidate
-    raise CrmkitError(
-        f"no adoption file: set the adoption_path parameter, or put adoption.yml beside {Path(db_path).name}"
-    )
+    beside = Path(db_path).parent / "adoption.yml"
+    return beside if beside.exists() else None
+
+
+def locate(adoption_path: str | Path, db_path: str | Path) -> Path:
+    """The adoption file (see `find`), or an error saying where to put one."""
+    found = find(adoption_path, db_path)
+    if found is None:
+        raise CrmkitError(
+            "no adoption file: set the adoption_path parameter, or put adoption.yml beside "
+            f"{Path(db_path).name}"
+        )
+    return found

@@ -52,6 +52,12 @@ def money(amount: float, currency: str, lang: str = "en") -> str:
 
 
 SLOWER_BY = 0.2  # a difference worth a manager's attention, not only a detectable one
+# A yardstick under a day makes ratios meaningless ("688× as long" over stays of minutes, as an
+# export whose saves share one instant gives): slowness is read against a median of a day or more.
+MIN_YARDSTICK_DAYS = 1.0
+# A rate this many points from the team's is a difference worth telling; "100% against the
+# team's 100%" is not.
+MIN_RATE_GAP = 0.05
 
 
 @none_when_empty
@@ -59,6 +65,8 @@ def slow_owners(won_cycle: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Managers whose median won cycle is at least 20% above the team's, with the whole 95%
     interval above the team median (so the gap is both material and not chance)."""
     team = won_cycle.loc[won_cycle["level"] == "team", "median_days"].iloc[0]
+    if not team >= MIN_YARDSTICK_DAYS:
+        return []
     owners = won_cycle[(won_cycle["level"] == "owner") & (won_cycle["n"] >= SMALL_N)]
     slow = owners[(owners["median_days_low"] > team) & (owners["median_days"] >= team * (1 + SLOWER_BY))]
     return [
@@ -188,6 +196,7 @@ def slow_stage_owners(manager_stages: pd.DataFrame, lang: str = "en") -> list[Fi
         return []
     slow = manager_stages[
         (manager_stages["n"] >= SMALL_N)
+        & (manager_stages["team_median_days"] >= MIN_YARDSTICK_DAYS)
         & (manager_stages["ratio_to_team"] >= SLOWER_IN_STAGE)
         & (manager_stages["median_days_low"] > manager_stages["team_median_days"])
     ]
@@ -254,7 +263,10 @@ def weak_conversions(
     """Manager × stage conversions whose whole 95% interval lies below the team's rate."""
     team = conversion[conversion["level"] == "team"].set_index(["pipeline", "stage"])["conversion"]
     owners = conversion[(conversion["level"] == "owner") & (conversion["n"] >= SMALL_N)]
-    weak = owners[owners["conversion_high"] < owners.set_index(["pipeline", "stage"]).index.map(team)]
+    yardstick = owners.set_index(["pipeline", "stage"]).index.map(team)
+    weak = owners[
+        (owners["conversion_high"] < yardstick) & (owners["conversion"] <= yardstick - MIN_RATE_GAP)
+    ]
     return [
         Finding(
             row.lost * (team_check if np.isfinite(team_check) else 0.0),
@@ -277,8 +289,9 @@ def weak_conversions(
 
 @none_when_empty
 def top_manager(scorecard: pd.DataFrame, lang: str = "en") -> list[Finding]:
-    owners = scorecard[(scorecard["level"] == "owner") & (scorecard["rank"] == 1)]
     team = scorecard.loc[scorecard["level"] == "team", "win_rate"].iloc[0]
+    owners = scorecard[(scorecard["level"] == "owner") & (scorecard["rank"] == 1)]
+    owners = owners[(owners["win_rate_shrunk"] - team).abs() >= MIN_RATE_GAP]  # not just the team's rate
     return [
         Finding(
             0.0,

@@ -881,6 +881,14 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Разберите сделки менеджера по этапам.",
     ),
     "amount_unknown": ("amount unknown", "сумма неизвестна"),
+    "needs_adoption": (
+        "This report compares the months before and after the CRM came in, and weighs the gain "
+        "against what the CRM cost. No CRM export holds those facts: write them in adoption.yml "
+        "beside the database ({db}, in {folder}), or pass --param adoption_path=FILE. Its fields:",
+        "Этот отчёт сравнивает месяцы до и после внедрения CRM и соотносит прирост с затратами на "
+        "неё. Этих сведений нет ни в одной выгрузке CRM: запишите их в adoption.yml рядом с базой "
+        "({db}, в папке {folder}) или укажите --param adoption_path=ФАЙЛ. Поля файла:",
+    ),
     "finding_stale": (
         "{n} open deals ({amount}) are older than the median won cycle ({threshold:.0f} days); "
         "{top_owner} holds the most: {top_n} deals ({top_amount}).",

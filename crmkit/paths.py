@@ -5,6 +5,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 SAMPLE_DIR = DATA_DIR / "sample"
-DEFAULT_DB = DATA_DIR / "crm.duckdb"
+DEFAULT_DB = DATA_DIR / "crm.duckdb"  # your own data (`crmkit load`)
+SAMPLE_DB = SAMPLE_DIR / "crm.duckdb"  # the sample's own database, beside its adoption.yml
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"

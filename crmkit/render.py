@@ -118,13 +118,47 @@ def export_html(notebook, target: Path, title: str) -> None:
     target.write_text(body, encoding="utf-8")
 
 
+def missing_input(source: Path, parameters: dict) -> str | None:
+    """What a report needs that this database does not come with (None: nothing): the adoption
+    report needs the adoption file a consultant writes, which no CRM export holds."""
+    if source.stem.startswith("04"):
+        from crmkit import adoption
+
+        db = Path(parameters.get("db_path", ""))
+        if adoption.find(parameters.get("adoption_path", ""), db) is None:
+            return t("needs_adoption", parameters.get("lang", "en"), folder=str(db.parent), db=db.name)
+    return None
+
+
+def write_notice(target: Path, title: str, message: str) -> None:
+    """A report page that says what the report needs instead of numbers (styled as the others)."""
+    import textwrap
+
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from crmkit import adoption
+
+    example = textwrap.dedent(adoption.__doc__.split("\n\n", 1)[1])  # the documented example file
+    body = (
+        f'<div class="crmkit-header crmkit-needs"><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>'
+        f"<pre>{html.escape(example)}</pre></div>"
+    )
+    cell = new_code_cell(outputs=[new_output("display_data", data={"text/html": body})])
+    export_html(new_notebook(cells=[cell]), target, title)
+
+
 def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f".{source.stem}.ipynb"
     target = out_dir / f"{source.stem}.html"
+    title = t(f"report_{source.stem[:2]}", parameters.get("lang", "en"))
+    needs = missing_input(source, parameters)
+    if needs:
+        write_notice(target, title, needs)
+        return Rendered(source.stem, target)
     try:
         execute(source, executed, parameters)
-        to_html(executed, target, title=t(f"report_{source.stem[:2]}", parameters.get("lang", "en")))
+        to_html(executed, target, title=title)
     except CrmkitError as exc:
         return Rendered(source.stem, None, str(exc))
     finally:

@@ -16,7 +16,7 @@
 # trust per metric family, coverage by month, and the loads.
 
 # %% tags=["parameters"]
-db_path = "../data/crm.duckdb"  # the crmkit database (built by `crmkit load`)
+db_path = "../data/sample/crm.duckdb"  # the crmkit database (default: the sample's, `make report`)
 as_of = ""  # the moment the data is seen from; empty: after the latest event
 lang = "en"  # report language: en or ru
 

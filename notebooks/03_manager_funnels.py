@@ -17,7 +17,7 @@
 # plan. Set `owner` to turn it into one manager's page, read against the team.
 
 # %% tags=["parameters"]
-db_path = "../data/crm.duckdb"  # the crmkit database (built by `crmkit load`)
+db_path = "../data/sample/crm.duckdb"  # the crmkit database (default: the sample's, `make report`)
 as_of = ""  # the moment the data is seen from, e.g. "2026-11-01"; empty: after the latest event
 period_start = ""  # funnel window start; empty: 12 months before as_of
 pipeline = ""  # a pipeline name or id; empty: all

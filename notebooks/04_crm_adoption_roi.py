@@ -18,8 +18,8 @@
 # it may hold only won sales from accounting.
 
 # %% tags=["parameters"]
-db_path = "../data/crm.duckdb"  # the crmkit database (built by `crmkit load`)
-adoption_path = ""  # the adoption YAML; empty: adoption.yml beside the database, or the sample's
+db_path = "../data/sample/crm.duckdb"  # the crmkit database (default: the sample's, `make report`)
+adoption_path = ""  # the adoption YAML; empty: adoption.yml beside the database
 as_of = ""  # the moment the data is seen from, e.g. "2026-11-01"; empty: after the latest event
 period_start = ""  # first month to use; empty: all the history there is
 pipeline = ""  # a pipeline name or id; empty: all

@@ -16,7 +16,7 @@
 # which source, and a Monte Carlo forecast of revenue from pre-sale deals with a backtest.
 
 # %% tags=["parameters"]
-db_path = "../data/crm.duckdb"  # the crmkit database (built by `crmkit load`)
+db_path = "../data/sample/crm.duckdb"  # the crmkit database (default: the sample's, `make report`)
 as_of = ""  # the moment the data is seen from, e.g. "2026-11-01"; empty: after the latest event
 period_start = ""  # window start; empty: 12 months before as_of
 pipeline = ""  # a pipeline name or id; empty: all

@@ -11,7 +11,7 @@ import pytest
 from crmkit import sample
 from crmkit.db import connect
 from crmkit.importers import load
-from crmkit.paths import DEFAULT_DB, PROJECT_ROOT
+from crmkit.paths import PROJECT_ROOT, SAMPLE_DB
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
@@ -39,24 +39,26 @@ def make_db(tmp_path):
 
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
-    """The embedded sample (3,000 deals) loaded into a fresh database."""
+    """The embedded sample (3,000 deals) loaded into a fresh database, laid out as `make report`
+    lays out data/sample/: the CSV files, adoption.yml and crm.duckdb side by side."""
     root = tmp_path_factory.mktemp("sample")
-    sample.write(sample.generate(3000), root / "sample")  # the layout of data/: sample/ beside the db
+    sample.write(sample.generate(3000), root)
     con = connect(root / "crm.duckdb")
-    load(con, [root / "sample"])
+    load(con, [root])
     con.close()
     return root / "crm.duckdb"
 
 
 @pytest.fixture(scope="session")
 def default_db(sample_db) -> Path:
-    """data/crm.duckdb, the notebooks' default, built from the sample when it is missing."""
-    if not DEFAULT_DB.exists():
-        DEFAULT_DB.parent.mkdir(parents=True, exist_ok=True)
-        DEFAULT_DB.write_bytes(sample_db.read_bytes())
-    if not (DEFAULT_DB.parent / "sample" / "adoption.yml").exists():
-        sample.write_adoption(DEFAULT_DB.parent / "sample")
-    return DEFAULT_DB
+    """data/sample/crm.duckdb, the notebooks' default, built from the sample when it is missing
+    (never data/crm.duckdb: that is the user's own)."""
+    if not SAMPLE_DB.exists():
+        SAMPLE_DB.parent.mkdir(parents=True, exist_ok=True)
+        SAMPLE_DB.write_bytes(sample_db.read_bytes())
+    if not (SAMPLE_DB.parent / "adoption.yml").exists():
+        sample.write_adoption(SAMPLE_DB.parent)
+    return SAMPLE_DB
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def test_batch_over_months_and_databases_survives_a_broken_one(sample_db, tmp_pa
 
     for client in ("client_a", "client_b"):
         shutil.copy(sample_db, tmp_path / f"{client}.duckdb")
-    sample.write_adoption(tmp_path / "sample")  # notebook 04 finds it beside the databases
+    sample.write_adoption(tmp_path)  # notebook 04 finds it beside the databases
     (tmp_path / "broken.duckdb").write_bytes(b"this is not a database")
     out = tmp_path / "reports"
     run = crmkit(

@@ -240,3 +240,26 @@ def test_a_window_without_deals_renders_and_says_so(tmp_path):
         "05_weekly_kpi": False,  # a row of zeros per week
         "06_sources_and_forecast": True,
     }
+
+
+def test_a_database_without_an_adoption_file_renders_and_report_04_says_what_it_needs(sample_db, tmp_path):
+    """A client's database with no adoption.yml beside it (and the sample's nowhere near): every
+    report renders, exit 0, and report 04 explains what it needs instead of borrowing numbers."""
+    import shutil
+    import subprocess
+    import sys
+
+    client = tmp_path / "client"
+    client.mkdir()
+    shutil.copy(sample_db, client / "crm.duckdb")  # sample_db has adoption.yml beside it; this has none
+    out = tmp_path / "reports"
+    run = subprocess.run(
+        [sys.executable, "-m", "crmkit.cli", "report", "--db", str(client / "crm.duckdb"), "--month", "2026-10",
+         "--out", str(out), "--notebooks", "04", "01", "--jobs", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "2 rendered, 0 failed" in run.stdout
+    page = (out / "2026-10" / "04_crm_adoption_roi.html").read_text(encoding="utf-8")
+    assert "No CRM export holds those facts: write them in adoption.yml beside the database" in page
+    assert "adoption_date:" in page and "ROI to date" not in page  # the fields shown, no figure

@@ -1,5 +1,6 @@
 -- What the data is and how fresh: rows per table, the latest event of each kind before the last
--- load (a later one is a typing error, listed by the audit), and the last load time.
+-- load (a later one is a typing error, listed by the audit; a planned activity has not happened),
+-- and the last load time.
 with last_load as (
     select coalesce(max(loaded_at), timestamp '9999-12-31') as last_loaded_at from main.loads
 ),
@@ -15,7 +16,8 @@ counts as (
     from main.stage_changes
     union all
     select 'activities', count(*),
-           max(started_at) filter (where started_at <= (select last_loaded_at from last_load))
+           max(started_at) filter (
+               where started_at <= (select last_loaded_at from last_load) and status is distinct from 'planned')
     from main.activities
     union all
     select 'users', count(*), null from main.users

@@ -1,0 +1,74 @@
+"""Findings say something: no ratio against a near-zero yardstick, no "100% against the team's
+100%", and the data's latest-event stamp is not a planned future activity (issue #13, item 13).
+Tables are built by hand in the shape the metrics return."""
+
+import numpy as np
+import pandas as pd
+
+from crmkit import findings
+from crmkit.db import query
+
+
+def test_no_ratio_against_a_stay_of_minutes():
+    # The team's median stay is 0.002 days (3 minutes, saves at one instant): a manager's 1.4 days
+    # would read "688.5× as long"; it is not a finding. The same manager against a 2-day team
+    # median at 3.5 days (1.75×, interval above) is one.
+    row = {"owner": "Ann", "stage": "Qualification", "n": 8, "median_days": 1.377, "median_days_low": 1.1,
+           "median_days_high": 2.0, "team_median_days": 0.002, "ratio_to_team": 688.5, "wip_amount": 1000.0}  # fmt: skip
+    assert findings.slow_stage_owners(pd.DataFrame([row])) == []
+    real = {**row, "median_days": 3.5, "median_days_low": 2.5, "median_days_high": 4.0,
+            "team_median_days": 2.0, "ratio_to_team": 1.75}  # fmt: skip
+    [found] = findings.slow_stage_owners(pd.DataFrame([real]))
+    assert "1.8× as long as the team's" in found.text
+
+
+def test_slow_owner_needs_a_team_cycle_of_a_day():
+    table = pd.DataFrame([
+        {"level": "team", "name": "—", "n": 40, "median_days": 0.01, "median_days_low": 0.0,
+         "median_days_high": 0.02, "won_amount": 1e5},
+        {"level": "owner", "name": "Ann", "n": 10, "median_days": 2.0, "median_days_low": 1.5,
+         "median_days_high": 3.0, "won_amount": 5e4},
+    ])  # fmt: skip
+    assert findings.slow_owners(table) == []
+
+
+def conversion(team_rate, owner_rate, low, high, n=20, lost=1):
+    return pd.DataFrame([
+        {"level": "team", "name": "—", "pipeline": "P", "stage": "A", "conversion": team_rate,
+         "conversion_low": np.nan, "conversion_high": np.nan, "n": 200, "lost": 2},
+        {"level": "owner", "name": "Ann", "pipeline": "P", "stage": "A", "conversion": owner_rate,
+         "conversion_low": low, "conversion_high": high, "n": n, "lost": lost},
+    ])  # fmt: skip
+
+
+def test_weak_conversion_must_differ_by_more_than_rounding():
+    # 99.0% (interval up to 99.6%) against the team's 99.7%: below, but both print as "100%"
+    assert findings.weak_conversions(conversion(0.997, 0.990, 0.98, 0.996), 1000.0, "USD") == []
+    # 60% (interval 38%–78%) against 90%: a finding
+    [found] = findings.weak_conversions(conversion(0.90, 0.60, 0.38, 0.78, lost=8), 1000.0, "USD")
+    assert "at 60% (95% CI 38%–78%, n=20) against the team's 90%" in found.text
+
+
+def test_top_manager_only_when_apart_from_the_team():
+    card = pd.DataFrame([
+        {"level": "team", "name": "—", "rank": np.nan, "win_rate": 1.0, "win_rate_shrunk": 1.0,
+         "win_rate_low": 0.9, "win_rate_high": 1.0, "n": 30},
+        {"level": "owner", "name": "Ann", "rank": 1, "win_rate": 1.0, "win_rate_shrunk": 1.0,
+         "win_rate_low": 0.8, "win_rate_high": 1.0, "n": 10},
+    ])  # fmt: skip
+    assert findings.top_manager(card) == []
+
+
+def test_latest_event_is_not_a_planned_activity(make_db):
+    from tests.fixtures.scenarios import SCENARIOS
+
+    # A meeting planned for June (the export was made before it; the load is later) has not
+    # happened: the latest activity is the call of 1 February.
+    activities = """
+        activity_id,deal_id,owner_id,kind,direction,status,started_at,due_at
+        call1,d1,u1,call,out,done,2026-02-01 10:00:00,
+        meet1,d1,u1,meeting,,planned,2026-06-01 10:00:00,2026-06-01 10:00:00
+    """
+    con, _ = make_db({**SCENARIOS, "activities": activities})
+    fresh = query(con, "metrics/data_freshness").set_index("table_name")
+    assert fresh.loc["activities", "latest_at"] == pd.Timestamp("2026-02-01 10:00:00")
