@@ -14,7 +14,8 @@ def test_no_ratio_against_a_stay_of_minutes():
     # would read "688.5× as long"; it is not a finding. The same manager against a 2-day team
     # median at 3.5 days (1.75×, interval above) is one.
     row = {"owner": "Ann", "stage": "Qualification", "n": 8, "median_days": 1.377, "median_days_low": 1.1,
-           "median_days_high": 2.0, "team_median_days": 0.002, "ratio_to_team": 688.5, "wip_amount": 1000.0}  # fmt: skip
+           "median_days_high": 2.0, "team_median_days": 0.002, "ratio_to_team": 688.5,
+           "wip_amount": 1000.0}  # fmt: skip
     assert findings.slow_stage_owners(pd.DataFrame([row])) == []
     real = {**row, "median_days": 3.5, "median_days_low": 2.5, "median_days_high": 4.0,
             "team_median_days": 2.0, "ratio_to_team": 1.75}  # fmt: skip

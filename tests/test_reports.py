@@ -242,7 +242,7 @@ def test_a_window_without_deals_renders_and_says_so(tmp_path):
     }
 
 
-def test_a_database_without_an_adoption_file_renders_and_report_04_says_what_it_needs(sample_db, tmp_path):
+def test_without_an_adoption_file_report_04_says_what_it_needs(sample_db, tmp_path):
     """A client's database with no adoption.yml beside it (and the sample's nowhere near): every
     report renders, exit 0, and report 04 explains what it needs instead of borrowing numbers."""
     import shutil
