@@ -254,8 +254,8 @@ def test_without_an_adoption_file_report_04_says_what_it_needs(sample_db, tmp_pa
     shutil.copy(sample_db, client / "crm.duckdb")  # sample_db has adoption.yml beside it; this has none
     out = tmp_path / "reports"
     run = subprocess.run(
-        [sys.executable, "-m", "crmkit.cli", "report", "--db", str(client / "crm.duckdb"), "--month", "2026-10",
-         "--out", str(out), "--notebooks", "04", "01", "--jobs", "1"],
+        [sys.executable, "-m", "crmkit.cli", "report", "--db", str(client / "crm.duckdb"),
+         "--month", "2026-10", "--out", str(out), "--notebooks", "04", "01", "--jobs", "1"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
