@@ -114,7 +114,9 @@ def test_load_prints_the_accounting_and_names_a_wrong_format(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "leads.json [deals]: read 4 = loaded 3 + rejected 1" in done.stdout
     assert "1 × deleted in amoCRM (is_deleted)" in done.stdout
-    assert "by table:" in done.stdout and "stage_changes  read         9  loaded         7" in done.stdout
+    # stage_changes: 5 events that are stage changes (one a tag: rejected) + the creation entries of the
+    # 2 leads with events (203 has none: synthetic, made after the load, not read)
+    assert "by table:" in done.stdout and "stage_changes  read         7  loaded         6" in done.stdout
     wrong = crmkit("load", fixtures / "bitrix24" / "crm.deal.list.json", "--db", db, "--format", "amocrm")
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
     assert "crm.deal.list.json: not an amoCRM API response" in wrong.stderr

@@ -73,3 +73,24 @@ def test_latest_event_is_not_a_planned_activity(make_db):
     con, _ = make_db({**SCENARIOS, "activities": activities})
     fresh = query(con, "metrics/data_freshness").set_index("table_name")
     assert fresh.loc["activities", "latest_at"] == pd.Timestamp("2026-02-01 10:00:00")
+
+
+def test_deals_without_amounts_are_worth_an_unknown_sum(make_db):
+    """A data set without amounts: money is "unknown", never 0 ("1542 open deals (0 USD)")."""
+    from crmkit import metrics
+    from tests.fixtures.scenarios import AS_OF, PERIOD_START, SCENARIOS
+
+    lines = SCENARIOS["deals"].strip("\n").splitlines()
+    header = lines[0].split(",")
+    at = header.index("amount")
+    blanked = [lines[0]] + [",".join(v if i != at else "" for i, v in enumerate(line.split(","))) for line in lines[1:]]
+    con, _ = make_db({**SCENARIOS, "deals": "\n".join(blanked) + "\n"})
+    window = {"as_of": AS_OF, "period_start": PERIOD_START}
+    team = metrics.won_cycle(con, **window).query("level == 'team'").iloc[0]
+    assert team["n"] > 0 and np.isnan(team["won_amount"])
+    stale = metrics.stale_deals(con, **window, threshold_days=0)
+    assert len(stale) > 0
+    [found] = findings.stale(stale)
+    assert f"{len(stale)} open deals (amount unknown)" in found.text
+    wip = metrics.stage_durations(con, **window)
+    assert wip.loc[wip["wip_now"] > 0, "wip_amount"].isna().all()

@@ -127,6 +127,13 @@ def test_real_shaped_export_loads_every_file(tmp_path):
         ("Closed Won", 4, "won"),
         ("Closed Lost", 5, "lost"),
     ]
+    # AccountId gives the client base of the weekly table: by the week of 18 March, clients
+    # Acme Corp, Globex and 001Z have deals (3); Acme's and Globex's first deals fell in the week of
+    # 4 March, 001Z's in the week of 11 March.
+    weekly = metrics.weekly_kpi(con, as_of="2024-03-25", period_start="2024-03-04")
+    team = weekly[(weekly["level"] == "team") & (weekly["week"] >= "2024-03-04")]
+    assert team["client_base"].tolist() == [2, 3, 3]
+    assert team["new_clients"].tolist() == [2, 1, 0]
     assert dict(con.execute("select deal_id, client from deals").fetchall()) == {
         "006A1": "Acme Corp", "006A2": "Globex", "006A3": "001Z", "006A4": "Acme Corp",
         "006A5": "Globex", "006A6": "Acme Corp", "006A7": "Globex", "006A8": "Acme Corp",
