@@ -83,7 +83,9 @@ def test_deals_without_amounts_are_worth_an_unknown_sum(make_db):
     lines = SCENARIOS["deals"].strip("\n").splitlines()
     header = lines[0].split(",")
     at = header.index("amount")
-    blanked = [lines[0]] + [",".join(v if i != at else "" for i, v in enumerate(line.split(","))) for line in lines[1:]]
+    blanked = [lines[0]] + [
+        ",".join(v if i != at else "" for i, v in enumerate(line.split(","))) for line in lines[1:]
+    ]
     con, _ = make_db({**SCENARIOS, "deals": "\n".join(blanked) + "\n"})
     window = {"as_of": AS_OF, "period_start": PERIOD_START}
     team = metrics.won_cycle(con, **window).query("level == 'team'").iloc[0]
