@@ -47,9 +47,16 @@ def vega_bundle() -> str:
     return guarded
 
 
+def script_json(value) -> str:
+    """JSON safe inside an HTML <script>: `<`, `>` and `&` as \\u escapes, so no CRM text (a
+    stage named `<!--<script>` or `</script>`) can end the script or open a comment in it."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _offline_renderer(spec: dict, **_) -> dict:
     global _bundle_sent
-    payload = json.dumps(spec, sort_keys=True, ensure_ascii=False).replace("</", "<\\/")
+    payload = script_json(spec)
     chart_id = "crmkit-chart-" + hashlib.sha1(payload.encode()).hexdigest()[:12]
     parts = []
     if not _bundle_sent:

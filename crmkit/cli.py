@@ -32,6 +32,8 @@ def cmd_load(args) -> int:
         time_zone=args.tz,
         force=args.force,
         rates_file=args.rates,
+        encoding=args.encoding,
+        append=args.append,
     )
     for r in results:
         if r.load_id is None:
@@ -203,6 +205,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", type=Path, help="a YAML mapping file (any CSV/XLSX of deals)")
     p.add_argument("--tz", default="UTC", help="time zone of the export's timestamps")
     p.add_argument("--force", action="store_true", help="re-read files loaded before")
+    p.add_argument(
+        "--encoding", help="read the files in this encoding (e.g. koi8-r) when the detection gets it wrong"
+    )
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="load into a database that holds another account (by default refused: one account per database)",
+    )
     p.add_argument(
         "--rates",
         type=Path,

@@ -16,6 +16,7 @@ class Column:
     required: bool = False
     values: tuple[str, ...] = ()  # allowed values of an enum
     default: str | None = None  # SQL used when the source leaves the value empty
+    minimum: float | None = None  # a smaller value is rejected (a negative call duration)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ TABLES: dict[str, Table] = {
                 _c("status", "enum", False, ("done", "missed", "planned")),
                 _c("started_at", "timestamp"),
                 _c("due_at", "timestamp"),
-                _c("duration_s", "int"),
+                Column("duration_s", "int", minimum=0),
                 _c("amount", "decimal"),
             ),
             key=("activity_id",),

@@ -126,8 +126,8 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
             unpriced=money.unpriced or "—",
         )
     return HTML(
-        f'<div class="crmkit-header"><h1>{t("report_" + report, lang)}</h1>'
-        f"<p>{t('intro_' + report, lang)}</p>"
+        f'<div class="crmkit-header"><h1>{_esc(t("report_" + report, lang))}</h1>'
+        f"<p>{_esc(t('intro_' + report, lang))}</p>"
         f'<div class="crmkit-stamp">{_pairs(t("parameters", lang), shown)}'
         f"{_pairs(t('data', lang), stamped)}</div>"
         f'<p class="crmkit-quality">{_esc(note)}</p></div>'
@@ -140,17 +140,18 @@ def _pairs(caption: str, pairs: dict) -> str:
 
 
 def section(ctx: Context, key: str, **values) -> HTML:
-    """A section heading and its explanation, in the report's language."""
-    return HTML(f"<h2>{t(key, ctx.lang)}</h2><p>{t(key + '_text', ctx.lang, **values)}</p>")
+    """A section heading and its explanation, in the report's language; the values (stage names,
+    say) are CRM text and the whole is escaped, as everything put into a report is."""
+    return HTML(f"<h2>{_esc(t(key, ctx.lang))}</h2><p>{_esc(t(key + '_text', ctx.lang, **values))}</p>")
 
 
 def findings(items: list[Finding], lang: str, *, heading: str = "findings") -> HTML:
     """The ranked findings (or, with heading="advice", the advice block) with their evidence."""
     if not items:
-        return HTML(f"<h2>{t(heading, lang)}</h2><p>{t('no_findings', lang)}</p>")
+        return HTML(f"<h2>{_esc(t(heading, lang))}</h2><p>{_esc(t('no_findings', lang))}</p>")
     # the rank travels with each item, so the audit bundle can merge every report's findings
     rows = "".join(f'<li data-rank="{rank}">{_esc(f.text)}</li>' for rank, f in enumerate(items, 1))
-    return HTML(f'<h2>{t(heading, lang)}</h2><ol class="crmkit-findings">{rows}</ol>')
+    return HTML(f'<h2>{_esc(t(heading, lang))}</h2><ol class="crmkit-findings">{rows}</ol>')
 
 
 def _fmt(value, kind: str) -> str:

@@ -41,7 +41,7 @@ def test_bad_rows_go_to_rejects_with_reasons(make_db):
     assert (deals_result.rows_read, deals_result.rows_loaded, deals_result.rows_rejected) == (13, 7, 6)
     reasons = dict(con.execute("select source_row, reason from rejects order by source_row").fetchall())
     assert reasons[2] == "deal_id is missing"
-    assert reasons[3] == "created_at: 31.02.2026: cannot read as a date and time"
+    assert reasons[3] == "created_at: 31.02.2026: cannot read as a date and time from 1970 to 2100"
     assert reasons[4] == "amount: ten: cannot read as a number"
     assert reasons[5] == "pipeline_id/stage_id P/ZZ not found in stages"
     assert reasons[6] == "duplicate key (deal_id) within the file"
@@ -68,7 +68,7 @@ def test_a_file_mostly_rejected_fails_the_load_with_grouped_reasons(make_db):
         make_db({**BASE, "deals": deals})
     message = str(err.value)
     assert "deals.csv [deals]: 3 of 4 rows rejected, so nothing was loaded" in message
-    assert "3 × created_at: cannot read as a date and time (e.g. created_at: " in message
+    assert "3 × created_at: cannot read as a date and time from 1970 to 2100 (e.g. created_at: " in message
     assert "the database is unchanged" in message
 
 
@@ -249,7 +249,7 @@ def test_mapping_that_reads_no_row_exits_non_zero_and_keeps_nothing(tmp_path):
     )  # fmt: skip
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "leads.csv [deals]: 3 of 3 rows rejected, so nothing was loaded" in run.stderr
-    assert "3 × created_at: cannot read as a date and time (e.g. created_at: " in run.stderr
+    assert "3 × created_at: cannot read as a date and time from 1970 to 2100 (e.g. created_at: " in run.stderr
     assert "fix the mapping" in run.stderr
     from crmkit.db import connect
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from crmkit.contract import LOAD_ORDER
 from crmkit.errors import CrmkitError
-from crmkit.importers import amocrm, bitrix24, canonical, hubspot, mapping, pipedrive, rates, salesforce
+from crmkit.importers import amocrm, bitrix24, canonical, files, hubspot, mapping, pipedrive, rates, salesforce
 from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
 
 # Named formats, in the order auto-detection asks them (each answers only for its own files).
@@ -52,6 +52,33 @@ def detect(paths: list[Path]) -> str:
     )
 
 
+def check_same_account(con, staged: list) -> None:
+    """Refuse to mix a second account into a database that holds one: files that share no
+    pipeline and no deal with what is stored are another CRM's (Maven loaded into the sample)."""
+    held = con.execute("select count(*) from main.deals").fetchone()[0]
+    pipelines = [s.relation for s in staged if s.table == "pipelines"]
+    deals = [s.relation for s in staged if s.table == "deals" and not s.accounting_only]
+    if not held or not pipelines:
+        return
+    new = " union ".join(f"select pipeline_id::varchar as pipeline_id from {r}" for r in pipelines)
+    shared = con.execute(
+        f"select count(*) from ({new}) where pipeline_id in (select pipeline_id from main.pipelines)"
+    ).fetchone()[0]
+    if shared or any(
+        con.execute(
+            f"select 1 from {r} where deal_id::varchar in (select deal_id from main.deals) limit 1"
+        ).fetchone()
+        for r in deals
+    ):
+        return
+    names = [n for (n,) in con.execute("select name from main.pipelines order by name limit 3").fetchall()]
+    raise CrmkitError(
+        f"the database already holds another account ({held:,} deals; pipelines {', '.join(names)}), and "
+        "these files share no pipeline or deal with it: load them into a database of their own "
+        "(--db another.duckdb), or add --append to keep both accounts in one"
+    )
+
+
 def failure_message(failed: list[LoadResult], fmt: str) -> str:
     """Why a load was refused: each file whose rows were mostly rejected, with its reasons
     grouped (the values left out, one example each) and what to do."""
@@ -81,11 +108,20 @@ def load(
     time_zone: str = "UTC",
     force: bool = False,
     rates_file: str | Path | None = None,
+    encoding: str | None = None,
+    append: bool = False,
 ) -> list[LoadResult]:
     """Load export files into the canonical tables of `con`, and a currency rates file if given;
     return one result per file and table. Nothing is kept unless everything loads (one
     transaction)."""
-    paths = [Path(p) for p in paths]
+    files.force_encoding(encoding)
+    try:
+        return _load(con, [Path(p) for p in paths], fmt, mapping_file, time_zone, force, rates_file, append)
+    finally:
+        files.force_encoding(None)
+
+
+def _load(con, paths, fmt, mapping_file, time_zone, force, rates_file, append) -> list[LoadResult]:
     if not paths and mapping_file is None:
         if rates_file is None:
             raise CrmkitError("nothing to load: give export files or folders (or --rates FILE)")
@@ -111,6 +147,8 @@ def load(
         if rates_file is not None:
             staged.append(rates.stage(con, Path(rates_file)))
         staged.sort(key=lambda item: LOAD_ORDER.index(item.table))  # referenced tables first
+        if not append:
+            check_same_account(con, staged)
         results = [
             store(con, item, source_format=source_format, options=options, force=force) for item in staged
         ]

@@ -38,6 +38,7 @@ DEFAULT_DATE_FORMATS = (
     "%m/%d/%Y %I:%M %p",
 )
 _views = itertools.count()
+EARLIEST, LATEST = "timestamp '1970-01-01'", "timestamp '2101-01-01'"  # dates a report can show
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "да")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "нет")
 
@@ -244,17 +245,21 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
             f"case when regexp_full_match({raw}, '\\d{{5}}([.,]\\d+)?') then timestamp '1899-12-30' + "
             f"to_microseconds(round(cast(replace({raw}, ',', '.') as double) * 86400e6)::bigint) end"
         )
-        local = f"coalesce(try_cast({raw} as timestamp), try_strptime({raw}, {formats}), {serial})"
+        read = f"coalesce(try_cast({raw} as timestamp), try_strptime({raw}, {formats}), {serial})"
+        # Only 1970–2100: a placeholder (0001-01-01, -infinity, 9999-12-31) is no moment a
+        # report can place, and a time-zone shift must not push it out of the calendar.
+        local = f"(case when {read} >= {EARLIEST} and {read} < {LATEST} then {read} end)"
         if column.type == "date":
-            return f"cast({local} as date)", "cannot read as a date"
+            return f"cast({local} as date)", "cannot read as a date from 1970 to 2100"
         zone = quote_literal(options.time_zone)
         # A time that states its offset (ISO 8601 `+03:00` or `Z`, as APIs give) is read as such;
         # one that does not is in the account's zone.
         return (
             f"case when regexp_matches({raw}, '\\d[T ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*(Z|[+-]\\d\\d(:?\\d\\d)?)$') "
-            f"then timezone('UTC', try_cast({raw} as timestamptz)) "
+            f"then (case when try_cast({raw} as timestamptz) >= {EARLIEST} and try_cast({raw} as timestamptz) < {LATEST} "
+            f"then timezone('UTC', try_cast({raw} as timestamptz)) end) "
             f"else timezone('UTC', timezone({zone}, {local})) end"
-        ), "cannot read as a date and time"
+        ), "cannot read as a date and time from 1970 to 2100"
     if column.type == "decimal":
         other = "," if options.decimal == "." else "."
         cleaned = f"regexp_replace({raw}, '[\\s\\x{{00a0}}\\x{{202f}}''{other}]', '', 'g')"
@@ -264,8 +269,8 @@ def _typed(column, options: ReadOptions) -> tuple[str, str | None]:
     if column.type == "float":
         cleaned = f"replace(regexp_replace({raw}, '[\\s\\x{{00a0}}\\x{{202f}}]', '', 'g'), ',', '.')"
         return f"try_cast({cleaned} as double)", "cannot read as a number"
-    if column.type == "int":
-        return f"try_cast(try_cast({raw} as double) as bigint)", "cannot read as a whole number"
+    if column.type == "int":  # an INTEGER column: a value beyond its range is rejected, not an abort
+        return f"try_cast(try_cast({raw} as double) as integer)", "cannot read as a whole number up to 2147483647"
     if column.type == "bool":
         true = ", ".join(quote_literal(w) for w in TRUE_WORDS)
         false = ", ".join(quote_literal(w) for w in FALSE_WORDS)
@@ -301,6 +306,11 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
             )
         if column.required:
             reasons.append(f"case when {raw} is null then {quote_literal(column.name + ' is missing')} end")
+        if column.minimum is not None:
+            reasons.append(
+                f"case when ({expr}) < {column.minimum} then "
+                f"{quote_literal(column.name + ': ')} || {raw} || {quote_literal(f': below {column.minimum:g}')} end"
+            )
     for column, bound in table.day_not_before:
         value, limit = exprs[column], exprs[bound]
         day_only = f"strpos(coalesce(staged.{quote_ident(column)}::varchar, ':'), ':') = 0"

@@ -24,14 +24,16 @@ def looks_like(paths: list[Path]) -> bool:
     return bool(paths) and all(p.suffix.lower() == ".csv" and is_table_file(p) for p in paths)
 
 
-def table_files(paths: list[Path]) -> dict[str, Path]:
-    """`<table>.csv` files among `paths` (files or directories), by canonical table."""
-    found: dict[str, Path] = {}
+def table_files(paths: list[Path]) -> dict[str, list[Path]]:
+    """`<table>.csv` files among `paths` (files or directories), by canonical table, in the order
+    given: two files of one table (two exports' deals.csv) are both loaded, the later one
+    updating what the earlier gave for the same key."""
+    found: dict[str, list[Path]] = {}
     for path in paths:
         candidates = sorted(path.glob("*.csv")) if path.is_dir() else [path]
         for file in candidates:
             if file.stem in TABLES:
-                found[file.stem] = file
+                found.setdefault(file.stem, []).append(file)
             elif not path.is_dir():
                 raise CrmkitError(
                     f"{file.name}: not a canonical table file; expected one of "
@@ -49,15 +51,14 @@ def stage(con, paths: list[Path], options: ReadOptions) -> list[Staged]:
     files = table_files(paths)
     staged = []
     for name in LOAD_ORDER:
-        if name not in files:
-            continue
-        table, raw = TABLES[name], read_text_table(con, files[name], decimal=options.decimal)
-        check_columns(raw.columns, table, raw.path)
-        select = ", ".join(
-            f"{quote_ident(c)}" if c in raw.columns else f"null::varchar as {quote_ident(c)}"
-            for c in table.column_names
-        )
-        view = f"{raw.relation}_{name}"
-        con.execute(f"create or replace temp view {view} as select _row, _raw, {select} from {raw.relation}")
-        staged.append(Staged(name, raw.path, view, raw.rows_read, raw.broken_rows))
+        for file in files.get(name, []):
+            table, raw = TABLES[name], read_text_table(con, file, decimal=options.decimal)
+            check_columns(raw.columns, table, raw.path)
+            select = ", ".join(
+                f"{quote_ident(c)}" if c in raw.columns else f"null::varchar as {quote_ident(c)}"
+                for c in table.column_names
+            )
+            view = f"{raw.relation}_{name}"
+            con.execute(f"create or replace temp view {view} as select _row, _raw, {select} from {raw.relation}")
+            staged.append(Staged(name, raw.path, view, raw.rows_read, raw.broken_rows))
     return staged

@@ -50,10 +50,45 @@ def _key(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()), stat.st_mtime_ns, stat.st_size
 
 
+# The encoding the user names (`crmkit load --encoding`), for a file the detection gets wrong.
+_forced: str | None = None
+
+
+def force_encoding(name: str | None) -> None:
+    """Read every file as `name` (None: detect), as `crmkit load --encoding NAME` asks."""
+    global _forced
+    if name is not None:
+        try:
+            codecs.lookup(name)
+        except LookupError as exc:
+            raise CrmkitError(f"--encoding {name}: not an encoding Python knows (e.g. utf-8, cp1251, koi8-r)") from exc
+    _forced = name
+    _encoding.cache_clear()
+    _utf8_copy.cache_clear()
+
+
+def _looks_like_koi8(text: str) -> bool:
+    """KOI8-R read as cp1251 turns Russian into CAPITALS (its lower-case letters sit where cp1251
+    has upper-case ones): text that is mostly capital Cyrillic was most likely KOI8-R."""
+    letters = [c for c in text if "А" <= c <= "я" or c in "Ёё"]
+    return len(letters) >= 20 and sum(c.isupper() for c in letters) > 0.7 * len(letters)
+
+
+FAR_EAST = ("shift_jis", "cp932", "euc_jp", "euc_kr", "gb2312", "gb18030", "big5", "cp949")
+
+
 @functools.lru_cache(maxsize=64)
 def _encoding(key: tuple[str, int, int]) -> str:
-    """utf-8 when the whole file decodes as UTF-8 (a BOM included); else cp1251 or cp1252,
-    whichever the charset detector finds likelier (Cyrillic or Western European exports)."""
+    """The encoding named with --encoding; else UTF-16 by its byte-order mark (Excel's "Unicode
+    text"); utf-8 when the whole file decodes as UTF-8 (a BOM included); else cp1251 or cp1252,
+    whichever the charset detector finds likelier (Cyrillic or Western European exports). A file
+    that decodes but reads as garbage (KOI8-R, Shift-JIS) is refused, naming the likely encoding."""
+    if _forced:
+        return _forced
+    with open(key[0], "rb") as handle:
+        start = handle.read(4)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with open(key[0], "rb") as handle:
@@ -67,12 +102,22 @@ def _encoding(key: tuple[str, int, int]) -> str:
 
     data = Path(key[0]).read_bytes()
     best = charset_normalizer.from_bytes(data[: 1 << 18], cp_isolation=["cp1251", "cp1252"]).best()
+    sample = data[: 1 << 18]
     for candidate in dict.fromkeys([best.encoding if best else "cp1251", "cp1251", "cp1252"]):
         try:
-            data.decode(candidate)
-            return candidate
+            text = data.decode(candidate)
         except UnicodeDecodeError:
             continue
+        likely = "koi8-r" if _looks_like_koi8(text[: 1 << 16]) else None
+        if likely is None:
+            broad = charset_normalizer.from_bytes(sample).best()
+            likely = broad.encoding if broad and broad.encoding in FAR_EAST else None
+        if likely:
+            raise CrmkitError(
+                f"{Path(key[0]).name}: read as {candidate}, the text looks wrong; it is most likely "
+                f"{likely}: load it with --encoding {likely} (or export it again in UTF-8)"
+            )
+        return candidate
     raise CrmkitError(
         f"{Path(key[0]).name}: not text in UTF-8, cp1251 or cp1252 (is it a binary file?); "
         "export it again as CSV or XLSX"
@@ -121,6 +166,8 @@ def peek_columns(path: Path) -> list[str]:
                 [str(utf8_path(path))],
             )
             return [c[0] for c in cursor.description]
+    except CrmkitError:  # an encoding that reads as garbage: say so now, not "unknown format"
+        raise
     except Exception:  # detection only: the reader reports an unreadable file properly
         return []
 
@@ -147,7 +194,7 @@ def _ends_mid_line(path: Path) -> bool:
 
 
 def _read_csv(con, path: Path) -> RawFile:
-    if _ends_mid_line(path):
+    if _ends_mid_line(utf8_path(path)):
         raise CrmkitError(
             f"{path.name}: ends in the middle of a line, so the file looks truncated (its last row "
             "may be cut short); export it again — or, if it is complete, end it with a line break"
@@ -311,12 +358,16 @@ def read_json(path: Path):
     text = path.read_bytes().decode(encoding(path)).lstrip("\ufeff")
     try:
         return json.loads(text)
+    except RecursionError:
+        raise CrmkitError(
+            f"{path.name}: JSON nested too deep to be an API response; save the response again"
+        ) from None
     except json.JSONDecodeError as exc:
         lines = [line for line in text.splitlines() if line.strip()]
         if exc.msg == "Extra data" and len(lines) > 1:
             try:
                 return [json.loads(line) for line in lines]
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 pass
         raise CrmkitError(
             f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from crmkit.contract import KINDS, TABLES
 from crmkit.errors import CrmkitError, read_yaml_fields
 from crmkit.importers.base import (
@@ -68,9 +70,20 @@ class Mapping:
         self.spec = spec
         self.data_dir = Path(data_dir) if data_dir else self.path.parent
         self.source_format = str(spec.get("source_format", "mapping"))
+        formats = spec.get("date_formats", [])
+        if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
+            self._fail(f'date_formats must be a list of formats such as ["%d.%m.%Y"], not {formats!r}')
+        for layout in formats:
+            try:
+                duckdb.execute("select try_strptime('2000-01-01', ?)", [layout])
+            except duckdb.Error:
+                self._fail(
+                    f"date_formats: {layout!r} is not a date format; write it with %d %m %Y %H %M %S "
+                    "(e.g. \"%d.%m.%Y %H:%M\")"
+                )
         self.options = ReadOptions(
             time_zone=str(spec.get("time_zone", "UTC")),
-            date_formats=tuple(spec.get("date_formats", ())) + DEFAULT_DATE_FORMATS,
+            date_formats=tuple(formats) + DEFAULT_DATE_FORMATS,
             decimal=str(spec.get("decimal", ".")),
             explicit_dates=bool(spec.get("date_formats")),
             ask_day_or_month=True,
@@ -198,12 +211,12 @@ def stage(
         con.execute(f"""
             create or replace temp view {other.relation}_use as
             select _row, _raw, case
-                when {quote_ident(key)} is null then '{key} is missing'
+                when {quote_ident(key)} is null then {quote_literal(key + " is missing")}
                 when row_number() over (partition by {quote_ident(key)} order by _row) > 1
-                    then '{key} ' || {quote_ident(key)} || ' repeats an earlier row: only the first is joined'
+                    then {quote_literal(key + " ")} || {quote_ident(key)} || ' repeats an earlier row: only the first is joined'
                 when {quote_ident(key)} not in (select {quote_ident(key)} from {deals_raw.relation}
                                                 where {quote_ident(key)} is not null)
-                    then '{key} ' || {quote_ident(key)} || ' not found in {deals_raw.path.name}'
+                    then {quote_literal(key + " ")} || {quote_ident(key)} || {quote_literal(" not found in " + deals_raw.path.name)}
             end as _reason
             from {other.relation}
         """)
@@ -229,6 +242,15 @@ def stage(
                 raise CrmkitError(
                     f"mapping {spec.path.name}: deals.columns.{name} names the column {column!r}, which is "
                     f"in {looked_in}; write one of these names under deals.columns.{name}"
+                )
+    for name, field_spec in spec.deal_columns.items():  # an `sql:` expression must run on the file
+        if isinstance(field_spec, dict) and "sql" in field_spec:
+            try:
+                con.execute(f"select {reads[name]} from {source} as src limit 0")
+            except duckdb.Error as exc:
+                spec._fail(
+                    f"deals.columns.{name}: the sql expression {field_spec['sql']!r} does not run on "
+                    f"{deals_raw.path.name}: {str(exc).splitlines()[0]}"
                 )
     if "currency" not in reads and "currency" in spec.deals:
         reads["currency"] = quote_literal(str(spec.deals["currency"]))

@@ -55,6 +55,11 @@ def files(paths: list[Path]) -> dict[str, Path]:
     found = {}
     for path in paths:
         for file in sorted(path.glob("*.csv")) if path.is_dir() else [path]:
+            if file.stem in found and found[file.stem].resolve() != file.resolve():
+                raise CrmkitError(
+                    f"two {file.name} files given ({found[file.stem]} and {file}): a Salesforce export is "
+                    "one folder; load one export at a time (a newer one updates the older)"
+                )
             found[file.stem] = file
     if "Opportunity" not in found:
         raise CrmkitError(
