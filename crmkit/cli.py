@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+import duckdb
 
 from crmkit.errors import CrmkitError
 from crmkit.paths import DEFAULT_DB, REPORTS_DIR, SAMPLE_DIR
@@ -72,6 +75,8 @@ def cmd_metrics(args) -> int:
 
     if not args.as_of:
         raise CrmkitError("--as-of DATE is required (e.g. --as-of 2026-11-01): metrics never read the clock")
+    if args.csv is not None:
+        writable_file(args.csv, "--csv")
     con = connect(args.db, read_only=True)
     frame = metrics.compute(
         args.name,
@@ -83,7 +88,7 @@ def cmd_metrics(args) -> int:
         **dict(args.param or []),
     )
     if args.csv:
-        frame.to_csv(args.csv, index=False)
+        spreadsheet_safe(frame).to_csv(args.csv, index=False)
         print(f"{args.name}: {len(frame):,} rows written to {args.csv}")
     else:
         import pandas as pd
@@ -91,6 +96,39 @@ def cmd_metrics(args) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 200):
             print(frame.to_string(index=False))
     return 0
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame):
+    """Text cells a spreadsheet would run as formulas (`=HYPERLINK(…)` as a deal title) get a
+    leading apostrophe, as OWASP advises for CSV files; numbers are left as they are."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith(("string", "str")):
+            out[column] = out[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+            )
+    return out
+
+
+def writable_file(path: Path, option: str) -> None:
+    """Check an output file's place before any work (not after 40 s of rendering)."""
+    if path.is_dir():
+        raise CrmkitError(f"{option} {path}: a folder; give a file name in it, e.g. {path / 'out'}")
+    if not path.parent.exists():
+        raise CrmkitError(f"{option} {path}: the folder {path.parent} does not exist; create it first")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of 1 or more, not {text!r}")
+    return value
 
 
 def cmd_report(args) -> int:
@@ -145,6 +183,9 @@ def cmd_audit(args) -> int:
     from crmkit.render import month_window
 
     as_of = args.as_of or (month_window(args.month)[0] if args.month else "")
+    writable_file(args.out, "--out")
+    if args.logo is not None and not args.logo.is_file():
+        raise CrmkitError(f"--logo {args.logo}: not an image file (give a PNG, JPEG or SVG)")
     out = build(
         args.db,
         args.out,
@@ -229,7 +270,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--period-start", help="window start (default: 12 months before --as-of)")
     p.add_argument("--pipeline")
     p.add_argument("--owner")
-    p.add_argument("--csv", type=Path, help="write the table to this CSV instead of printing")
+    p.add_argument(
+        "--csv",
+        type=Path,
+        help="write the table to this CSV instead of printing (text starting with = + - @ gets a "
+        "leading ' so a spreadsheet shows it instead of running it as a formula)",
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -262,7 +308,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="any other notebook parameter, e.g. view=period, whatif_reduction=0.3",
     )
-    p.add_argument("--jobs", type=int, help="reports rendered in parallel (default: cores)")
+    p.add_argument("--jobs", type=positive_int, help="reports rendered in parallel (default: cores)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("audit", help="one self-contained HTML of every report for a client (the deliverable)")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
@@ -273,7 +319,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--author", default="", help="who prepared it, on the cover")
     p.add_argument("--month", help="YYYY-MM: data as of that month's end")
     p.add_argument("--as-of", help="instead of --month: an exact moment")
-    p.add_argument("--jobs", type=int, default=2, help="reports rendered in parallel")
+    p.add_argument("--jobs", type=positive_int, default=2, help="reports rendered in parallel")
     p.set_defaults(func=cmd_audit)
     return top
 
@@ -284,6 +330,17 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CrmkitError as exc:
         print(f"crmkit: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `crmkit metrics … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # the disk is full, a folder cannot be written: the system's own words
+        where = f" ({exc.filename})" if exc.filename else ""
+        message = f"{exc.strerror or exc}{where}; free space or choose another place"
+        print(f"crmkit: error: {message}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:  # e.g. no space left for the database, or it is locked by another process
+        print(f"crmkit: error: the database: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
 
 

@@ -35,6 +35,17 @@ def schema_sql() -> str:
 def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the crmkit database, creating the schema when writable, with every view defined."""
     db_path = Path(db_path)
+    if db_path.suffix.lower() in (".csv", ".xlsx", ".xls", ".json", ".parquet", ".txt", ".yml", ".yaml"):
+        raise CrmkitError(
+            f"--db {db_path.name}: that names an export or a text file; --db is the crmkit database "
+            "file, e.g. data/crm.duckdb (give exports as the files to load)"
+        )
+    if db_path.is_dir():
+        raise CrmkitError(
+            f"--db {db_path}: a folder; --db is the database file, e.g. {db_path / 'crm.duckdb'}"
+        )
+    if db_path.exists() and db_path.stat().st_size and not _is_duckdb(db_path):
+        raise CrmkitError(f"cannot open {db_path}: not a DuckDB database file (crmkit's database is one)")
     if read_only and not db_path.exists():
         raise CrmkitError(
             f"database {db_path} does not exist: build it with `crmkit load` "
@@ -42,12 +53,17 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyC
         )
     try:
         con = duckdb.connect(str(db_path), read_only=read_only)
-    except duckdb.IOException as exc:
-        raise CrmkitError(f"cannot open {db_path}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise CrmkitError(f"cannot open {db_path}: {str(exc).splitlines()[0]}") from exc
     if not read_only:
         con.execute(schema_sql())
     define_views(con)
     return con
+
+
+def _is_duckdb(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(12)[8:12] == b"DUCK"  # DuckDB's magic bytes
 
 
 def define_views(con: duckdb.DuckDBPyConnection) -> None:

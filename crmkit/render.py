@@ -43,12 +43,38 @@ def notebooks(names: list[str] | None = None) -> list[Path]:
     return found
 
 
+# Parameters with an option of their own: `--param db_path=…` must not quietly beat `--db`.
+OWN_OPTIONS = {"db_path": "--db", "as_of": "--month, --week or --as-of", "lang": "--lang"}
+
+
+def declared_parameters(source: Path) -> list[str]:
+    """The names the notebook's parameters cell declares (what papermill may set)."""
+    import jupytext
+
+    cell = next(c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", []))
+    return re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", cell.source, flags=re.M)
+
+
+def check_parameters(sources: list[Path], extra: dict) -> None:
+    """Only parameters the notebooks declare: papermill writes them into the notebook as code, so
+    a key such as `__import__('os')…#` must never get there."""
+    declared = sorted({name for source in sources for name in declared_parameters(source)})
+    for key in extra:
+        if key in OWN_OPTIONS:
+            raise CrmkitError(f"--param {key}: set it with {OWN_OPTIONS[key]}, not --param")
+        if key not in declared:
+            allowed = ", ".join(k for k in declared if k not in OWN_OPTIONS)
+            raise CrmkitError(f"--param {key!r}: no report takes it; the parameters are: {allowed}")
+
+
 def month_window(month: str) -> tuple[str, str]:
     """'2026-10' -> (as_of '2026-11-01', the period label '2026-10')."""
     try:
         period = pd.Period(month, freq="M")
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise CrmkitError(f"--month wants YYYY-MM, not {month!r}") from exc
+    if not 1970 <= period.year <= 2100:
+        raise CrmkitError(f"--month {month}: a month from 1970 to 2100, as the data's dates are")
     return f"{(period + 1).start_time:%Y-%m-%d}", str(period)
 
 
@@ -115,7 +141,13 @@ def export_html(notebook, target: Path, title: str) -> None:
     )
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
-    target.write_text(body, encoding="utf-8")
+    # Written beside and renamed: a full disk leaves the earlier report whole, never half a page.
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_text(body, encoding="utf-8")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def missing_input(source: Path, parameters: dict) -> str | None:
@@ -161,6 +193,8 @@ def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
         to_html(executed, target, title=title)
     except CrmkitError as exc:
         return Rendered(source.stem, None, str(exc))
+    except OSError as exc:  # no space left on the device, a folder that cannot be written
+        return Rendered(source.stem, None, f"cannot write {target}: {exc.strerror or exc}")
     finally:
         executed.unlink(missing_ok=True)
     return Rendered(source.stem, target)
@@ -219,6 +253,7 @@ def render_batch(
     cannot be opened fails its own reports at once, with the reason; the others go on."""
     sources = notebooks(names)
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
+    check_parameters(sources, extra)
     tasks, results = [], []
     for run in runs:
         out_dir = out_root / (_slug(run.db.stem) if per_client else "") / run.period

@@ -11,7 +11,17 @@ from pathlib import Path
 
 from crmkit.contract import LOAD_ORDER
 from crmkit.errors import CrmkitError
-from crmkit.importers import amocrm, bitrix24, canonical, files, hubspot, mapping, pipedrive, rates, salesforce
+from crmkit.importers import (
+    amocrm,
+    bitrix24,
+    canonical,
+    files,
+    hubspot,
+    mapping,
+    pipedrive,
+    rates,
+    salesforce,
+)
 from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
 
 # Named formats, in the order auto-detection asks them (each answers only for its own files).

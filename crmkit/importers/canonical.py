@@ -59,6 +59,8 @@ def stage(con, paths: list[Path], options: ReadOptions) -> list[Staged]:
                 for c in table.column_names
             )
             view = f"{raw.relation}_{name}"
-            con.execute(f"create or replace temp view {view} as select _row, _raw, {select} from {raw.relation}")
+            con.execute(
+                f"create or replace temp view {view} as select _row, _raw, {select} from {raw.relation}"
+            )
             staged.append(Staged(name, raw.path, view, raw.rows_read, raw.broken_rows))
     return staged

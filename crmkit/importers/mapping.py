@@ -213,10 +213,12 @@ def stage(
             select _row, _raw, case
                 when {quote_ident(key)} is null then {quote_literal(key + " is missing")}
                 when row_number() over (partition by {quote_ident(key)} order by _row) > 1
-                    then {quote_literal(key + " ")} || {quote_ident(key)} || ' repeats an earlier row: only the first is joined'
+                    then {quote_literal(key + " ")} || {quote_ident(key)}
+                         || ' repeats an earlier row: only the first is joined'
                 when {quote_ident(key)} not in (select {quote_ident(key)} from {deals_raw.relation}
                                                 where {quote_ident(key)} is not null)
-                    then {quote_literal(key + " ")} || {quote_ident(key)} || {quote_literal(" not found in " + deals_raw.path.name)}
+                    then {quote_literal(key + " ")} || {quote_ident(key)}
+                         || {quote_literal(" not found in " + deals_raw.path.name)}
             end as _reason
             from {other.relation}
         """)
