@@ -226,6 +226,14 @@ def test_koi8r_is_named_and_loads_with_encoding(tmp_path):
     assert results["deals"].rows_loaded == 4
 
 
+def test_shift_jis_is_named(tmp_path):
+    path = tmp_path / "deals.csv"
+    text = "ID;名前;金額\n1;東京の取引先と長期契約;1000\n2;大阪支店の新規顧客;2000\n3;名古屋の見込み客との商談;3000\n"
+    path.write_bytes(text.encode("shift_jis"))
+    with pytest.raises(CrmkitError, match=r"deals.csv: read as cp125\d, the text looks wrong; it is most likely (cp932|shift_jis)"):
+        load(connect(tmp_path / "crm.duckdb"), [path], fmt="amocrm")
+
+
 # --- the command line: one line, exit 2, no traceback --------------------------------------------
 
 
