@@ -19,7 +19,9 @@ from crmkit.errors import CrmkitError
 _SQL = resources.files("crmkit") / "sql"
 _PARAMS = re.compile(r"^--\s*params:\s*(.+)$", re.MULTILINE)
 # Views that read other views come after them; file names sort into that order.
-_VIEW_ORDER = ("deals_at", "deals_in_scope", "deal_stage_intervals")
+_VIEW_ORDER = (
+    "deals_at", "deals_in_scope", "activities_in_scope", "stage_moves_in_scope", "deal_stage_intervals"
+)  # fmt: skip
 
 
 @cache

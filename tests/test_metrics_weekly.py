@@ -99,3 +99,19 @@ def test_sample_activity_drop_is_flagged_and_nothing_else_falls(sample_db):
     assert flags.loc[sample.PLANTED["activity_drop_manager"], "is_fall"]
     assert flags["is_fall"].sum() == 1
     assert flags.loc[sample.PLANTED["activity_drop_manager"], "change"] < -0.5
+
+
+def test_the_pipeline_filter_reaches_activities(con):
+    """Activities count for a pipeline through their deal (activities_in_scope). «Other» (Q) has no
+    deal in this fixture: no lead, no call, no CRM event. «Main» (P) holds L1–L3: a4, a call about
+    no deal, belongs to no pipeline and drops out — the week of 02-09 keeps a2 and a5 (out), a3
+    (missed) and loses a4 (in)."""
+    other = metrics.weekly_kpi(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow", pipeline="Other")
+    team = other[other["name"] == "—"]
+    assert team[["leads", "calls_in", "calls_out", "calls_missed", "crm_events"]].to_numpy().sum() == 0
+    main = metrics.weekly_kpi(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow", pipeline="Main")
+    assert (week(main, "—", "2026-02-09").calls_out, week(main, "—", "2026-02-09").calls_in) == (2, 0)
+    everything = metrics.weekly_kpi(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow")
+    assert week(everything, "—", "2026-02-09").calls_in == 1  # a4 without a filter
+    card = metrics.manager_scorecard(con, as_of=AS_OF, period_start="2026-02-01", pipeline="Other")
+    assert card["calls"].fillna(0).sum() == 0

@@ -1,17 +1,13 @@
 -- Activities in [period_start, as_of) per owner: calls by direction and outcome, talk minutes,
--- emails, meetings held, proposals sent.
+-- emails, meetings held, proposals sent (activities_in_scope: the owner and pipeline filters).
 with activities as (
-    select * from main.activities
+    select * from activities_in_scope($as_of::timestamp, $pipeline::varchar, $owner::varchar)
     where started_at >= $period_start::timestamp and started_at < $as_of::timestamp
-),
-
-users as (
-    select user_id, name from main.users
 ),
 
 counts as (
     select
-        coalesce(users.name, activities.owner_id, '—') as owner,
+        owner,
         count(*) filter (where kind = 'call' and status = 'done') as calls,
         count(*) filter (where kind = 'call' and status = 'done' and direction = 'out') as calls_out,
         count(*) filter (where kind = 'call' and status = 'done' and direction = 'in') as calls_in,
@@ -21,8 +17,6 @@ counts as (
         count(*) filter (where kind = 'meeting' and status = 'done') as meetings,
         count(*) filter (where kind = 'proposal') as proposals
     from activities
-    left join users on users.user_id = activities.owner_id
-    where $owner::varchar is null or users.name = $owner or activities.owner_id = $owner
     group by all
 )
 

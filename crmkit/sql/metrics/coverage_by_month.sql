@@ -15,9 +15,9 @@ acts as (
     from main.activities where started_at < $as_of::timestamp group by 1
 ),
 
-won as (
+won as (  -- won as the deals stood at as_of (deals_at), not as they stand today
     select date_trunc('month', closed_at) as month, count(*) as deals_won
-    from main.deals where status = 'won' and closed_at < $as_of::timestamp group by 1
+    from deals_at($as_of::timestamp) where status = 'won' group by 1
 ),
 
 months as (

@@ -1,0 +1,18 @@
+"""Counts as the deals stood at as_of (deals_at), never by today's status (issue #14)."""
+
+from crmkit import metrics
+from tests.fixtures.scenarios import AS_OF, SCENARIOS
+
+
+def test_coverage_counts_wins_as_they_stood_at_as_of(make_db):
+    """d11 was won on 10 January and reopened on 1 April, after as_of (1 March): today it is open,
+    but at as_of it stood won. January's wins: d1 (11th), d4 (30th), d5 (31st), d6 (25th, no
+    history), d7 (10th, closed before created), d9 (6th, in «Other») and d11 = 7."""
+    deals = SCENARIOS["deals"].rstrip() + "\n        d11,P,B,reopened,100,RUB,u1,Сайт,2026-01-01 00:00:00,,\n"
+    changes = SCENARIOS["stage_changes"].rstrip() + (
+        "\n        d11,P,A,2026-01-01 00:00:00,u1\n        d11,P,W,2026-01-10 00:00:00,u1"
+        "\n        d11,P,B,2026-04-01 00:00:00,u1\n"
+    )
+    con, _ = make_db({**SCENARIOS, "deals": deals, "stage_changes": changes})
+    coverage = metrics.coverage_by_month(con, as_of=AS_OF).set_index("month")
+    assert coverage.loc["2026-01-01", "deals_won"] == 7
