@@ -173,7 +173,8 @@ def write_notice(target: Path, title: str, message: str) -> None:
     example = textwrap.dedent(adoption.__doc__.split("\n\n", 1)[1])  # the documented example file
     body = (
         f'<div class="crmkit-header crmkit-needs"><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>'
-        f'<pre style="font-family:monospace;background:#f6f6f6;padding:.8em">{html.escape(example)}</pre></div>'
+        '<pre style="font-family:monospace;background:#f6f6f6;padding:.8em">'
+        f"{html.escape(example)}</pre></div>"
     )
     cell = new_code_cell(outputs=[new_output("display_data", data={"text/html": body})])
     export_html(new_notebook(cells=[cell]), target, title)
