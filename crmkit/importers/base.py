@@ -375,22 +375,19 @@ def detect_date_formats(con, staged: Staged, table: Table, options: ReadOptions)
             continue
         name = quote_ident(column.name)
         current, _ = _typed(column, options)
-        values = [
-            v
-            for (v,) in con.execute(f"""
+        con.execute(f"""create or replace temp table _date_values as
             select value from (
                 select distinct nullif(trim({name}::varchar), '') as value from {staged.relation}
-            ) where value is not null limit 20000""").fetchall()
-        ]
-        if not values:
+            ) where value is not null limit 20000""")
+        values = [v for (v,) in con.execute("select value from _date_values order by value limit 1").fetchall()]
+        n_values = con.execute("select count(*) from _date_values").fetchone()[0]
+        if not n_values:
             continue
-        con.execute("create or replace temp table _date_values (value varchar)")
-        con.executemany("insert into _date_values values (?)", [[v] for v in values])
         unread, slashed = con.execute(
             f"select count(*) filter (where ({current.replace('staged.' + name, 'staged.value')}) is null), "
             "count(*) filter (where regexp_matches(value, '^\\d{1,2}/\\d{1,2}/\\d{4}')) from _date_values as staged"
         ).fetchone()
-        if not unread and not (options.ask_day_or_month and slashed == len(values)):
+        if not unread and not (options.ask_day_or_month and slashed == n_values):
             continue
         fits = {}
         for layout in DATE_LAYOUTS:
