@@ -165,7 +165,8 @@ def _load(con, paths, fmt, mapping_file, time_zone, force, rates_file, append) -
         failed = [r for r in results if r.mostly_failed]
         if failed:
             raise CrmkitError(failure_message(failed, fmt))
-        finalize(con)
+        if any(r.load_id is not None for r in results):  # nothing new: nothing to derive again
+            finalize(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -375,9 +375,10 @@ def detect_date_formats(con, staged: Staged, table: Table, options: ReadOptions)
             continue
         name = quote_ident(column.name)
         current, _ = _typed(column, options)
+        # The distinct values of the first 200,000 rows: enough to tell a layout, cheap at millions.
         con.execute(f"""create or replace temp table _date_values as
-            select value from (
-                select distinct nullif(trim({name}::varchar), '') as value from {staged.relation}
+            select distinct value from (
+                select nullif(trim({name}::varchar), '') as value from {staged.relation} limit 200000
             ) where value is not null limit 20000""")
         values = [v for (v,) in con.execute("select value from _date_values order by value limit 1").fetchall()]
         n_values = con.execute("select count(*) from _date_values").fetchone()[0]

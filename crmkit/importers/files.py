@@ -57,6 +57,8 @@ _forced: str | None = None
 def force_encoding(name: str | None) -> None:
     """Read every file as `name` (None: detect), as `crmkit load --encoding NAME` asks."""
     global _forced
+    if name == _forced:
+        return  # detections made so far stand (and stay cached)
     if name is not None:
         try:
             codecs.lookup(name)

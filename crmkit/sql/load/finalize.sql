@@ -14,13 +14,14 @@ where stages.pipeline_id = deals.pipeline_id
 update main.deals
 set closed_at = last_entry.entered_at
 from (
-    select changes.deal_id, changes.entered_at, stages.kind
+    select
+        changes.deal_id,
+        max(changes.entered_at) as entered_at,
+        arg_max(stages.kind, (changes.entered_at, stages.position)) as kind
     from main.stage_changes as changes
     inner join main.stages as stages using (pipeline_id, stage_id)
     where not changes.is_synthetic
-    qualify row_number() over (
-        partition by changes.deal_id order by changes.entered_at desc, stages.position desc
-    ) = 1
+    group by changes.deal_id
 ) as last_entry
 where last_entry.deal_id = deals.deal_id
     and deals.status in ('won', 'lost')
