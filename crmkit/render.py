@@ -250,7 +250,8 @@ def render_batch(
     per_client: bool = True,
 ) -> list[Rendered]:
     """Render every notebook for every run, all on one pool (both cores busy across periods and
-    databases). With several databases each gets reports/<database>/<period>/. A database that
+    databases). With several databases each gets reports/<database>/<period>/; a language other
+    than English its own sub-folder (reports/<period>/ru/). A database that
     cannot be opened fails its own reports at once, with the reason; the others go on."""
     sources = notebooks(names)
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
@@ -261,6 +262,8 @@ def render_batch(
         for key in ("pipeline", "owner"):
             if key in extra:
                 out_dir = out_dir / f"{key}-{_slug(str(extra[key]))}"
+        if lang != "en":  # a Russian run beside the English one, never over it
+            out_dir = out_dir / lang
         parameters = {"db_path": str(run.db.resolve()), "as_of": run.as_of, "lang": lang, **extra}
         problem = _unusable(run.db)
         for source in sources:

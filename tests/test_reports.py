@@ -263,3 +263,25 @@ def test_without_an_adoption_file_report_04_says_what_it_needs(sample_db, tmp_pa
     page = (out / "2026-10" / "04_crm_adoption_roi.html").read_text(encoding="utf-8")
     assert "No CRM export holds those facts: write them in adoption.yml beside the database" in page
     assert "adoption_date:" in page and "ROI to date" not in page  # the fields shown, no figure
+
+
+def test_russian_reports_go_beside_the_english_ones(tmp_path):
+    """`--lang ru` writes reports/<period>/ru/: the English report of the same period stays."""
+    from crmkit.db import connect
+    from crmkit.importers import load
+    from tests.conftest import write_tables
+    from tests.fixtures.scenarios import AS_OF, SCENARIOS
+
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [write_tables(tmp_path / "csv", SCENARIOS)])
+    con.close()
+    out = tmp_path / "reports"
+    for lang in ("en", "ru"):
+        [result] = render.render_all(
+            db=tmp_path / "crm.duckdb", out_root=out, as_of=AS_OF, period="p", lang=lang, names=["00"], jobs=1
+        )
+        assert result.error is None, result.error
+    english = (out / "p" / "00_data_audit.html").read_text(encoding="utf-8")
+    russian = (out / "p" / "ru" / "00_data_audit.html").read_text(encoding="utf-8")
+    assert "Data audit" in english and "Аудит данных" in russian
+    assert "p/ru/index.html" in (out / "index.html").read_text(encoding="utf-8")
