@@ -13,7 +13,10 @@ BULK_THRESHOLD = 20  # stage moves by one user within one minute that make a bul
 GOOD, USABLE = 0.9, 0.6  # trust: share of the basis that supports a metric family
 
 
-@metric("Data audit: every check of METRICS.md §7 with its count, share (of deals, or of rows read) and ids")
+@metric(
+    "Data audit: every check of METRICS.md §7 with its count, share (of deals, or of rows read) and ids",
+    whole_account=True,
+)
 def data_audit(
     con, *, as_of, period_start=None, pipeline=None, owner=None, bulk_threshold: int = BULK_THRESHOLD
 ) -> pd.DataFrame:
@@ -30,19 +33,26 @@ def data_audit(
     return checks.drop(columns="basis")
 
 
-@metric("Deals created and won, stage moves and activities per month: gaps in what was recorded")
+@metric(
+    "Deals created and won, stage moves and activities per month: gaps in what was recorded",
+    whole_account=True,
+)
 def coverage_by_month(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     return query(con, "metrics/coverage_by_month", as_of=window(as_of, period_start).as_of.to_pydatetime())
 
 
-@metric("The loads, newest first: rows read = loaded + rejected, and the most common reason for rejects")
+@metric(
+    "The loads, newest first: rows read = loaded + rejected, and the most common reason for rejects",
+    whole_account=True,
+)
 def load_history(con, *, as_of=None, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     return query(con, "metrics/load_history")
 
 
 @metric(
     "Trust per metric family: what share of the data supports it (history, losses, amounts, "
-    "activities, sources) and a verdict"
+    "activities, sources) and a verdict",
+    whole_account=True,
 )
 def data_trust(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     span = window(as_of, period_start)

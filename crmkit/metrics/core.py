@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,10 +15,29 @@ from crmkit.errors import CrmkitError
 REGISTRY: dict[str, tuple[Callable, str]] = {}
 
 
-def metric(description: str):
-    """Register a metric table under its function name, with a one-line description."""
+SCOPE_FILTERS = ("pipeline", "owner")
+
+
+def metric(description: str, *, whole_account: bool = False):
+    """Register a metric table under its function name, with a one-line description. A table of
+    the whole account (`whole_account`: the audit, the loads) cannot be narrowed to a pipeline or
+    an owner: given one, it refuses it rather than quietly ignore it."""
 
     def register(func):
+        if whole_account:
+
+            @functools.wraps(func)
+            def refusing(con, **kwargs):
+                narrowed = [f for f in SCOPE_FILTERS if kwargs.get(f)]
+                if narrowed:
+                    raise CrmkitError(
+                        f"{func.__name__} covers the whole account: it cannot be narrowed to one "
+                        f"{narrowed[0]}; leave out --{narrowed[0]}"
+                    )
+                return func(con, **kwargs)
+
+            REGISTRY[func.__name__] = (refusing, description)
+            return refusing
         REGISTRY[func.__name__] = (func, description)
         return func
 
@@ -59,7 +79,7 @@ def group_rows(frame: pd.DataFrame, by: list[str], summarise: Callable) -> pd.Da
     return pd.DataFrame(rows)
 
 
-@metric("Rows per table, latest event times and the last load time")
+@metric("Rows per table, latest event times and the last load time", whole_account=True)
 def data_freshness(con, *, as_of=None, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     return query(con, "metrics/data_freshness")
 

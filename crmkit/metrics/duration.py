@@ -161,7 +161,8 @@ def stale_by_owner(
 
 @metric(
     "Every stage visit at as_of: entered, exited (empty while current), days, next stage, "
-    "regression, skip, pipeline move, visit number — the view all stage metrics read"
+    "regression, skip, pipeline move, visit number — the view all stage metrics read",
+    whole_account=True,
 )
 def stage_intervals(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     return query(con, "metrics/stage_intervals", as_of=window(as_of, period_start).as_of.to_pydatetime())
