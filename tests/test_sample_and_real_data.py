@@ -138,3 +138,13 @@ def test_audit_finds_the_planted_defects(sample_db):
     )
     trust = metrics.data_trust(con, as_of="2026-11-01").set_index("family")
     assert trust.loc["durations", "share"] == 1.0  # every CRM deal has stage history in the sample
+
+
+def test_audit_examples_are_the_first_ids_in_order(sample_db):
+    """Example ids are stable from run to run: the first five in id order, never an arbitrary
+    five (skips, regressions and bulk moves used to come in hash order)."""
+    con = connect(sample_db, read_only=True)
+    audit = metrics.data_audit(con, as_of="2026-11-01").set_index("check_name")
+    for check in ("stage_skips", "regressions", "bulk_moves", "no_history"):
+        shown = audit.loc[check, "examples"].split(", ")
+        assert len(shown) == 5 and shown == sorted(shown), check

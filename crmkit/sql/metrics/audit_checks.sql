@@ -66,13 +66,13 @@ checks as (
     select 'duplicated_ids', 6, count(*), list(source_row::varchar order by source_row)[1:5]
     from main.rejects where reason like '%duplicate key%'
     union all
-    select 'stage_skips', 7, count(distinct deal_id), list(distinct deal_id)[1:5]
+    select 'stage_skips', 7, count(distinct deal_id), list(distinct deal_id order by deal_id)[1:5]
     from intervals where is_skip
     union all
-    select 'regressions', 8, count(distinct deal_id), list(distinct deal_id)[1:5]
+    select 'regressions', 8, count(distinct deal_id), list(distinct deal_id order by deal_id)[1:5]
     from intervals where is_regression
     union all
-    select 'bulk_moves', 9, count(distinct deal_id), list(distinct deal_id)[1:5] from bulk
+    select 'bulk_moves', 9, count(distinct deal_id), list(distinct deal_id order by deal_id)[1:5] from bulk
     union all
     select 'future_timestamps', 10, count(*), list(id order by id)[1:5] from future
     union all
