@@ -1,17 +1,9 @@
 -- Stage visits of open stages entered in [period_start, as_of), one row each, with how the
 -- visit ended: advanced (a skip counts as passing), lost here, regressed, moved to another
--- pipeline, or still here (censored at as_of). Synthetic history is left out: no real stays.
+-- pipeline, or still here (censored at as_of). Visits (real stays only) and filters:
+-- stage_visits_in_scope.
 with intervals as (
-    select * from deal_stage_intervals($as_of::timestamp)
-),
-
-deals as (
-    select deal_id, owner, title, amount, currency
-    from deals_in_scope($as_of::timestamp, null, $owner::varchar)
-),
-
-pipelines as (
-    select pipeline_id, name as pipeline from main.pipelines
+    select * from stage_visits_in_scope($as_of::timestamp, $pipeline::varchar, $owner::varchar)
 ),
 
 stages as (
@@ -21,8 +13,8 @@ stages as (
 visits as (
     select
         intervals.deal_id,
-        deals.owner,
-        pipelines.pipeline,
+        intervals.owner,
+        intervals.pipeline,
         intervals.pipeline_id,
         intervals.stage_id,
         intervals.stage_name as stage,
@@ -40,15 +32,10 @@ visits as (
             else 'advanced'
         end as outcome
     from intervals
-    inner join deals using (deal_id)
-    inner join pipelines on pipelines.pipeline_id = intervals.pipeline_id
     left join stages as next_stage
         on next_stage.pipeline_id = intervals.next_pipeline_id
         and next_stage.stage_id = intervals.next_stage_id
-    where intervals.kind = 'open'
-        and not intervals.is_synthetic
-        and intervals.entered_at >= $period_start::timestamp
-        and ($pipeline::varchar is null or pipelines.pipeline = $pipeline or intervals.pipeline_id = $pipeline)
+    where intervals.kind = 'open' and intervals.entered_at >= $period_start::timestamp
 )
 
 select * from visits order by pipeline_id, position, deal_id, entered_at

@@ -1,18 +1,6 @@
 -- Work in progress per open stage at the start of each week (Monday 00:00) in
 -- [period_start, as_of): deals whose visit had begun and not yet ended. Cumulative flow.
-with intervals as (
-    select * from deal_stage_intervals($as_of::timestamp)
-),
-
-deals as (
-    select deal_id from deals_in_scope($as_of::timestamp, null, $owner::varchar)
-),
-
-pipelines as (
-    select pipeline_id, name as pipeline from main.pipelines
-),
-
-weeks as (
+with weeks as (
     select unnest(generate_series(
         date_trunc('week', $period_start::timestamp) + interval 7 day,
         $as_of::timestamp,
@@ -21,13 +9,8 @@ weeks as (
 ),
 
 visits as (
-    select intervals.*, pipelines.pipeline
-    from intervals
-    inner join deals using (deal_id)
-    inner join pipelines using (pipeline_id)
-    where intervals.kind = 'open'
-        and not intervals.is_synthetic
-        and ($pipeline::varchar is null or pipelines.pipeline = $pipeline or intervals.pipeline_id = $pipeline)
+    select * from stage_visits_in_scope($as_of::timestamp, $pipeline::varchar, $owner::varchar)
+    where kind = 'open'
 ),
 
 wip as (
