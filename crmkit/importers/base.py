@@ -126,10 +126,7 @@ def stage_view(
     otherwise the file's rows and broken rows are accounted for."""
     name = f"_staged_{table}_{next(_views)}"
     con.execute(f"create or replace temp view {name}_select as {select}")
-    have = {c[0] for c in con.execute(f"select * from {name}_select limit 0").description}
-    missing = [c for c in TABLES[table].column_names if c not in have]
-    nulls = "".join(f", null::varchar as {quote_ident(c)}" for c in missing)
-    con.execute(f"create or replace temp view {name} as select *{nulls} from {name}_select")
+    with_all_columns(con, f"{name}_select", TABLES[table], name)
     if derived:  # its own rows, counted when stored
         rows, broken = None, []
     elif routed:  # the file's rows this table takes, and the file's broken rows
@@ -137,6 +134,14 @@ def stage_view(
     else:
         rows, broken = raw.rows_read, list(raw.broken_rows)
     return Staged(table, raw.path, name, rows, broken, drop_reason=drop_reason, replace_key=replace_key)
+
+
+def with_all_columns(con, relation: str, table: Table, name: str) -> str:
+    """View `name` over `relation` with every column of `table`, those it lacks as empty ones."""
+    have = {c[0] for c in con.execute(f"select * from {relation} limit 0").description}
+    nulls = "".join(f", null::varchar as {quote_ident(c)}" for c in table.column_names if c not in have)
+    con.execute(f"create or replace temp view {name} as select *{nulls} from {relation}")
+    return name
 
 
 def stage_records(con, table: str, path: Path, records: list, shape) -> Staged:
@@ -397,21 +402,20 @@ def detect_date_formats(con, staged: Staged, table: Table, options: ReadOptions)
     for column in table.columns:
         if column.type not in ("timestamp", "date"):
             continue
-        name = quote_ident(column.name)
-        current, _ = _typed(column, options)
+        current, _ = _typed(column, options, raw="value")  # as the usual formats read it
         # The distinct values of the first 200,000 rows: enough to tell a layout, cheap at millions.
         con.execute(f"""create or replace temp table _date_values as
             select distinct value from (
-                select nullif(trim({name}::varchar), '') as value from {staged.relation} limit 200000
+                select nullif(trim({quote_ident(column.name)}::varchar), '') as value
+                from {staged.relation} limit 200000
             ) where value is not null limit 20000""")
-        values = [v for (v,) in con.execute("select value from _date_values order by value limit 1").fetchall()]
-        n_values = con.execute("select count(*) from _date_values").fetchone()[0]
+        n_values, unread, slashed, example = con.execute(
+            f"select count(*), count(*) filter (where ({current}) is null), "
+            "count(*) filter (where regexp_matches(value, '^\\d{1,2}/\\d{1,2}/\\d{4}')), min(value) "
+            "from _date_values"
+        ).fetchone()
         if not n_values:
             continue
-        unread, slashed = con.execute(
-            f"select count(*) filter (where ({current.replace('staged.' + name, 'staged.value')}) is null), "
-            "count(*) filter (where regexp_matches(value, '^\\d{1,2}/\\d{1,2}/\\d{4}')) from _date_values as staged"
-        ).fetchone()
         if not unread and not (options.ask_day_or_month and slashed == n_values):
             continue
         fits = {}
@@ -428,7 +432,7 @@ def detect_date_formats(con, staged: Staged, table: Table, options: ReadOptions)
         if len(distinct) > 1:
             choices = " or ".join(f'date_formats: ["{layout}"]' for layout in fits)
             raise CrmkitError(
-                f"{staged.file.name}: column {column.name}: the dates (e.g. {values[0]!r}) read as more than one "
+                f"{staged.file.name}: column {column.name}: the dates (e.g. {example!r}) read as more than one "
                 f"layout ({', '.join(fits)}), and no value tells day from month; say which in the mapping: "
                 f"{choices}"
             )
@@ -467,13 +471,8 @@ def store(
     digest = file_hash(staged.file)
     if not force and already_loaded(con, digest, table.name):
         return LoadResult(staged.file, table.name, None, staged.rows_read, 0, 0, [])
-    if not staged.accounting_only:
-        have = {c[0] for c in con.execute(f"select * from {staged.relation} limit 0").description}
-        missing = [c for c in table.column_names if c not in have]
-        if missing:  # a column the source never gives (one added to the schema later) is empty
-            nulls = "".join(f", null::varchar as {quote_ident(c)}" for c in missing)
-            con.execute(f"create or replace temp view {staged.relation}_full as select *{nulls} from {staged.relation}")
-            staged.relation = f"{staged.relation}_full"
+    if not staged.accounting_only:  # a column the source never gives (added to the schema later) is empty
+        staged.relation = with_all_columns(con, staged.relation, table, f"{staged.relation}_full")
         detected = detect_date_formats(con, staged, table, options)
         if detected:
             options = replace(options, date_formats=detected + options.date_formats)
