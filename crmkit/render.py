@@ -162,7 +162,7 @@ def missing_input(source: Path, parameters: dict) -> str | None:
     return None
 
 
-def write_notice(target: Path, title: str, message: str) -> None:
+def write_notice(target: Path, title: str, message: str, lang: str = "en") -> None:
     """A report page that says what the report needs instead of numbers (styled as the others)."""
     import textwrap
 
@@ -171,6 +171,8 @@ def write_notice(target: Path, title: str, message: str) -> None:
     from crmkit import adoption
 
     example = textwrap.dedent(adoption.__doc__.split("\n\n", 1)[1])  # the documented example file
+    if lang != "en":  # its comments are English: the field names alone, in any other language
+        example = re.sub(r"[ \t]+#.*$", "", example, flags=re.M)
     body = (
         f'<div class="crmkit-header crmkit-needs"><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>'
         '<pre style="font-family:monospace;background:#f6f6f6;padding:.8em">'
@@ -187,7 +189,7 @@ def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
     title = t(f"report_{source.stem[:2]}", parameters.get("lang", "en"))
     needs = missing_input(source, parameters)
     if needs:
-        write_notice(target, title, needs)
+        write_notice(target, title, needs, parameters.get("lang", "en"))
         return Rendered(source.stem, target)
     try:
         execute(source, executed, parameters)

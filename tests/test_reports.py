@@ -285,3 +285,11 @@ def test_russian_reports_go_beside_the_english_ones(tmp_path):
     russian = (out / "p" / "ru" / "00_data_audit.html").read_text(encoding="utf-8")
     assert "Data audit" in english and "Аудит данных" in russian
     assert "p/ru/index.html" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_report_04_in_russian_says_what_it_needs_without_english_comments(tmp_path):
+    target = tmp_path / "04.html"
+    render.write_notice(target, "Внедрение CRM", "Нужен adoption.yml", "ru")
+    page = target.read_text(encoding="utf-8")
+    assert "adoption_date: 2025-05-01" in page and "gross_margin: 0.35" in page
+    assert "# the first day" not in page and "share of revenue" not in page
