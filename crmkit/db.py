@@ -2,7 +2,8 @@
 
 Views are created as temporary objects on every connection, so a read-only connection (the
 notebooks') gets them too and a database file never carries stale definitions. A view file whose
-first line is `-- params: a, b` becomes a table macro: a view that takes parameters (`as_of`).
+first line is `-- params: a, b` becomes a table macro: a view that takes parameters (`as_of`); one
+whose first line is `-- scalar: a, b` is a scalar macro (an expression, e.g. `local_time`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import duckdb
 from crmkit.errors import CrmkitError
 
 _SQL = resources.files("crmkit") / "sql"
-_PARAMS = re.compile(r"^--\s*params:\s*(.+)$", re.MULTILINE)
+_PARAMS = re.compile(r"^--\s*(params|scalar):\s*(.+)$", re.MULTILINE)
 # Views that read other views come after them; file names sort into that order.
 _VIEW_ORDER = (
-    "deals_at", "deals_in_scope", "activities_in_scope", "stage_moves_in_scope", "deal_stage_intervals",
-    "stage_visits_in_scope",
+    "local_time", "pipelines_named", "owners_named", "deals_at", "deals_in_scope", "activities_in_scope",
+    "stage_moves_in_scope", "deal_stage_intervals", "stage_visits_in_scope",
 )  # fmt: skip
 
 
@@ -73,8 +74,11 @@ def define_views(con: duckdb.DuckDBPyConnection) -> None:
     for name in _VIEW_ORDER:
         body = sql_text(f"views/{name}")
         params = _PARAMS.search(body)
-        if params:
-            con.execute(f"create or replace temp macro {name}({params.group(1)}) as table ({body})")
+        if params and params.group(1) == "scalar":
+            expression = "\n".join(line for line in body.splitlines() if not line.startswith("--"))
+            con.execute(f"create or replace temp macro {name}({params.group(2)}) as ({expression})")
+        elif params:
+            con.execute(f"create or replace temp macro {name}({params.group(2)}) as table ({body})")
         else:
             con.execute(f"create or replace temp view {name} as ({body})")
 

@@ -37,7 +37,7 @@ kpi = metrics.weekly_kpi(ctx.con, **options, weeks=weeks)
 balance = metrics.lead_balance(ctx.con, **options, tolerance=tolerance, consecutive=consecutive, kpi=kpi)
 flags = metrics.activity_flags(ctx.con, **options, drop=drop, kpi=kpi)
 missed = metrics.missed_calls(ctx.con, **options, weeks=weeks)
-response = metrics.response_time(ctx.con, **ctx.filters, weeks=weeks)
+response = metrics.response_time(ctx.con, **options, weeks=weeks)
 zone = kpi["time_zone"].iloc[0]
 last_week = f"{kpi['week'].max():%Y-%m-%d}"
 report.header(

@@ -68,7 +68,11 @@ def test_calls_missed_no_deal_and_a_week_of_zeros(con):
 
 
 def test_response_time_censors_the_unanswered_lead(con):
-    table = metrics.response_time(con, as_of=AS_OF, weeks=2).set_index("name")
+    # the leads of the weeks the weekly table shows, cut in the account's zone: in Moscow those of
+    # 02-02 and 02-09 (L1, L2, L3); in UTC as_of is still Sunday, the weeks are 01-26 and 02-02: L1
+    utc = metrics.response_time(con, as_of=AS_OF, weeks=2, time_zone="UTC").set_index("name")
+    assert utc.loc["—", "n"] == 1
+    table = metrics.response_time(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow").set_index("name")
     team = table.loc["—"]
     assert (team.n, team.n_answered, team.n_never) == (3, 2, 1)
     # KM: 10 min (S = 2/3), 3,539 min (S = 1/3), 7,920 censored -> median 3,539

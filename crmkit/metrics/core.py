@@ -21,27 +21,44 @@ SCOPE_FILTERS = ("pipeline", "owner")
 def metric(description: str, *, whole_account: bool = False):
     """Register a metric table under its function name, with a one-line description. A table of
     the whole account (`whole_account`: the audit, the loads) cannot be narrowed to a pipeline or
-    an owner: given one, it refuses it rather than quietly ignore it."""
+    an owner: given one, it refuses it rather than quietly ignore it. Any other refuses a filter
+    that names nothing in the account."""
 
     def register(func):
-        if whole_account:
+        @functools.wraps(func)
+        def checked(con, **kwargs):
+            narrowed = [f for f in SCOPE_FILTERS if kwargs.get(f)]
+            if whole_account and narrowed:
+                raise CrmkitError(
+                    f"{func.__name__} covers the whole account: it cannot be narrowed to one "
+                    f"{narrowed[0]}; leave out --{narrowed[0]}"
+                )
+            if narrowed:
+                check_scope(con, kwargs.get("pipeline"), kwargs.get("owner"))
+            return func(con, **kwargs)
 
-            @functools.wraps(func)
-            def refusing(con, **kwargs):
-                narrowed = [f for f in SCOPE_FILTERS if kwargs.get(f)]
-                if narrowed:
-                    raise CrmkitError(
-                        f"{func.__name__} covers the whole account: it cannot be narrowed to one "
-                        f"{narrowed[0]}; leave out --{narrowed[0]}"
-                    )
-                return func(con, **kwargs)
-
-            REGISTRY[func.__name__] = (refusing, description)
-            return refusing
-        REGISTRY[func.__name__] = (func, description)
-        return func
+        REGISTRY[func.__name__] = (checked, description)
+        return checked
 
     return register
+
+
+def check_scope(con, pipeline=None, owner=None) -> None:
+    """A filter that names no pipeline or no owner of the account is a typo, not an empty
+    report: refuse it, listing what there is."""
+    if pipeline and not con.execute("select 1 from pipelines_named(?)", [pipeline]).fetchone():
+        names = [row[0] for row in con.execute("select name from main.pipelines order by name").fetchall()]
+        raise CrmkitError(f"no pipeline named {pipeline!r}; the pipelines are: {', '.join(names) or 'none'}")
+    if owner and not con.execute(
+        "select 1 from owners_named(?) as named where named.owner_id in "
+        "(select owner_id from main.deals union select owner_id from main.activities "
+        "union select user_id from main.users)",
+        [owner],
+    ).fetchone():
+        raise CrmkitError(
+            f"no owner named {owner!r} among the users, deals and activities; "
+            "give a manager's name as in the CRM, or their id"
+        )
 
 
 @dataclass(frozen=True)

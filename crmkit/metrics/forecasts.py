@@ -25,11 +25,7 @@ QUANTILES = (10, 50, 90)
 def presale_stages(con, pipeline=None, stages: str | list[str] | None = None) -> pd.DataFrame:
     """The pre-sale stages: those named (comma-separated), else the last two open stages of
     every pipeline."""
-    open_stages = query(con, "metrics/open_stages")
-    if pipeline:
-        open_stages = open_stages[
-            (open_stages["pipeline"] == pipeline) | (open_stages["pipeline_id"] == pipeline)
-        ]
+    open_stages = query(con, "metrics/open_stages", pipeline=pipeline or None)
     if stages:
         names = [s.strip() for s in stages.split(",")] if isinstance(stages, str) else list(stages)
         chosen = open_stages[open_stages["stage"].isin(names)]

@@ -58,13 +58,6 @@ def _period_funnel(visits: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def _open_stage_list(con, pipeline=None) -> pd.DataFrame:
-    stages = query(con, "metrics/open_stages")
-    if pipeline:
-        stages = stages[(stages["pipeline"] == pipeline) | (stages["pipeline_id"] == pipeline)]
-    return stages
-
-
 @metric(
     "Stage-to-stage conversion advanced / (advanced + lost), Wilson 95% CI, per manager and team; "
     "deals still at a stage apart; view=cohort (created in the window) or period (visits ended in it)"
@@ -77,7 +70,7 @@ def stage_conversion(
         raise CrmkitError(f"view is cohort or period, not {view!r}")
     if view == "cohort":
         deals = query(con, "metrics/deal_funnel", **span.params(pipeline, owner))
-        stage_list = _open_stage_list(con, pipeline)
+        stage_list = query(con, "metrics/open_stages", pipeline=pipeline or None)
 
         def funnel(part):
             return _cohort_funnel(part, stage_list)

@@ -46,6 +46,12 @@ def weeks_before(as_of, weeks: int, time_zone: str) -> pd.DatetimeIndex:
     return pd.date_range(end=this_monday - pd.Timedelta(days=7), periods=int(weeks), freq="7D")
 
 
+def local_weeks_in_utc(mondays: pd.DatetimeIndex, zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The UTC instants the local weeks from mondays[0] to the end of mondays[-1]'s week span."""
+    start, end = mondays[0], mondays[-1] + pd.Timedelta(days=7)
+    return tuple(t.tz_localize(zone).tz_convert("UTC").tz_localize(None) for t in (start, end))
+
+
 def _frames(con, as_of, weeks, pipeline, owner, time_zone):
     zone = account_time_zone(con, time_zone)
     mondays = weeks_before(as_of, weeks + 1, zone)  # one more: every shown week has a week before
@@ -272,13 +278,16 @@ def lead_balance(
 @metric(
     "Lead response time (created → first outbound call, e-mail or meeting), Kaplan–Meier with "
     "never-answered leads censored: median with CI and the shares within 15 minutes and 1 day, for "
-    "the team, per manager and per source (option weeks)"
+    "the team, per manager and per source, over the leads created in the weeks the weekly table "
+    "shows (options weeks, time_zone)"
 )
 def response_time(
-    con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8
+    con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
-    start = pd.Timestamp(as_of) - pd.Timedelta(weeks=int(weeks))  # like every weekly table: the weeks shown
+    zone = account_time_zone(con, time_zone)
+    start, end = local_weeks_in_utc(weeks_before(as_of, weeks, zone), zone)
     leads = query(con, "metrics/lead_response", **window(as_of, start).params(pipeline, owner))
+    leads = leads[leads["created_at"] < end]  # answers are still followed up to as_of
 
     def summarise(part):
         q = stats.survival_quantiles(part["minutes"], part["is_answered"])

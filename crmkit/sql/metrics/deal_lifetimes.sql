@@ -11,8 +11,8 @@ cohort as (
         owner,
         status as outcome,
         amount,
-        date_diff('second', created_at, coalesce(closed_at, $as_of::timestamp)) / 86400.0 as days,
-        closed_at < created_at as is_closed_before_created
+        lifetime_days as days,
+        is_closed_before_created
     from deals
     where created_at >= $period_start::timestamp
 )

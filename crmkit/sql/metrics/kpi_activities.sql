@@ -7,7 +7,7 @@ with activities as (
         or (due_at >= $period_start::timestamp and due_at < $as_of::timestamp + interval 8 day)
 ),
 
-local_time as (
+localised as (
     select
         activities.owner,
         activities.kind,
@@ -16,9 +16,9 @@ local_time as (
         coalesce(activities.duration_s, 0) as duration_s,
         coalesce(activities.amount, 0) as amount,
         activities.deal_id,
-        timezone($time_zone::varchar, timezone('UTC', activities.started_at)) as local_at,
-        timezone($time_zone::varchar, timezone('UTC', activities.due_at)) as local_due_at
+        local_time(activities.started_at, $time_zone::varchar) as local_at,
+        local_time(activities.due_at, $time_zone::varchar) as local_due_at
     from activities
 )
 
-select * from local_time
+select * from localised

@@ -4,7 +4,7 @@ with deals as (
     select * from deals_in_scope($as_of::timestamp, $pipeline::varchar, $owner::varchar)
 ),
 
-local_time as (
+localised as (
     select
         deal_id,
         owner,
@@ -12,9 +12,9 @@ local_time as (
         client,
         status,
         amount,
-        timezone($time_zone::varchar, timezone('UTC', created_at)) as local_created_at,
-        timezone($time_zone::varchar, timezone('UTC', closed_at)) as local_closed_at
+        local_time(created_at, $time_zone::varchar) as local_created_at,
+        local_time(closed_at, $time_zone::varchar) as local_closed_at
     from deals
 )
 
-select * from local_time
+select * from localised

@@ -5,11 +5,11 @@ with moves as (
     where entered_at >= $period_start::timestamp and changed_by is not null
 ),
 
-local_time as (
+localised as (
     select
         owner,
-        timezone($time_zone::varchar, timezone('UTC', moves.entered_at)) as local_at
+        local_time(moves.entered_at, $time_zone::varchar) as local_at
     from moves
 )
 
-select * from local_time
+select * from localised

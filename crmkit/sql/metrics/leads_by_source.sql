@@ -14,9 +14,9 @@ leads as (
         amount,
         created_at,
         date_trunc('month', created_at) as created_month,
-        date_diff('second', created_at, coalesce(closed_at, $as_of::timestamp)) / 86400.0 as days,
-        date_diff('second', created_at, $as_of::timestamp) / 86400.0 as age_days,
-        closed_at < created_at as is_closed_before_created
+        lifetime_days as days,
+        age_days,
+        is_closed_before_created
     from deals
     where created_at >= $period_start::timestamp
 )

@@ -11,8 +11,7 @@ closed as (
         status,
         amount,
         owner_id,
-        case when created_at <= closed_at
-            then date_diff('second', created_at, closed_at) / 86400.0 end as cycle_days
+        case when not is_closed_before_created then lifetime_days end as cycle_days
     from deals
     where status in ('won', 'lost')
 ),

@@ -16,7 +16,7 @@ open_deals as (
         amount,
         currency,
         created_at,
-        date_diff('second', created_at, $as_of::timestamp) / 86400.0 as age_days,
+        age_days,
         date_diff('second', stage_entered_at, $as_of::timestamp) / 86400.0 as days_in_stage
     from deals
     where status = 'open'

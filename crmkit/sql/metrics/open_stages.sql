@@ -1,10 +1,11 @@
--- The open stages of every pipeline, in funnel order (an inbox before the funnel is not one).
+-- The open stages of the pipelines in scope, in funnel order (an inbox before the funnel is not
+-- one).
 with stages as (
     select * from main.stages where kind = 'open' and not is_inbox
 ),
 
 pipelines as (
-    select pipeline_id, name as pipeline from main.pipelines
+    select * from pipelines_named($pipeline::varchar)
 )
 
 select stages.pipeline_id, pipelines.pipeline, stages.stage_id, stages.name as stage, stages.position

@@ -15,10 +15,10 @@ won as (
         currency,
         created_at,
         closed_at,
-        date_diff('second', created_at, closed_at) / 86400.0 as cycle_days,
+        lifetime_days as cycle_days,
         case
             when created_at is null then 'no creation date'
-            when closed_at < created_at then 'closed before created'
+            when is_closed_before_created then 'closed before created'
         end as excluded_reason
     from deals
     where status = 'won' and closed_at >= $period_start::timestamp

@@ -22,7 +22,7 @@ in_scope as (
         users.team
     from activities
     left join users using (owner_id)
-    where (owner is null or users.owner_name = owner or activities.owner_id = owner)
+    where (owner is null or activities.owner_id in (select owner_id from owners_named(owner)))
         and (pipeline is null or activities.deal_id in (select deal_id from in_pipeline))
 )
 

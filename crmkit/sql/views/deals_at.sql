@@ -6,6 +6,8 @@
 -- the deals' most common one), converted at the rate in force on the close date (open deals: on
 -- as_of); a deal in a currency without a rate has no `amount` (not priced: `is_priced` false),
 -- never an invented rate of 1. The deal's own figure stays in amount_original/currency_original.
+-- The one definition of a deal's lifetime: `lifetime_days` from creation to close, or to as_of
+-- while open (censored); `age_days` from creation to as_of.
 with deals as (
     select * from main.deals
 ),
@@ -76,6 +78,16 @@ as_of_view as (
     from with_status
 ),
 
+lifetimes as (  -- the one definition of a deal's age and cycle
+    select
+        *,
+        date_diff('second', created_at, as_of::timestamp) / 86400.0 as age_days,
+        -- creation to close, or to as_of while open (then censored: still running)
+        date_diff('second', created_at, coalesce(closed_at, as_of::timestamp)) / 86400.0 as lifetime_days,
+        closed_at < created_at as is_closed_before_created
+    from as_of_view
+),
+
 reporting as (
     select coalesce(
         (select min(reporting_currency) from main.currency_rates),
@@ -86,11 +98,11 @@ reporting as (
 
 to_price as (
     select
-        as_of_view.*,
+        lifetimes.*,
         reporting.reporting_currency,
-        coalesce(as_of_view.currency, reporting.reporting_currency) as deal_currency,
-        coalesce(cast(as_of_view.closed_at as date), cast(as_of::timestamp as date)) as rate_date
-    from as_of_view
+        coalesce(lifetimes.currency, reporting.reporting_currency) as deal_currency,
+        coalesce(cast(lifetimes.closed_at as date), cast(as_of::timestamp as date)) as rate_date
+    from lifetimes
     cross join reporting
 ),
 

@@ -1,13 +1,12 @@
 -- params: as_of, pipeline, owner
 -- deals_at(as_of) with the names reports show (pipeline, stage, owner, team), narrowed to one
--- pipeline and one owner, each given by name or id (null: all). The one definition of those
--- filters for every metric.
+-- pipeline and one owner, each given by name or id (null: all; pipelines_named, owners_named).
 with deals as (
     select * from deals_at(as_of)
 ),
 
 pipelines as (
-    select pipeline_id, name as pipeline from main.pipelines
+    select * from pipelines_named(pipeline)
 ),
 
 stages as (
@@ -30,8 +29,7 @@ in_scope as (
     inner join pipelines using (pipeline_id)
     inner join stages using (pipeline_id, stage_id)
     left join users using (owner_id)
-    where (pipeline is null or pipelines.pipeline = pipeline or deals.pipeline_id = pipeline)
-        and (owner is null or users.owner_name = owner or deals.owner_id = owner)
+    where owner is null or deals.owner_id in (select owner_id from owners_named(owner))
 )
 
 select * from in_scope

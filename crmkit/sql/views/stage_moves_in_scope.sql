@@ -20,7 +20,7 @@ in_scope as (
         coalesce(users.name, moves.changed_by, '—') as owner
     from moves
     left join users on users.user_id = moves.changed_by
-    where (owner is null or users.name = owner or moves.changed_by = owner)
+    where (owner is null or moves.changed_by in (select owner_id from owners_named(owner)))
         and (pipeline is null or moves.deal_id in (select deal_id from in_pipeline))
 )
 

@@ -13,7 +13,7 @@ deals as (  -- qualified: a bare `owner` is this view's parameter
 ),
 
 pipelines as (
-    select pipeline_id, name as pipeline_name from main.pipelines
+    select named.pipeline_id, named.pipeline as pipeline_name from pipelines_named(pipeline) as named
 ),
 
 in_scope as (
@@ -27,7 +27,6 @@ in_scope as (
     from intervals
     inner join deals using (deal_id)
     inner join pipelines on pipelines.pipeline_id = intervals.pipeline_id
-    where pipeline is null or pipelines.pipeline_name = pipeline or intervals.pipeline_id = pipeline
 )
 
 select * from in_scope
