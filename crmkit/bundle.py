@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import html
 import mimetypes
-import re
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from crmkit.db import connect, query
 from crmkit.errors import CrmkitError
 from crmkit.i18n import GLOSSARY, t
 from crmkit.render import execute, export_html, notebooks
+from crmkit.report import FINDINGS_MIME
 
 SUMMARY_ITEMS = 12
 
@@ -41,14 +41,16 @@ def _html_cell(content: str, css_class: str = "") -> nbformat.NotebookNode:
     return cell
 
 
-def _outputs_html(notebook) -> list[str]:
-    """The HTML of a report's outputs, in order, without its own glossary (one for all)."""
+def _outputs(notebook) -> list[tuple[str, list[dict]]]:
+    """A report's outputs in order: the HTML (without the report's own glossary: one for all) and
+    the findings it carries as data (report.FINDINGS_MIME)."""
     found = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            text = output.get("data", {}).get("text/html")
+            data = output.get("data", {})
+            text = data.get("text/html")
             if text and "crmkit-glossary" not in text:
-                found.append(text if isinstance(text, str) else "".join(text))
+                found.append((text if isinstance(text, str) else "".join(text), data.get(FINDINGS_MIME, [])))
     return found
 
 
@@ -92,12 +94,11 @@ def build(
                 )
             )
             continue
-        for text in _outputs_html(notebook):
+        for text, items in _outputs(notebook):
             if bundle in text:  # the Vega libraries once in the whole file
                 text = text.replace(bundle, "") if seen_bundle else text
                 seen_bundle = True
-            for rank, item in re.findall(r'<li data-rank="(\d+)">(.*?)</li>', text, flags=re.S):
-                findings.append((int(rank), order, title, item))
+            findings += [(item["rank"], order, title, item) for item in items]
             cells.append(_html_cell(text))
     con = connect(db, read_only=True)
     loads = query(con, "metrics/load_history")
@@ -143,7 +144,7 @@ def _summary(findings, lang) -> nbformat.NotebookNode:
     """Each report's most important findings first (its own ranking), then the next ones."""
     ranked = sorted(findings, key=lambda f: (f[0], f[1]))[:SUMMARY_ITEMS]
     items = "".join(
-        f"<li><span class='crmkit-from'>{html.escape(title)}</span> {item}</li>"
+        f"<li><span class='crmkit-from'>{html.escape(title)}</span> {html.escape(item['text'])}</li>"
         for _, _, title, item in ranked
     )
     return _html_cell(

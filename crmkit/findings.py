@@ -1,7 +1,9 @@
 """Findings: rules over metric tables that produce ranked, evidence-backed statements.
 
-Each rule returns Finding(impact, text) or nothing; the text carries its evidence (n, interval).
-Impact is the money (or deals) at stake, used only to order the list.
+Each rule returns Finding(impact, text) or nothing. The text is said with `say`, so a finding is
+also data: `rule` (the statement's key, e.g. finding_stale) and `evidence` (the figures the text
+quotes: n, interval, amount). Impact is the money (or deals) at stake, used only to order the list.
+The reports show the text; the audit bundle reads the data (`report.findings` carries both).
 """
 
 from __future__ import annotations
@@ -17,10 +19,48 @@ from crmkit.i18n import t
 from crmkit.stats import SMALL_N
 
 
+class Said(str):
+    """A sentence in the report's language that remembers what it was said from."""
+
+    key: str
+    values: dict
+
+
+def say(key: str, lang: str, **values) -> Said:
+    said = Said(t(key, lang, **values))
+    said.key, said.values = key, values
+    return said
+
+
 @dataclass(frozen=True)
 class Finding:
     impact: float
     text: str
+
+    @property
+    def rule(self) -> str:
+        return getattr(self.text, "key", "")
+
+    @property
+    def evidence(self) -> dict:
+        """The figures the sentence quotes, as plain JSON values."""
+        values = getattr(self.text, "values", {})
+        return {key: _plain(value) for key, value in values.items()}
+
+    def as_data(self, rank: int) -> dict:
+        return {"rank": rank, "rule": self.rule, "impact": _plain(self.impact), "text": str(self.text),
+                "evidence": self.evidence}  # fmt: skip
+
+
+def _plain(value):
+    """numpy scalars as Python numbers, non-finite as null, anything else as its text."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return None if value is None else str(value)
 
 
 def main_currency(frame: pd.DataFrame) -> str:
@@ -72,7 +112,7 @@ def slow_owners(won_cycle: pd.DataFrame, lang: str = "en") -> list[Finding]:
     return [
         Finding(
             row.won_amount * (row.median_days / team - 1),
-            t(
+            say(
                 "finding_slow_owner",
                 lang,
                 owner=row.name,
@@ -103,7 +143,7 @@ def stale(stale_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     return [
         Finding(
             np.nan_to_num(total),
-            t(
+            say(
                 "finding_stale",
                 lang,
                 n=len(stale_deals),
@@ -125,7 +165,7 @@ def stuck(stuck_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     return [
         Finding(
             np.nan_to_num(stats.money_total(stuck_deals["amount"])),
-            t(
+            say(
                 "finding_stuck",
                 lang,
                 n=len(stuck_deals),
@@ -144,7 +184,7 @@ def censoring_gap(won_cycle: pd.DataFrame, time_to_close: pd.DataFrame, lang: st
     if not (np.isfinite(won) and np.isfinite(team["median_days"]) and np.isfinite(team["won_by_90"])):
         return []
     return [
-        Finding(0.0, t("finding_censoring", lang, won=won, km=team["median_days"], won90=team["won_by_90"]))
+        Finding(0.0, say("finding_censoring", lang, won=won, km=team["median_days"], won90=team["won_by_90"]))
     ]
 
 
@@ -166,7 +206,7 @@ def bottlenecks(stages: pd.DataFrame, flow: pd.DataFrame, lang: str = "en") -> l
         found.append(
             Finding(
                 top["wip_amount"],
-                t(
+                say(
                     "finding_bottleneck",
                     lang,
                     stage=top["stage"],
@@ -207,7 +247,7 @@ def slow_stage_owners(manager_stages: pd.DataFrame, lang: str = "en") -> list[Fi
         found.append(
             Finding(
                 float(part["wip_amount"].sum()),
-                t(
+                say(
                     "finding_slow_stage_owner",
                     lang,
                     owner=owner,
@@ -239,7 +279,7 @@ def whatif(scenarios: pd.DataFrame, stages: pd.DataFrame, lang: str = "en") -> l
         found.append(
             Finding(
                 0.0,
-                t(
+                say(
                     "finding_whatif",
                     lang,
                     reduction=row["reduction"],
@@ -270,7 +310,7 @@ def weak_conversions(
     return [
         Finding(
             row.lost * (team_check if np.isfinite(team_check) else 0.0),
-            t(
+            say(
                 "finding_weak_conversion",
                 lang,
                 owner=row.name,
@@ -295,7 +335,7 @@ def top_manager(scorecard: pd.DataFrame, lang: str = "en") -> list[Finding]:
     return [
         Finding(
             0.0,
-            t(
+            say(
                 "finding_top_manager",
                 lang,
                 owner=row.name,
@@ -323,7 +363,7 @@ def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> lis
     behind = behind.sort_values("plan_revenue_pace")
     names = ", ".join(f"{row.name} {row.plan_revenue_pace:.0%}" for row in behind.itertuples())
     gap = float((behind["plan_revenue"] - behind["won_amount"]).clip(lower=0).sum())
-    return [Finding(gap, t("finding_behind_plan", lang, names=names, gap=money(gap, currency)))]
+    return [Finding(gap, say("finding_behind_plan", lang, names=names, gap=money(gap, currency)))]
 
 
 @none_when_empty
@@ -340,7 +380,7 @@ def weak_sources(sources: pd.DataFrame, lang: str = "en") -> list[Finding]:
             found.append(
                 Finding(
                     lost_revenue,
-                    t(
+                    say(
                         "finding_weak_source",
                         lang,
                         source=row.source,
@@ -357,7 +397,7 @@ def weak_sources(sources: pd.DataFrame, lang: str = "en") -> list[Finding]:
             found.append(
                 Finding(
                     0.0,
-                    t(
+                    say(
                         "finding_young_source",
                         lang,
                         source=row.source,
@@ -377,7 +417,7 @@ def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") ->
     return [
         Finding(
             0.0,  # a statement of what to expect, not a problem: it follows the problems
-            t(
+            say(
                 "finding_forecast",
                 lang,
                 days=team["horizon_days"],
@@ -398,7 +438,7 @@ def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -
     return [
         Finding(
             0.0,
-            t(
+            say(
                 "finding_backtest",
                 lang,
                 covered=int(backtest["covered"].sum()),
@@ -420,7 +460,7 @@ def adoption(
     found.append(
         Finding(
             1.0,
-            t(
+            say(
                 "finding_adoption_effect",
                 lang,
                 metric=t("revenue", lang).lower(),
@@ -436,7 +476,7 @@ def adoption(
     found.append(
         Finding(
             0.5,
-            t(
+            say(
                 "finding_roi",
                 lang,
                 roi=row["roi"],
@@ -451,7 +491,7 @@ def adoption(
     )
     weighted = goals[goals["goal"] == "—weighted—"]
     if len(weighted):
-        found.append(Finding(0.0, t("finding_goals", lang, score=weighted["attainment"].iloc[0])))
+        found.append(Finding(0.0, say("finding_goals", lang, score=weighted["attainment"].iloc[0])))
     return found
 
 
@@ -485,7 +525,7 @@ def weekly_advice(
             found.append(
                 Finding(
                     2.0 + abs(row.change),
-                    t(
+                    say(
                         "advice_fall",
                         lang,
                         name=row.name,
@@ -500,7 +540,7 @@ def weekly_advice(
             found.append(
                 Finding(
                     1.5,
-                    t(
+                    say(
                         "advice_low",
                         lang,
                         name=row.name,
@@ -518,7 +558,7 @@ def weekly_advice(
         found.append(
             Finding(
                 1.0,
-                t(
+                say(
                     "advice_missed",
                     lang,
                     share=team["missed_share"],
@@ -534,7 +574,7 @@ def weekly_advice(
         found.append(
             Finding(
                 1.0,
-                t(
+                say(
                     "advice_response",
                     lang,
                     median=lead["median_minutes"],
@@ -555,7 +595,7 @@ def audit(checks: pd.DataFrame, trust: pd.DataFrame, lang: str = "en") -> list[F
     found = [
         Finding(
             float(row.share),
-            t(
+            say(
                 "finding_audit",
                 lang,
                 check=t(row.check_name, lang),
@@ -571,7 +611,7 @@ def audit(checks: pd.DataFrame, trust: pd.DataFrame, lang: str = "en") -> list[F
     found += [
         Finding(
             2.0,
-            t(
+            say(
                 "finding_trust",
                 lang,
                 family=t(row.family, lang),

@@ -145,13 +145,28 @@ def section(ctx: Context, key: str, **values) -> HTML:
     return HTML(f"<h2>{_esc(t(key, ctx.lang))}</h2><p>{_esc(t(key + '_text', ctx.lang, **values))}</p>")
 
 
-def findings(items: list[Finding], lang: str, *, heading: str = "findings") -> HTML:
+FINDINGS_MIME = "application/vnd.crmkit.findings+json"
+
+
+class FindingsBlock(HTML):
+    """The findings as the reader sees them (HTML) and as data (FINDINGS_MIME: rank, rule,
+    impact, text, evidence) in the same notebook output, so the audit bundle merges every report's
+    findings without reading them back out of the HTML."""
+
+    def __init__(self, html: str, items: list[Finding]):
+        super().__init__(html)
+        self.items = [f.as_data(rank) for rank, f in enumerate(items, 1)]
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.data, FINDINGS_MIME: self.items}
+
+
+def findings(items: list[Finding], lang: str, *, heading: str = "findings") -> FindingsBlock:
     """The ranked findings (or, with heading="advice", the advice block) with their evidence."""
     if not items:
-        return HTML(f"<h2>{_esc(t(heading, lang))}</h2><p>{_esc(t('no_findings', lang))}</p>")
-    # the rank travels with each item, so the audit bundle can merge every report's findings
-    rows = "".join(f'<li data-rank="{rank}">{_esc(f.text)}</li>' for rank, f in enumerate(items, 1))
-    return HTML(f'<h2>{_esc(t(heading, lang))}</h2><ol class="crmkit-findings">{rows}</ol>')
+        return FindingsBlock(f"<h2>{_esc(t(heading, lang))}</h2><p>{_esc(t('no_findings', lang))}</p>", [])
+    rows = "".join(f"<li>{_esc(f.text)}</li>" for f in items)
+    return FindingsBlock(f'<h2>{_esc(t(heading, lang))}</h2><ol class="crmkit-findings">{rows}</ol>', items)
 
 
 def _fmt(value, kind: str) -> str:

@@ -51,3 +51,16 @@ def test_bundle_escapes_crm_text_and_reports_a_failed_section(make_db, tmp_path)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and 'Иван "Ваня" &lt;b&gt;' in text
     # two months of data cannot carry the adoption report: its section says why, the rest render
     assert text.count('class="crmkit-failed"') == 1 and "adoption" in text.lower()
+
+
+def test_the_summary_is_read_from_the_findings_data(deliverable):
+    """Each report's findings travel as data beside their HTML (report.FINDINGS_MIME); the summary
+    lists every report's first finding before any report's second, each with its report's title,
+    the sentence escaped once (no '&amp;lt;' from escaping an already escaped text)."""
+    page = deliverable.read_text(encoding="utf-8")
+    summary = page[page.index("Главное") : page.index('href="#00')]
+    items = re.findall(r"<li><span class=.crmkit-from.>(.*?)</span> (.*?)</li>", summary, flags=re.S)
+    assert 6 <= len(items) <= bundle.SUMMARY_ITEMS
+    firsts = [title for title, _ in items[: len({title for title, _ in items})]]
+    assert len(firsts) == len(set(firsts))  # the first round: one finding per report
+    assert "&amp;" not in summary and all(text.strip() for _, text in items)

@@ -96,3 +96,25 @@ def test_deals_without_amounts_are_worth_an_unknown_sum(make_db):
     assert f"{len(stale)} open deals (amount unknown)" in found.text
     wip = metrics.stage_durations(con, **window)
     assert wip.loc[wip["wip_now"] > 0, "wip_amount"].isna().all()
+
+
+def test_a_finding_is_data_as_well_as_a_sentence():
+    """report.findings shows the sentence and carries rank, rule, impact and the quoted figures
+    (numpy numbers as plain numbers, a non-finite one as null) for the bundle to read."""
+    import numpy as np
+
+    from crmkit.findings import Finding, say
+    from crmkit.report import FINDINGS_MIME, findings
+
+    stale = Finding(
+        1500.0, say("finding_stale", "en", n=np.int64(3), amount="1 500 RUB", threshold=np.float64(30.0),
+                    top_owner="Анна", top_n=2, top_amount="1 000 RUB")  # fmt: skip
+    )
+    block = findings([stale, Finding(np.float64(np.nan), "a plain sentence")], "en")
+    bundle = block._repr_mimebundle_()
+    assert "<ol" in bundle["text/html"] and str(stale.text) in bundle["text/html"]
+    first, second = bundle[FINDINGS_MIME]
+    assert first["rank"] == 1 and first["rule"] == "finding_stale" and first["impact"] == 1500.0
+    assert first["evidence"]["n"] == 3 and first["evidence"]["threshold"] == 30.0
+    assert first["text"] == str(stale.text)
+    assert second == {"rank": 2, "rule": "", "impact": None, "text": "a plain sentence", "evidence": {}}
