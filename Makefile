@@ -37,8 +37,7 @@ report: load
 	$(BIN)/crmkit report --db $(DB) $(if $(MONTH),--month $(MONTH)) --lang $(LANG_REPORT)
 
 ## test: lint, then the whole test suite (the browser test skips where Chromium is missing)
-test: env
-	$(BIN)/ruff check crmkit notebooks tests benchmarks
+test: lint
 	$(BIN)/python -m pytest
 
 ## lab: open JupyterLab on the notebooks (installs the [lab] extra)
@@ -46,9 +45,10 @@ lab: env
 	$(BIN)/uv pip install -q -p $(BIN)/python -e '.[test,lab]'
 	$(BIN)/jupyter lab notebooks
 
-## lint: ruff over the package, notebooks and tests
+## lint: ruff over the package, notebooks and tests; sqlfluff (DuckDB dialect, .sqlfluff) over crmkit/sql
 lint: env
 	$(BIN)/ruff check crmkit notebooks tests benchmarks
+	$(BIN)/sqlfluff lint crmkit/sql --nocolor --disable-progress-bar
 
 ## bench: scale benchmarks (a million deals: sample, CRM exports, load, metrics); figures in the README
 bench: env

@@ -4,10 +4,6 @@ with deals as (
     select * from main.deals
 ),
 
-stages as (
-    select * from main.stages
-),
-
 real_history as (
     select distinct deal_id from main.stage_changes where not is_synthetic
 ),
@@ -39,7 +35,7 @@ future as (
 
 last_load as (
     select load_id, rows_read from main.loads
-    where loaded_at >= (select max(loaded_at) from main.loads) - interval 1 hour
+    where loaded_at >= (select max(latest.loaded_at) from main.loads as latest) - interval 1 hour
 ),
 
 last_load_rejects as (
@@ -47,8 +43,9 @@ last_load_rejects as (
 ),
 
 checks as (
-    select 'no_history' as check_name, 1 as position, count(*) as n,
-           list(deals.deal_id order by deals.deal_id)[1:5] as examples
+    select
+        'no_history' as check_name, 1 as position, count(*) as n,
+        list(deals.deal_id order by deals.deal_id)[1:5] as examples
     from deals left join real_history using (deal_id) where real_history.deal_id is null
     union all
     select 'closed_without_date', 2, count(*), list(deal_id order by deal_id)[1:5]
@@ -76,14 +73,17 @@ checks as (
     union all
     select 'future_timestamps', 10, count(*), list(id order by id)[1:5] from future
     union all
-    select 'rejected_last_load', 11, count(*), list(table_name || ' row ' || source_row order by source_row)[1:5]
+    select
+        'rejected_last_load', 11, count(*), list(table_name || ' row ' || source_row order by source_row)[1:5]
     from last_load_rejects
 )
 
 -- Each count is a share of the deals, but rejected rows are a share of the rows the load read.
-select check_name, position, n, examples,
-       case when check_name = 'rejected_last_load' then (select sum(rows_read) from last_load)
-            else (select count(*) from deals) end as basis,
-       case when check_name = 'rejected_last_load' then 'rows_read' else 'deals' end as basis_unit
+select
+    check_name, position, n, examples,
+    case when check_name = 'rejected_last_load' then (select sum(rows_read) from last_load)
+        else (select count(*) from deals)
+    end as basis,
+    case when check_name = 'rejected_last_load' then 'rows_read' else 'deals' end as basis_unit
 from checks
 order by position

@@ -6,18 +6,23 @@ with last_load as (
 ),
 
 counts as (
-    select 'deals' as table_name, count(*) as n_rows,
-           max(greatest(created_at, closed_at)) filter (
-               where greatest(created_at, closed_at) <= (select last_loaded_at from last_load)) as latest_at
+    select
+        'deals' as table_name, count(*) as n_rows,
+        max(greatest(created_at, closed_at)) filter (
+            where greatest(created_at, closed_at) <= (select last_loaded_at from last_load)
+        ) as latest_at
     from main.deals
     union all
-    select 'stage_changes', count(*),
-           max(entered_at) filter (where entered_at <= (select last_loaded_at from last_load))
+    select
+        'stage_changes', count(*),
+        max(entered_at) filter (where entered_at <= (select last_loaded_at from last_load))
     from main.stage_changes
     union all
-    select 'activities', count(*),
-           max(started_at) filter (
-               where started_at <= (select last_loaded_at from last_load) and status is distinct from 'planned')
+    select
+        'activities', count(*),
+        max(started_at) filter (
+            where started_at <= (select last_loaded_at from last_load) and status is distinct from 'planned'
+        )
     from main.activities
     union all
     select 'users', count(*), null from main.users

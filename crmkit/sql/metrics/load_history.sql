@@ -1,7 +1,8 @@
 -- The loads, newest first, with the most common reason rows were rejected.
 with reasons as (
-    select load_id, reason, count(*) as n,
-           row_number() over (partition by load_id order by count(*) desc, reason) as rank
+    select
+        load_id, reason, count(*) as n,
+        row_number() over (partition by load_id order by count(*) desc, reason) as rank
     from main.rejects group by load_id, reason
 )
 

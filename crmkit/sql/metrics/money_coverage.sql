@@ -19,8 +19,8 @@ unpriced as (
         ) as unpriced
     from (
         select currency_original, sum(amount_original) as total, count(*) as n
-        from with_amount where not is_priced group by 1
-    )
+        from with_amount where not is_priced group by currency_original
+    ) as per_currency
 ),
 
 summary as (

@@ -22,7 +22,8 @@ monthly as (
         count(*) filter (where status = 'won') as n_won,
         count(*) filter (where status = 'lost') as n_lost,
         case when count(*) filter (where status = 'won') = 0 then 0
-             else sum(amount) filter (where status = 'won') end as revenue,  -- unknown amounts: unknown
+            else sum(amount) filter (where status = 'won')
+        end as revenue,  -- unknown amounts: unknown
         count(distinct owner_id) filter (where status = 'won') as active_managers,
         median(cycle_days) filter (where status = 'won') as median_cycle_days,
         count(cycle_days) filter (where status = 'won') as n_cycle

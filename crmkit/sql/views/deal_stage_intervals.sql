@@ -61,8 +61,10 @@ final as (
         date_diff('second', entered_at, coalesce(exited_at, as_of::timestamp)) / 86400.0 as days,
         coalesce(next_pipeline_id = sequenced.pipeline_id and next_position < position, false)
             as is_regression,
-        coalesce(next_pipeline_id = sequenced.pipeline_id and next_kind <> 'lost'
-                 and next_position > position + 1, false) as is_skip,
+        coalesce(
+            next_pipeline_id = sequenced.pipeline_id and next_kind <> 'lost'
+            and next_position > position + 1, false
+        ) as is_skip,
         coalesce(next_pipeline_id <> sequenced.pipeline_id, false) as is_pipeline_move,
         is_synthetic,
         changed_by

@@ -91,8 +91,10 @@ lifetimes as (  -- the one definition of a deal's age and cycle
 reporting as (
     select coalesce(
         (select min(reporting_currency) from main.currency_rates),
-        (select currency from deals where currency is not null
-         group by currency order by count(*) desc, currency limit 1)
+        (
+            select currency from deals where currency is not null
+            group by currency order by count(*) desc, currency limit 1
+        )
     ) as reporting_currency
 ),
 
@@ -101,7 +103,7 @@ to_price as (
         lifetimes.*,
         reporting.reporting_currency,
         coalesce(lifetimes.currency, reporting.reporting_currency) as deal_currency,
-        coalesce(cast(lifetimes.closed_at as date), cast(as_of::timestamp as date)) as rate_date
+        coalesce(lifetimes.closed_at::date, as_of::timestamp::date) as rate_date
     from lifetimes
     cross join reporting
 ),
@@ -118,11 +120,13 @@ with_rate as (
     select
         to_price.*,
         case
-            when to_price.deal_currency is not distinct from to_price.reporting_currency then 1.0
+            -- the reporting currency itself, or no currency anywhere in the account
+            when to_price.deal_currency = to_price.reporting_currency or to_price.reporting_currency is null
+                then 1.0
             else coalesce(dated_rates.rate, undated_rates.rate)
         end as rate
     from to_price
-    asof left join dated_rates
+    asof left join dated_rates  -- DuckDB's as-of join: the latest rate on or before the day
         on dated_rates.currency = to_price.deal_currency and to_price.rate_date >= dated_rates.valid_from
     left join undated_rates on undated_rates.currency = to_price.deal_currency
 ),
@@ -130,7 +134,7 @@ with_rate as (
 final as (
     select
         * exclude (amount, currency, reporting_currency, deal_currency, rate),
-        cast(round(amount * rate, 2) as decimal(18, 2)) as amount,
+        round(amount * rate, 2)::decimal(18, 2) as amount,
         reporting_currency as currency,
         amount as amount_original,
         deal_currency as currency_original,
