@@ -107,9 +107,12 @@ def _yoy(series: pd.DataFrame, column: str, rng) -> tuple[float, float, float, i
     if len(pairs) < 3:
         return np.nan, np.nan, np.nan, len(pairs)
     after, before = np.array(pairs).T
-    picks = rng.integers(0, len(pairs), (DRAWS, len(pairs)))
-    boot = after[picks].sum(axis=1) / before[picks].sum(axis=1) - 1
-    return float(after.sum() / before.sum() - 1), *np.percentile(boot, [2.5, 97.5]), len(pairs)
+
+    def change(after, before, axis=-1):
+        return after.sum(axis=axis) / before.sum(axis=axis) - 1
+
+    low, high = stats.bootstrap_interval((after, before), change, n_resamples=DRAWS, rng=rng)
+    return float(change(after, before)), float(low), float(high), len(pairs)
 
 
 @metric(

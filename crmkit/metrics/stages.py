@@ -143,14 +143,17 @@ def whatif_stage(
         per_deal = part.pivot_table(index="deal_id", columns="stage", values="days", aggfunc="sum")
         per_deal = per_deal.fillna(0.0)
         cycle = won.set_index("deal_id").loc[per_deal.index, "cycle_days"].to_numpy()
-        picks = rng.integers(0, len(cycle), (resamples, len(cycle)))
+
+        def new_cycle_and_gain(cycle, in_stage, axis=-1):
+            return np.stack(littles_law(cycle.mean(axis=axis), in_stage.mean(axis=axis), reduction))
+
         for name in per_deal.columns:
             if stage and name != stage:
                 continue
             in_stage = per_deal[name].to_numpy()
             new_cycle, gain = littles_law(cycle.mean(), in_stage.mean(), reduction)
-            boot_new, boot_gain = littles_law(
-                cycle[picks].mean(axis=1), in_stage[picks].mean(axis=1), reduction
+            (new_low, gain_low), (new_high, gain_high) = stats.bootstrap_interval(
+                (cycle, in_stage), new_cycle_and_gain, n_resamples=int(resamples), rng=rng
             )
             rows.append(
                 {
@@ -161,11 +164,11 @@ def whatif_stage(
                     "cycle_days": cycle.mean(),
                     "stage_days": in_stage.mean(),
                     "new_cycle_days": new_cycle,
-                    "new_cycle_days_low": np.percentile(boot_new, 2.5),
-                    "new_cycle_days_high": np.percentile(boot_new, 97.5),
+                    "new_cycle_days_low": new_low,
+                    "new_cycle_days_high": new_high,
                     "throughput_change": gain,
-                    "throughput_change_low": np.percentile(boot_gain, 2.5),
-                    "throughput_change_high": np.percentile(boot_gain, 97.5),
+                    "throughput_change_low": gain_low,
+                    "throughput_change_high": gain_high,
                 }
             )
     if stage and not rows:
