@@ -221,6 +221,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "clog": ("clog", "затор"),
     "shortage": ("shortage", "нехватка"),
     "balanced": ("balanced", "баланс"),
+    "no_flow": ("no leads, no closes", "ни лидов, ни закрытий"),
     "diagnosis": ("Diagnosis", "Диагноз"),
     "n_answered": ("Answered", "С ответом"),
     "n_never": ("Never answered", "Без ответа"),

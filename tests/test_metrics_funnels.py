@@ -76,10 +76,40 @@ def test_plan_fulfilment_and_pace():
         }
     )
     span = metrics.window("2026-10-16", "2026-10-01")
-    plan = metrics.funnels.plan_fulfilment(targets, None, 1000.0, 0, span)
+    plan = metrics.funnels.plan_fulfilment(targets, None, 1000.0, 0, span, "UTC")
     # October 2026: 22 working days; 1–15 October holds 11 of them -> 1000 / 11 × 22 = 2000 of 2300
     assert plan["plan_revenue_done"] == pytest.approx(1000 / 2300)
     assert plan["plan_revenue_pace"] == pytest.approx(2000 / 2300)
+
+
+def test_plan_pace_counts_the_countrys_public_holidays():
+    """November 2026 has 21 weekdays; in Russia (Europe/Moscow) 4 November, Unity Day, is off: 20.
+    By 16 November: 2–13 November is 10 weekdays, 9 working days in Moscow. Pace in Moscow: 1000 / 9
+    × 20 = 2222.2; in UTC, a zone of no country, weekends only: 1000 / 10 × 21 = 2100."""
+    import pandas as pd
+
+    november = {"period_start": [pd.Timestamp("2026-11-01")], "period_end": [pd.Timestamp("2026-11-30")]}
+    targets = pd.DataFrame({"owner": [None], "metric": ["revenue"], **november, "target": [3000.0]})
+    span = metrics.window("2026-11-16", "2026-11-01")
+    moscow = metrics.funnels.plan_fulfilment(targets, None, 1000.0, 0, span, "Europe/Moscow")
+    utc = metrics.funnels.plan_fulfilment(targets, None, 1000.0, 0, span, "UTC")
+    assert moscow["plan_revenue_pace"] == pytest.approx(1000 / 9 * 20 / 3000)
+    assert utc["plan_revenue_pace"] == pytest.approx(1000 / 10 * 21 / 3000)
+
+
+def test_the_next_working_day_skips_a_public_holiday():
+    """Tuesday 3 November 2026: the next working day in Moscow is Thursday the 5th (Unity Day on
+    the 4th), in UTC Wednesday the 4th; after Friday the 6th, Monday the 9th in both."""
+    import pandas as pd
+
+    from crmkit import workdays
+
+    def after(day, zone):
+        return workdays.next_working_day(pd.Timestamp(day), zone)
+
+    assert after("2026-11-03", "Europe/Moscow") == pd.Timestamp("2026-11-05")
+    assert after("2026-11-03", "UTC") == pd.Timestamp("2026-11-04")
+    assert after("2026-11-06", "Europe/Moscow") == pd.Timestamp("2026-11-09")
 
 
 def test_shrinkage_keeps_one_lucky_deal_off_the_top():

@@ -87,6 +87,15 @@ def window(as_of, period_start=None, months: int = 12) -> Window:
     return Window(end, start)
 
 
+def account_time_zone(con, time_zone: str | None = "") -> str:
+    """The account's zone, in which days and weeks are cut: the one given, else the last load's,
+    else UTC."""
+    if time_zone:
+        return time_zone
+    zone = con.execute("select time_zone from main.loads order by loaded_at desc limit 1").fetchone()
+    return zone[0] if zone else "UTC"
+
+
 def group_rows(frame: pd.DataFrame, by: list[str], summarise: Callable) -> pd.DataFrame:
     """One row for everybody ("team") and one per value of each column in `by`."""
     rows = [{"level": "team", "name": "—", **summarise(frame)}]

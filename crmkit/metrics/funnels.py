@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmkit import stats
+from crmkit import stats, workdays
 from crmkit.db import query
 from crmkit.errors import CrmkitError
-from crmkit.metrics.core import Window, metric, window
+from crmkit.metrics.core import Window, account_time_zone, metric, window
 from crmkit.metrics.stages import OUTCOMES
 
 
@@ -147,8 +147,11 @@ def win_rates(con, *, as_of, period_start=None, pipeline=None, owner=None, by: s
     "and median check, win rate by count and amount, lead-to-won, median won cycle, calls/emails/"
     "meetings, action-to-result ratios, plan fulfilment and pace; ranked with small-n shrinkage"
 )
-def manager_scorecard(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
+def manager_scorecard(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, time_zone: str = ""
+) -> pd.DataFrame:
     span = window(as_of, period_start)
+    zone = account_time_zone(con, time_zone)
     params = span.params(pipeline, owner)
     open_deals = query(con, "metrics/open_deals", **params)
     won = query(con, "metrics/won_deals", **params)
@@ -159,7 +162,7 @@ def manager_scorecard(con, *, as_of, period_start=None, pipeline=None, owner=Non
     names = sorted(
         set(open_deals["owner"]) | set(rates.loc[rates["level"] == "owner", "name"]) | set(cohort["owner"])
     )
-    rows = [_scorecard_row(None, open_deals, won, cohort, acts.sum(numeric_only=True), targets, span)]
+    rows = [_scorecard_row(None, open_deals, won, cohort, acts.sum(numeric_only=True), targets, span, zone)]
     for name in names:
         rows.append(
             _scorecard_row(
@@ -170,6 +173,7 @@ def manager_scorecard(con, *, as_of, period_start=None, pipeline=None, owner=Non
                 acts.loc[name] if name in acts.index else pd.Series(dtype=float),
                 targets,
                 span,
+                zone,
             )
         )
     table = pd.DataFrame(rows)
@@ -180,7 +184,7 @@ def manager_scorecard(con, *, as_of, period_start=None, pipeline=None, owner=Non
     return table
 
 
-def _scorecard_row(name, open_deals, won, cohort, acts, targets, span: Window) -> dict:
+def _scorecard_row(name, open_deals, won, cohort, acts, targets, span: Window, zone: str) -> dict:
     """One manager's (or, with name None, the team's) counts, checks, cycle, activity and plan."""
     won_ok = won[won["excluded_reason"].isna()]
     amounts = won["amount"]
@@ -207,13 +211,13 @@ def _scorecard_row(name, open_deals, won, cohort, acts, targets, span: Window) -
         "meetings_per_won": meetings / n_won if n_won else np.nan,
         "won_per_100_calls": 100 * n_won / calls if calls else np.nan,
     }
-    row.update(plan_fulfilment(targets, name, float(amounts.sum()), n_won, span))
+    row.update(plan_fulfilment(targets, name, float(amounts.sum()), n_won, span, zone))
     return row
 
 
-def plan_fulfilment(targets: pd.DataFrame, owner, revenue: float, won: int, span: Window) -> dict:
+def plan_fulfilment(targets: pd.DataFrame, owner, revenue: float, won: int, span: Window, zone: str) -> dict:
     """Actual / target over the plan periods overlapping the window, and the pace: actual ÷
-    working days elapsed × working days planned (Monday–Friday; public holidays not known)."""
+    working days elapsed × working days planned (the account country's working days)."""
     mine = targets[targets["owner"].isna()] if owner is None else targets[targets["owner"] == owner]
     out = {}
     for metric_name, actual in (("revenue", revenue), ("won_deals", won)):
@@ -223,8 +227,8 @@ def plan_fulfilment(targets: pd.DataFrame, owner, revenue: float, won: int, span
         ends = rows["period_end"].to_numpy("datetime64[D]") + np.timedelta64(1, "D")
         begin = np.maximum(starts, np.datetime64(span.period_start.date()))
         until = np.minimum(ends, np.datetime64(span.as_of.date()))
-        elapsed = np.busday_count(begin, np.maximum(until, begin)).sum()
-        planned = np.busday_count(begin, ends).sum()
+        elapsed = workdays.count(begin, np.maximum(until, begin), zone).sum()
+        planned = workdays.count(begin, ends, zone).sum()
         out[f"plan_{metric_name}"] = target if len(rows) else np.nan
         out[f"plan_{metric_name}_done"] = actual / target if target else np.nan
         out[f"plan_{metric_name}_pace"] = (

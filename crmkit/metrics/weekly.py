@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, poisson
 
-from crmkit import stats
+from crmkit import stats, workdays
 from crmkit.db import query
 from crmkit.errors import CrmkitError
-from crmkit.metrics.core import metric, window
+from crmkit.metrics.core import account_time_zone, metric, window
 
 ALPHA = 0.01  # a change is called real when chance alone would make it this rare
 COUNTS = (
@@ -29,14 +29,6 @@ COUNTS = (
     "meetings_held",
     "due_next_day",
 )
-
-
-def account_time_zone(con, time_zone: str | None = "") -> str:
-    """The zone weeks are cut in: the one given, else the last load's, else UTC."""
-    if time_zone:
-        return time_zone
-    zone = con.execute("select time_zone from main.loads order by loaded_at desc limit 1").fetchone()
-    return zone[0] if zone else "UTC"
 
 
 def weeks_before(as_of, weeks: int, time_zone: str) -> pd.DatetimeIndex:
@@ -82,11 +74,7 @@ def _due_day(acts: pd.DataFrame) -> pd.Series:
     return acts["local_due_at"].where(acts["kind"] == "task", meeting_day).dt.normalize()
 
 
-def _next_working_day(day: pd.Timestamp) -> pd.Timestamp:
-    return pd.Timestamp(np.busday_offset(np.datetime64(day.date()), 1, roll="forward"))
-
-
-def _blocks(acts, deals, moves, mondays, group: str | None, members=()) -> pd.DataFrame:
+def _blocks(acts, deals, moves, mondays, zone: str, group: str | None, members=()) -> pd.DataFrame:
     """Every KPI block per week (and per `group` value: owner), zeros where nothing happened."""
     keys = [group] if group else []
     acts = acts.assign(week=_week(acts["local_at"]))
@@ -132,7 +120,7 @@ def _blocks(acts, deals, moves, mondays, group: str | None, members=()) -> pd.Da
     ]
     # due the next working day after the week: tasks by due date, meetings planned for that day
     due = acts.assign(due_day=_due_day(acts)).dropna(subset=["due_day"])
-    next_day = {_next_working_day(monday + pd.Timedelta(days=6)): monday for monday in mondays}
+    next_day = {workdays.next_working_day(monday + pd.Timedelta(days=6), zone): monday for monday in mondays}
     due = due[due["due_day"].isin(list(next_day))].assign(week=lambda d: d["due_day"].map(next_day))
     parts.append(count(due, "week", "due_next_day"))
     for part in parts:
@@ -189,8 +177,8 @@ def weekly_kpi(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
     zone, mondays, acts, deals, moves, members = _frames(con, as_of, int(weeks), pipeline, owner, time_zone)
-    team = _changes(_blocks(acts, deals, moves, mondays, None), None).assign(level="team", name="—")
-    per_owner = _changes(_blocks(acts, deals, moves, mondays, "owner", members), "owner")
+    team = _changes(_blocks(acts, deals, moves, mondays, zone, None), None).assign(level="team", name="—")
+    per_owner = _changes(_blocks(acts, deals, moves, mondays, zone, "owner", members), "owner")
     per_owner = per_owner.assign(level="owner").rename(columns={"owner": "name"})
     table = pd.concat([team, per_owner], ignore_index=True)
     table = table[table["week"] >= mondays[1]].reset_index(drop=True)  # the extra first week only fed changes
@@ -215,7 +203,7 @@ def manager_daily(
         mine = acts["owner"] == name
         for day in days:
             today = mine & (acts["day"] == day)
-            tomorrow = _next_working_day(day)
+            tomorrow = workdays.next_working_day(day, zone)
             rows.append(
                 {
                     "name": name,
@@ -261,15 +249,21 @@ def lead_balance(
     )
     team = table.loc[table["level"] == "team", ["week", "leads", "refusals", "sales", "lead_balance"]]
     team = team.reset_index(drop=True)
+    # read from the counts, so a week of leads and no closes is a clog (its ratio is undefined)
+    closes = team["refusals"] + team["sales"]
     team["state"] = np.select(
-        [team["lead_balance"] > 1 + tolerance, team["lead_balance"] < 1 - tolerance],
-        ["clog", "shortage"],
+        [
+            (team["leads"] == 0) & (closes == 0),
+            team["leads"] > (1 + tolerance) * closes,
+            team["leads"] < (1 - tolerance) * closes,
+        ],
+        ["no_flow", "clog", "shortage"],
         "balanced",
     )
     streak = (team["state"] != team["state"].shift()).cumsum()
     team["weeks_in_state"] = team.groupby(streak).cumcount() + 1
     team["diagnosis"] = np.where(
-        (team["state"] != "balanced") & (team["weeks_in_state"] >= consecutive), team["state"], ""
+        team["state"].isin(["clog", "shortage"]) & (team["weeks_in_state"] >= consecutive), team["state"], ""
     )
     team["tolerance"] = tolerance
     return team
