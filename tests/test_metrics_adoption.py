@@ -133,3 +133,53 @@ def test_sales_from_accounting_load_through_a_mapping_and_carry_the_comparison(t
     # nothing changed at "adoption": every interval covers zero
     for metric_name in ("revenue", "n_won"):
         assert effects.loc[metric_name, "segmented_low"] < 0 < effects.loc[metric_name, "segmented_high"]
+
+
+@pytest.fixture(scope="module")
+def sample_adoption(sample_db, tmp_path_factory):
+    from crmkit import sample
+    from crmkit.db import connect
+
+    spec = sample.write_adoption(tmp_path_factory.mktemp("adoption"))
+    return connect(sample_db, read_only=True), {"as_of": "2026-11-01", "adoption": str(spec)}
+
+
+def test_roi_costs_and_payback_agree_with_the_adoption_file(sample_adoption):
+    """The sample's file: one-off 450,000 + 200,000 + 60,000 + 120 h × 1,500 = 890,000; monthly
+    11 seats × 1,500 = 16,500. Adoption May 2025, as_of 1 November 2026: May 2025 … October 2026
+    are 18 months (the ramp month included), so total cost = 890,000 + 18 × 16,500 = 1,187,000.
+    The payback table's last month is the ROI table's total: same cost, the same median gain
+    (both the median of the same draws), and ROI = (gain − cost) / cost within the draws' spread."""
+    from crmkit import metrics
+
+    con, options = sample_adoption
+    roi = metrics.adoption_roi(con, **options).iloc[0]
+    payback = metrics.adoption_payback(con, **options)
+    assert (roi.one_off_cost, roi.monthly_cost, roi.months_after) == (890_000, 16_500, 18)
+    assert roi.total_cost == 890_000 + 18 * 16_500
+    assert len(payback) == 18 and payback["month"].iloc[0] == pd.Timestamp("2025-05-01")
+    assert payback["cost"].tolist() == [890_000 + 16_500 * k for k in range(1, 19)]
+    assert payback["gain"].iloc[-1] == pytest.approx(roi.incremental_gross_profit)
+    assert roi.incremental_gross_profit == pytest.approx(roi.incremental_revenue * 0.35, rel=0.02)
+    assert roi.roi_low <= (roi.incremental_gross_profit - roi.total_cost) / roi.total_cost <= roi.roi_high
+    assert (payback["gain_low"] <= payback["gain"]).all() and (payback["gain"] <= payback["gain_high"]).all()
+
+
+def test_goals_score_attainment_capped_and_weighted(sample_adoption):
+    """Each estimated goal's actual is adoption_effect's segmented estimate; attainment is actual /
+    target held to [0, 1]; the given goal: −4% of a −10% target = 0.4. The weighted line is
+    Σ attainment × weight / Σ weight over weights 2, 1, 1."""
+    from crmkit import metrics
+
+    con, options = sample_adoption
+    goals = metrics.adoption_goals(con, **options).set_index("goal")
+    effects = metrics.adoption_effect(con, **options).set_index("metric")
+    per_manager = goals.loc["+10% revenue per manager"]
+    assert per_manager.actual == effects.loc["revenue_per_manager", "segmented"]
+    assert per_manager.attainment == pytest.approx(min(max(per_manager.actual / 0.10, 0), 1))
+    assert goals.loc["-10% sales and marketing cost", "attainment"] == pytest.approx(0.4)
+    assert goals.loc["-10% sales and marketing cost", "source"] == "given"
+    parts = goals.drop("—weighted—")
+    expected = (parts["attainment"] * parts["weight"]).sum() / 4
+    assert goals.loc["—weighted—", "attainment"] == pytest.approx(expected)
+    assert goals.loc["—weighted—", "weight"] == 4

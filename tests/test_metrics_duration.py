@@ -105,3 +105,11 @@ def test_as_of_is_required_and_checked(con):
         metrics.won_cycle(con, as_of="2026-01-01", period_start="2026-02-01")
     with pytest.raises(CrmkitError, match="unknown metric"):
         metrics.compute("nope", con, as_of=AS_OF)
+
+
+def test_stuck_by_stage_sums_the_stuck_deals_per_stage(con):
+    """One stuck deal (d3, 300, in «Переговоры» of Main beyond the stage's p90 of 3 days): one row."""
+    table = metrics.stuck_by_stage(con, **W)
+    assert table.to_dict("records") == [
+        {"pipeline": "Main", "stage": "Переговоры", "n_stuck": 1, "stuck_amount": 300.0, "p90_days": 3.0}
+    ]

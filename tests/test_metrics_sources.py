@@ -124,3 +124,31 @@ def test_olist_sources_match_counts_and_show_censoring(shared_data, tmp_path):
     overall = early.loc["—all—"]
     assert overall["n_mature"] < overall["n"]
     assert overall["raw_rate"] < overall["mature_rate"]
+
+
+def test_source_leads_monthly_counts_the_cohort_by_month(con):
+    """Created in the window: January — Авито d4; Сайт d1 d2 d5 d6 d7 d9 d10 (7); February —
+    Авито d3; Сайт d8."""
+    table = metrics.source_leads_monthly(con, **W)
+    got = {(f"{r.created_month:%Y-%m}", r.source): r.n for r in table.itertuples()}
+    assert got == {
+        ("2026-01", "Авито"): 1,
+        ("2026-01", "Сайт"): 7,
+        ("2026-02", "Авито"): 1,
+        ("2026-02", "Сайт"): 1,
+    }
+
+
+def test_source_manager_conversion_by_source_and_manager(con):
+    """Maturity 20 days (the p75 of the won cycles 5 10 20 20 30). Сайт × Анна: d1 won, d2 lost,
+    d6 won (0), d9 won (900): n 4, won 3, 1,000 won, all mature. Сайт × Борис: d5 won, d7 won (its
+    close date is wrong, not its status), d8 open and 14 days old (not mature): n 3, won 2,
+    mature 2 of 2. Авито × Анна: d3 open, 28 days old: mature, 0 of 1."""
+    table = metrics.source_manager_conversion(con, **W).set_index(["source", "owner"])
+    anna = table.loc[("Сайт", "Анна")]
+    assert (anna.n, anna.n_won, anna.won_amount, anna.n_mature, anna.n_mature_won) == (4, 3, 1000.0, 4, 3)
+    boris = table.loc[("Сайт", "Борис")]
+    assert (boris.n, boris.n_won, boris.n_mature, boris.mature_rate) == (3, 2, 2, 1.0)
+    avito = table.loc[("Авито", "Анна")]
+    assert (avito.n, avito.n_mature, avito.mature_rate) == (1, 1, 0.0)
+    assert len(table) == 5  # and Авито × Борис (d4), Сайт × Иван (d10)

@@ -1,6 +1,7 @@
 """METRICS.md §4 on a hand-built week: boundaries in the account's time zone, missed calls, a call
 with no deal, a lead never answered (censored), a manager with a week of nothing; the Poisson rule."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -119,3 +120,73 @@ def test_the_pipeline_filter_reaches_activities(con):
     assert week(everything, "—", "2026-02-09").calls_in == 1  # a4 without a filter
     card = metrics.manager_scorecard(con, as_of=AS_OF, period_start="2026-02-01", pipeline="Other")
     assert card["calls"].fillna(0).sum() == 0
+
+
+# Four UTC weeks before Monday 2 March 2026 (02-02, 02-09, 02-16, 02-23), leads and closes chosen
+# for each diagnosis; x1–x4 were created in January and close in the weeks shown.
+BALANCE = {
+    "pipelines": SCENARIOS["pipelines"],
+    "stages": SCENARIOS["stages"],
+    "users": WEEK["users"],
+    "deals": """
+        deal_id,pipeline_id,stage_id,title,amount,currency,owner_id,source,client,created_at,closed_at
+        b1,P,A,lead,100,RUB,u1,Сайт,C1,2026-02-10 09:00:00,
+        b2,P,A,lead,100,RUB,u1,Сайт,C2,2026-02-10 10:00:00,
+        b3,P,A,lead,100,RUB,u2,Сайт,C3,2026-02-11 09:00:00,
+        b4,P,A,lead,100,RUB,u1,Сайт,C4,2026-02-17 09:00:00,
+        b5,P,A,lead,100,RUB,u2,Сайт,C5,2026-02-18 09:00:00,
+        b6,P,A,lead,100,RUB,u2,Сайт,C6,2026-02-24 09:00:00,
+        x1,P,W,won,500,RUB,u1,Сайт,C7,2026-01-10 09:00:00,2026-02-11 12:00:00
+        x2,P,L,lost,500,RUB,u1,Сайт,C8,2026-01-10 09:00:00,2026-02-18 12:00:00
+        x3,P,W,won,500,RUB,u2,Сайт,C9,2026-01-10 09:00:00,2026-02-25 12:00:00
+        x4,P,L,lost,500,RUB,u2,Сайт,C10,2026-01-10 09:00:00,2026-02-26 12:00:00
+    """,
+    # the last week, Анна: Tuesday a call (150 s) and a missed call, a task due Wednesday; Thursday
+    # a proposal of 700; Friday a task due Monday 2 March, the next working day after Friday
+    "activities": """
+        activity_id,deal_id,owner_id,kind,direction,status,started_at,due_at,duration_s,amount
+        c1,b1,u1,call,out,done,2026-02-24 10:00:00,,150,
+        c2,b1,u1,call,in,missed,2026-02-24 11:00:00,,0,
+        t1,b1,u1,task,,planned,2026-02-24 12:00:00,2026-02-25 09:00:00,,
+        p1,b2,u1,proposal,out,done,2026-02-26 15:00:00,,,700
+        t2,b2,u1,task,,planned,2026-02-27 12:00:00,2026-03-02 09:00:00,,
+    """,
+}
+MONDAY = "2026-03-02 00:00:00"
+
+
+def test_lead_balance_names_a_clog_only_when_it_lasts(make_db):
+    """leads / (refusals + sales) by week, tolerance 0.2, two weeks for a diagnosis:
+    02-02 nothing at all -> no flow; 02-09 3 leads (b1–b3) / 1 sale (x1) = 3 -> clog, 1st week;
+    02-16 2 leads (b4, b5) / 1 refusal (x2) = 2 -> clog, 2nd week: diagnosis clog;
+    02-23 1 lead (b6) / 2 closes (x3, x4) = 0.5 -> shortage, 1st week: no diagnosis yet."""
+    con, _ = make_db(BALANCE)
+    table = metrics.lead_balance(con, as_of=MONDAY, weeks=4, time_zone="UTC").set_index("week")
+    assert table["state"].tolist() == ["no_flow", "clog", "clog", "shortage"]
+    assert table["lead_balance"].tolist()[1:] == [3.0, 2.0, 0.5] and np.isnan(table["lead_balance"].iloc[0])
+    assert table["weeks_in_state"].tolist() == [1, 1, 2, 1]
+    assert table["diagnosis"].tolist() == ["", "", "clog", ""]
+    # a week of leads and no close is a clog, though its ratio is undefined: 02-16 without x2
+    con2, _ = make_db(
+        {**BALANCE, "deals": BALANCE["deals"].replace("2026-02-18 12:00:00", "")}, name="b2.duckdb"
+    )
+    week = metrics.lead_balance(con2, as_of=MONDAY, weeks=4, time_zone="UTC").set_index("week")
+    assert week.loc[pd.Timestamp("2026-02-16"), "state"] == "clog"
+
+
+def test_manager_daily_counts_each_day_of_the_last_week(make_db):
+    """Анна's last week (02-23 … 03-01): Tuesday 1 call of 2.5 minutes, 1 missed, the task due
+    Wednesday counted as due the next working day; Thursday a proposal of 700; Friday the task due
+    Monday 2 March (the next working day after Friday). Every other day is zeros."""
+    con, _ = make_db(BALANCE)
+    table = metrics.manager_daily(con, as_of=MONDAY, time_zone="UTC")
+    anna = table[table["name"] == "Анна"].set_index("day")
+    assert list(anna.index) == list(pd.date_range("2026-02-23", periods=7))
+    tuesday, thursday, friday = (
+        anna.loc[pd.Timestamp(d)] for d in ("2026-02-24", "2026-02-26", "2026-02-27")
+    )
+    assert (tuesday.calls, tuesday.call_minutes, tuesday.calls_missed, tuesday.due_next_day) == (1, 2.5, 1, 1)
+    assert (thursday.proposals, thursday.proposals_amount, thursday.calls) == (1, 700.0, 0)
+    assert friday.due_next_day == 1
+    others = anna.drop([pd.Timestamp(d) for d in ("2026-02-24", "2026-02-26", "2026-02-27")])
+    assert (others[["calls", "calls_missed", "proposals", "due_next_day"]] == 0).all().all()
