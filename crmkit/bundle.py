@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from crmkit import charts
+from crmkit import __version__, charts
 from crmkit.db import connect, query
 from crmkit.errors import CrmkitError
 from crmkit.i18n import GLOSSARY, t
@@ -170,8 +170,10 @@ def _glossary(lang) -> nbformat.NotebookNode:
         for term, (en, ru) in GLOSSARY[report].items():
             terms.setdefault(term, ru if lang == "ru" else en)
     items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in sorted(terms.items()))
+    source = html.escape(t("glossary_source_all", lang, version=__version__))
     return _html_cell(
-        f'<h1 id="glossary">{html.escape(t("glossary", lang))}</h1><dl class="crmkit-glossary">{items}</dl>',
+        f'<h1 id="glossary">{html.escape(t("glossary", lang))}</h1><dl class="crmkit-glossary">{items}</dl>'
+        f'<p class="crmkit-source">{source}</p>',
         "crmkit-section",
     )
 

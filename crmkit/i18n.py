@@ -769,6 +769,16 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Ни один вывод не прошёл правила доказательности.",
     ),
     "glossary": ("Glossary", "Глоссарий"),
+    "glossary_source": (
+        "Every figure is computed as defined in crmkit's docs/METRICS.md, section {section} "
+        "(crmkit {version}).",
+        "Каждый показатель рассчитан по определениям из docs/METRICS.md crmkit, раздел {section} "
+        "(crmkit {version}).",
+    ),
+    "glossary_source_all": (
+        "Every figure is computed as defined in crmkit's docs/METRICS.md (crmkit {version}).",
+        "Каждый показатель рассчитан по определениям из docs/METRICS.md crmkit (crmkit {version}).",
+    ),
     "team": ("Team", "Команда"),
     "owner": ("Manager", "Менеджер"),
     "group": ("Sales team", "Отдел"),

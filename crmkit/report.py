@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from crmkit import charts, metrics
+from crmkit import __version__, charts, metrics
 from crmkit.db import connect, query
 from crmkit.findings import Finding, main_currency  # noqa: F401 (notebooks call report.main_currency)
 from crmkit.i18n import GLOSSARY, LABELS, t
@@ -268,12 +268,20 @@ def _shades(frame: pd.DataFrame, highlight: dict[str, str]) -> dict:
     return shades
 
 
+# the section of docs/METRICS.md that defines each report's numbers
+METRICS_SECTION = {"00": 7, "01": 1, "02": 2, "03": 3, "04": 6, "05": 4, "06": 5}
+
+
 def glossary(report: str, lang: str) -> HTML:
     items = "".join(
         f"<dt>{_esc(term)}</dt><dd>{_esc(ru if lang == 'ru' else en)}</dd>"
         for term, (en, ru) in GLOSSARY[report].items()
     )
-    return HTML(f'<h2>{t("glossary", lang)}</h2><dl class="crmkit-glossary">{items}</dl>')
+    source = t("glossary_source", lang, section=METRICS_SECTION[report], version=__version__)
+    return HTML(
+        f'<h2>{t("glossary", lang)}</h2><dl class="crmkit-glossary">{items}</dl>'
+        f'<p class="crmkit-source">{_esc(source)}</p>'
+    )
 
 
 def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
