@@ -2,11 +2,12 @@
 
 Each open pre-sale deal that has sat d days in its stage is compared with the closed deals of
 the window whose stay in that stage also lasted at least d days — not with a typed-in stage
-probability: it is won with their win rate, drawn in every simulation from its Beta posterior
-(uniform prior), so thin history widens the range; a winner closes after the time one of those
-won deals still needed, drawn at random. A deal that has waited longer than any won deal did
-cannot close won within the horizon. Revenue closing within the horizon is summed per
-simulation: P10 / P50 / P90.
+probability: it is won with their win rate (the mean of its Beta posterior, uniform prior; the
+stage rate's own uncertainty is the Wilson interval beside it); a winner closes after the time
+one of those won deals still needed, drawn at random. A deal that has waited longer than any won
+deal did cannot close won within the horizon. Revenue closing within the horizon is summed per
+simulation: P10 / P50 / P90. The simulation is vectorised over deals and simulations, in chunks,
+so a million-deal account needs neither a loop per deal nor a sims × deals matrix in memory.
 """
 
 from __future__ import annotations
@@ -48,12 +49,44 @@ def stage_history(con, span: Window, presale: pd.DataFrame, pipeline=None, owner
     for stage in presale.itertuples():
         part = closed[(closed["pipeline_id"] == stage.pipeline_id) & (closed["stage_id"] == stage.stage_id)]
         won, lost = part[part["status"] == "won"], part[part["status"] == "lost"]
-        history[(stage.pipeline_id, stage.stage_id)] = {
-            "won_stay": won["last_stay_days"].to_numpy(float),
-            "won_close": won["days_to_close"].clip(lower=0).to_numpy(float),
-            "lost_stay": lost["last_stay_days"].to_numpy(float),
-        }
+        history[(stage.pipeline_id, stage.stage_id)] = StageHistory(
+            won["last_stay_days"], won["days_to_close"].clip(lower=0), lost["last_stay_days"]
+        )
     return history
+
+
+class StageHistory:
+    """The closed deals of one pre-sale stage, sorted once so that "the won (lost) deals whose
+    stay lasted at least d days" is a prefix found by binary search, for any number of deals."""
+
+    def __init__(self, won_stay, won_close, lost_stay):
+        won_stay, won_close = np.asarray(won_stay, float), np.asarray(won_close, float)
+        order = np.argsort(-won_stay, kind="stable")
+        self.won_stay_desc, self.won_close = -won_stay[order], won_close[order]
+        self.lost_stay_desc = np.sort(-np.asarray(lost_stay, float))
+        self.n_won, self.n_lost = len(won_stay), len(self.lost_stay_desc)
+
+    def alike(self, waited: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per deal: how many won and lost deals stayed at least as long as it has waited."""
+        won = np.searchsorted(self.won_stay_desc, -waited, side="right")
+        lost = np.searchsorted(self.lost_stay_desc, -waited, side="right")
+        return won, lost
+
+
+def _draw(history: StageHistory, amounts, waited, horizon: float, sims: int, rng) -> tuple:
+    """Revenue of each deal in each simulation (sims × deals) and its posterior mean win chance.
+
+    A deal is won with probability p drawn from Beta(won alike + 1, lost alike + 1); drawn anew
+    for every deal and simulation, the indicator "won" is exactly Bernoulli(the Beta mean), so
+    that is what is drawn. A winner closes after the time a won deal alike still needed, drawn
+    at random from that prefix of the sorted history."""
+    n_won, n_lost = history.alike(waited)
+    p_now = (n_won + 1) / (n_won + n_lost + 2)
+    wins = rng.random((sims, len(amounts))) < p_now
+    pick = np.minimum((rng.random((sims, len(amounts))) * n_won).astype(np.int64), np.maximum(n_won - 1, 0))
+    close = history.won_close[pick] if history.n_won else np.zeros((sims, len(amounts)))
+    timely = (n_won > 0) & (close - waited <= horizon)
+    return np.where(wins & timely, amounts, 0.0), p_now
 
 
 def simulate_revenue(
@@ -61,100 +94,84 @@ def simulate_revenue(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo of the open deals of one stage: (revenue closing won within `horizon`, shape
     sims × deals; each deal's posterior mean win probability given its wait)."""
-    amounts, waited = np.asarray(amounts, dtype=float), np.asarray(waited, dtype=float)
-    won_stay, won_close, lost_stay = (np.asarray(a, dtype=float) for a in (won_stay, won_close, lost_stay))
-    revenue = np.zeros((sims, len(amounts)))
-    p_now = np.zeros(len(amounts))
-    for j, (amount, d) in enumerate(zip(amounts, waited, strict=True)):
-        alike_won = won_stay >= d  # history that was still in the stage after d days
-        n_won, n_lost = int(alike_won.sum()), int((lost_stay >= d).sum())
-        p_now[j] = (n_won + 1) / (n_won + n_lost + 2)
-        if n_won == 0:
-            continue  # no won deal ever waited this long: no winning close time to draw
-        p = rng.beta(n_won + 1, n_lost + 1, size=sims)
-        wins = rng.random(sims) < p
-        remaining = rng.choice(won_close[alike_won], size=sims) - d
-        revenue[:, j] = np.where(wins & (remaining <= horizon), amount, 0.0)
-    return revenue, p_now
+    history = StageHistory(won_stay, won_close, lost_stay)
+    return _draw(history, np.asarray(amounts, float), np.asarray(waited, float), horizon, sims, rng)
 
 
-def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horizon, sims, seed):
+CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~100 MB of working arrays
+
+
+def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horizon, sims, seed, deals=None):
+    """Per deal: its chances and expected revenue; per simulation: the revenue of the team and of
+    each manager (sims × managers), accumulated over chunks of deals so memory stays flat."""
     presale = presale_stages(con, pipeline, presale_stage_names)
     history = stage_history(con, span, presale, pipeline, owner)
+    if deals is None:
+        deals = open_presale_deals(con, span, presale, pipeline, owner)
+    owners = np.array(sorted(deals["owner"].unique()), dtype=object)
+    owner_index = np.searchsorted(owners, deals["owner"].to_numpy(object)) if len(deals) else np.zeros(0, int)
+    by_owner = np.zeros((sims, len(owners)))
+    expected, in_horizon, p_now = (np.full(len(deals), np.nan) for _ in range(3))
+    rng = np.random.default_rng(seed)
+    chunk = max(1, CELLS_PER_CHUNK // max(sims, 1))
+    for key, part in deals.groupby(["pipeline_id", "stage_id"], sort=True):
+        hist = history[key]
+        rows = part.index.to_numpy()
+        for begin in range(0, len(rows), chunk):
+            at = rows[begin : begin + chunk]
+            amounts = deals["amount"].to_numpy(float)[at]
+            revenue, p_now[at] = _draw(
+                hist, amounts, deals["days_in_stage"].to_numpy(float)[at], horizon, sims, rng
+            )
+            expected[at] = revenue.mean(axis=0)
+            in_horizon[at] = np.where(amounts > 0, (revenue > 0).mean(axis=0), np.nan)
+            managers = np.zeros((len(at), len(owners)))
+            managers[np.arange(len(at)), owner_index[at]] = 1.0
+            by_owner += revenue @ managers  # each manager's revenue per simulation
+    per_deal = deals[
+        ["deal_id", "title", "owner", "pipeline", "stage", "amount", "currency", "days_in_stage"]
+    ].copy()
+    # the stage's whole history, the same for every deal of the stage: one row per stage, joined
+    stages = pd.DataFrame(
+        [
+            {
+                "pipeline_id": key[0],
+                "stage_id": key[1],
+                "n": h.n_won + h.n_lost,
+                "p_win": h.n_won / (h.n_won + h.n_lost) if h.n_won + h.n_lost else np.nan,
+                "p_win_low": stats.wilson(h.n_won, h.n_won + h.n_lost)[0],
+                "p_win_high": stats.wilson(h.n_won, h.n_won + h.n_lost)[1],
+                "median_days_to_win": float(np.median(h.won_close)) if h.n_won else np.nan,
+            }
+            for key, h in history.items()
+        ],
+        columns=["pipeline_id", "stage_id", "n", "p_win", "p_win_low", "p_win_high", "median_days_to_win"],
+    )
+    per_deal = per_deal.assign(p_win_now=p_now, p_in_horizon=in_horizon, expected_revenue=expected)
+    per_deal = deals[["pipeline_id", "stage_id"]].join(per_deal).merge(stages, on=["pipeline_id", "stage_id"])
+    per_deal = per_deal[
+        ["deal_id", "title", "owner", "pipeline", "stage", "amount", "currency", "days_in_stage", "n",
+         "p_win", "p_win_low", "p_win_high", "p_win_now", "p_in_horizon", "expected_revenue",
+         "median_days_to_win"]
+    ]  # fmt: skip
+    return per_deal.reset_index(drop=True), by_owner, owners
+
+
+def open_presale_deals(con, span: Window, presale: pd.DataFrame, pipeline, owner) -> pd.DataFrame:
+    """The open deals at as_of that sit in a pre-sale stage, amounts unknown taken as 0."""
     open_deals = query(con, "metrics/open_deals", **span.params(pipeline, owner))
     deals = open_deals.merge(presale[["pipeline_id", "stage_id"]], on=["pipeline_id", "stage_id"])
-    deals = deals.assign(
+    return deals.assign(
         amount=deals["amount"].fillna(0.0).astype(float), days_in_stage=deals["days_in_stage"].fillna(0.0)
     ).reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    revenue = np.zeros((sims, len(deals)))
-    rows = []
-    for (pipeline_id, stage_id), part in deals.groupby(["pipeline_id", "stage_id"], sort=True):
-        hist = history[(pipeline_id, stage_id)]
-        sim, p_now = simulate_revenue(
-            part["amount"],
-            part["days_in_stage"],
-            hist["won_stay"],
-            hist["won_close"],
-            hist["lost_stay"],
-            horizon=horizon,
-            sims=sims,
-            rng=rng,
-        )
-        revenue[:, part.index] = sim
-        n_won, n_lost = len(hist["won_stay"]), len(hist["lost_stay"])
-        low, high = stats.wilson(n_won, n_won + n_lost)
-        for j, (_, deal) in enumerate(part.iterrows()):
-            rows.append(
-                {
-                    "deal_id": deal["deal_id"],
-                    "title": deal["title"],
-                    "owner": deal["owner"],
-                    "pipeline": deal["pipeline"],
-                    "stage": deal["stage"],
-                    "amount": deal["amount"],
-                    "currency": deal["currency"],
-                    "days_in_stage": deal["days_in_stage"],
-                    "n": n_won + n_lost,
-                    "p_win": n_won / (n_won + n_lost) if n_won + n_lost else np.nan,
-                    "p_win_low": low,
-                    "p_win_high": high,
-                    "p_win_now": p_now[j],
-                    "p_in_horizon": float((sim[:, j] > 0).mean()) if deal["amount"] > 0 else np.nan,
-                    "expected_revenue": float(sim[:, j].mean()),
-                    "median_days_to_win": float(np.median(hist["won_close"])) if n_won else np.nan,
-                }
-            )
-    per_deal = pd.DataFrame(
-        rows,
-        columns=[
-            "deal_id",
-            "title",
-            "owner",
-            "pipeline",
-            "stage",
-            "amount",
-            "currency",
-            "days_in_stage",
-            "n",
-            "p_win",
-            "p_win_low",
-            "p_win_high",
-            "p_win_now",
-            "p_in_horizon",
-            "expected_revenue",
-            "median_days_to_win",
-        ],
-    )
-    order = deals["deal_id"].tolist()
-    per_deal = per_deal.set_index("deal_id").loc[order].reset_index() if len(per_deal) else per_deal
-    return per_deal, revenue
 
 
-def _summary(per_deal: pd.DataFrame, revenue: np.ndarray, mask) -> dict:
-    chosen = revenue[:, np.asarray(mask)]
-    total = chosen.sum(axis=1)
-    deals = per_deal[np.asarray(mask)]
+def _summary(per_deal: pd.DataFrame, by_owner: np.ndarray, owners: np.ndarray, name=None) -> dict:
+    """The team's (name None) or one manager's deals and simulated revenue: P10 / P50 / P90."""
+    if name is None:
+        deals, total = per_deal, by_owner.sum(axis=1)
+    else:
+        deals, total = per_deal[per_deal["owner"] == name], by_owner[:, list(owners).index(name)]
     q = np.percentile(total, QUANTILES) if len(total) else [np.nan] * 3
     return {
         "n_deals": len(deals),
@@ -184,16 +201,18 @@ def forecast(
     seed: int = 7,
 ) -> pd.DataFrame:
     span = window(as_of, period_start)
-    per_deal, revenue = _simulate_all(con, span, pipeline, owner, presale, horizon, int(sims), int(seed))
-    rows = [{"level": "team", "name": "—", **_summary(per_deal, revenue, np.ones(len(per_deal), bool))}]
-    for name in sorted(per_deal["owner"].unique()):
-        rows.append(
-            {"level": "owner", "name": name, **_summary(per_deal, revenue, per_deal["owner"] == name)}
-        )
+    per_deal, by_owner, owners = _simulate_all(
+        con, span, pipeline, owner, presale, horizon, int(sims), int(seed)
+    )
+    rows = [{"level": "team", "name": "—", **_summary(per_deal, by_owner, owners)}]
+    for name in owners:
+        rows.append({"level": "owner", "name": name, **_summary(per_deal, by_owner, owners, name)})
     table = pd.DataFrame(rows)
     table["horizon_days"] = horizon
     # the deals behind it, from the same simulation (forecast_deals alone would run it again)
-    table.attrs["deals"] = per_deal.sort_values("expected_revenue", ascending=False, ignore_index=True)
+    table.attrs["deals"] = per_deal.sort_values(
+        ["expected_revenue", "deal_id"], ascending=[False, True], ignore_index=True
+    )
     return table
 
 
@@ -254,8 +273,10 @@ def forecast_backtest(
     rows = []
     for start in starts:
         then = window(start, start - (span.as_of - span.period_start))
-        per_deal, revenue = _simulate_all(con, then, pipeline, owner, presale, horizon, int(sims), int(seed))
-        summary = _summary(per_deal, revenue, np.ones(len(per_deal), bool))
+        per_deal, by_owner, owners = _simulate_all(
+            con, then, pipeline, owner, presale, horizon, int(sims), int(seed)
+        )
+        summary = _summary(per_deal, by_owner, owners)
         closed = won.reindex(per_deal["deal_id"])
         end = start + pd.Timedelta(days=horizon)
         in_time = (closed["closed_at"] >= start) & (closed["closed_at"] < end)
