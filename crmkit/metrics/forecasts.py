@@ -40,11 +40,20 @@ def presale_stages(con, pipeline=None, stages: str | list[str] | None = None) ->
     return open_stages.sort_values("position").groupby("pipeline_id").tail(2)
 
 
-def stage_history(con, span: Window, presale: pd.DataFrame, pipeline=None, owner=None) -> dict:
+def closed_history(con, span: Window, presale: pd.DataFrame, pipeline=None) -> pd.DataFrame:
+    """The stays in the pre-sale stages of the deals closed in the window (stage_outcomes.sql)."""
+    keys = [f"{stage.pipeline_id}/{stage.stage_id}" for stage in presale.itertuples()]
+    return query(con, "metrics/stage_outcomes", **span.params(pipeline, None), stages=keys)
+
+
+def stage_history(con, span: Window, presale: pd.DataFrame, pipeline=None, closed=None) -> dict:
     """Per pre-sale stage, over the deals closed in the window: how long their last stay in the
-    stage lasted and how many days from entering it they needed to close, won and lost apart."""
-    outcomes = query(con, "metrics/stage_outcomes", **span.params(pipeline, None))
-    closed = outcomes[outcomes["status"].isin(["won", "lost"]) & (outcomes["closed_at"] >= span.period_start)]
+    stage lasted and how many days from entering it they needed to close, won and lost apart.
+    `closed`: closed_history over a longer span, read once (the backtest), cut to this window."""
+    if closed is None:
+        closed = closed_history(con, span, presale, pipeline)
+    else:
+        closed = closed[(closed["closed_at"] >= span.period_start) & (closed["closed_at"] < span.as_of)]
     history = {}
     for stage in presale.itertuples():
         part = closed[(closed["pipeline_id"] == stage.pipeline_id) & (closed["stage_id"] == stage.stage_id)]
@@ -101,13 +110,12 @@ def simulate_revenue(
 CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~100 MB of working arrays
 
 
-def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horizon, sims, seed, deals=None):
+def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horizon, sims, seed, closed=None):
     """Per deal: its chances and expected revenue; per simulation: the revenue of the team and of
     each manager (sims × managers), accumulated over chunks of deals so memory stays flat."""
     presale = presale_stages(con, pipeline, presale_stage_names)
-    history = stage_history(con, span, presale, pipeline, owner)
-    if deals is None:
-        deals = open_presale_deals(con, span, presale, pipeline, owner)
+    history = stage_history(con, span, presale, pipeline, closed)
+    deals = open_presale_deals(con, span, presale, pipeline, owner)
     owners = np.array(sorted(deals["owner"].unique()), dtype=object)
     owner_index = np.searchsorted(owners, deals["owner"].to_numpy(object)) if len(deals) else np.zeros(0, int)
     by_owner = np.zeros((sims, len(owners)))
@@ -270,11 +278,17 @@ def forecast_backtest(
     starts = pd.date_range(end=last, periods=int(dates), freq="MS")
     outcome = query(con, "metrics/closed_deals", **window(span.as_of, "1900-01-01").params(pipeline, owner))
     won = outcome[outcome["status"] == "won"].set_index("deal_id")
+    # the history every forecast date learns from, read once: the deals closed from the first
+    # date's window on, as known at the last date (each date then keeps those closed before it)
+    length = span.as_of - span.period_start
+    learned = closed_history(
+        con, window(starts[-1], starts[0] - length), presale_stages(con, pipeline, presale), pipeline
+    )
     rows = []
     for start in starts:
-        then = window(start, start - (span.as_of - span.period_start))
+        then = window(start, start - length)
         per_deal, by_owner, owners = _simulate_all(
-            con, then, pipeline, owner, presale, horizon, int(sims), int(seed)
+            con, then, pipeline, owner, presale, horizon, int(sims), int(seed), learned
         )
         summary = _summary(per_deal, by_owner, owners)
         closed = won.reindex(per_deal["deal_id"])

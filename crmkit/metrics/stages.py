@@ -129,32 +129,26 @@ def whatif_stage(
     span = window(as_of, period_start)
     if not 0 <= reduction <= 1:
         raise CrmkitError(f"reduction is a share between 0 and 1, not {reduction}")
-    won = query(con, "metrics/won_deals", **span.params(pipeline, owner))
-    won = won[won["excluded_reason"].isna()]
-    # every stay of those deals, whenever it began; deals without real history are left out:
-    # their stage times are unknown, not zero
-    visits = query(con, "metrics/stage_visits", **window(as_of, "1900-01-01").params(pipeline, owner))
-    # each won deal counts in the pipeline it was won in, with its stays in that pipeline's stages
-    won_in = won.set_index("deal_id")["pipeline"]
-    visits = visits[visits["deal_id"].map(won_in) == visits["pipeline"]]
+    # every stay of the won deals with real history, in the pipeline each was won in
+    stays = query(con, "metrics/whatif_stays", **span.params(pipeline, owner))
     rng = np.random.default_rng(seed)
     rows = []
-    for pipe, part in visits.groupby("pipeline", sort=True):
-        per_deal = part.pivot_table(index="deal_id", columns="stage", values="days", aggfunc="sum")
-        per_deal = per_deal.fillna(0.0)
-        cycle = won.set_index("deal_id").loc[per_deal.index, "cycle_days"].to_numpy()
+    for pipe, part in stays.groupby("pipeline", sort=True):
+        per_deal = part.pivot_table(index="deal_number", columns="stage", values="days", aggfunc="sum")
+        per_deal = per_deal.fillna(0.0)  # a stage a deal never entered: no days there
+        names = [name for name in per_deal.columns if not stage or name == stage]
+        if not names:
+            continue
+        cycle = part.groupby("deal_number")["cycle_days"].first().loc[per_deal.index].to_numpy()
+        columns = np.column_stack([cycle, per_deal[names].to_numpy()])
 
-        def new_cycle_and_gain(cycle, in_stage, axis=-1):
-            return np.stack(littles_law(cycle.mean(axis=axis), in_stage.mean(axis=axis), reduction))
+        def new_cycle_and_gain(means):  # (..., 1 + stages) -> (..., 2 × stages)
+            return np.concatenate(littles_law(means[..., :1], means[..., 1:], reduction), axis=-1)
 
-        for name in per_deal.columns:
-            if stage and name != stage:
-                continue
-            in_stage = per_deal[name].to_numpy()
-            new_cycle, gain = littles_law(cycle.mean(), in_stage.mean(), reduction)
-            (new_low, gain_low), (new_high, gain_high) = stats.bootstrap_interval(
-                (cycle, in_stage), new_cycle_and_gain, n_resamples=int(resamples), rng=rng
-            )
+        point = new_cycle_and_gain(columns.mean(axis=0))
+        low, high = stats.interval_of_means(columns, new_cycle_and_gain, n_resamples=int(resamples), rng=rng)
+        k = len(names)
+        for j, name in enumerate(names):
             rows.append(
                 {
                     "pipeline": pipe,
@@ -162,13 +156,13 @@ def whatif_stage(
                     "reduction": reduction,
                     "n": len(cycle),
                     "cycle_days": cycle.mean(),
-                    "stage_days": in_stage.mean(),
-                    "new_cycle_days": new_cycle,
-                    "new_cycle_days_low": new_low,
-                    "new_cycle_days_high": new_high,
-                    "throughput_change": gain,
-                    "throughput_change_low": gain_low,
-                    "throughput_change_high": gain_high,
+                    "stage_days": columns[:, 1 + j].mean(),
+                    "new_cycle_days": point[j],
+                    "new_cycle_days_low": low[j],
+                    "new_cycle_days_high": high[j],
+                    "throughput_change": point[k + j],
+                    "throughput_change_low": low[k + j],
+                    "throughput_change_high": high[k + j],
                 }
             )
     if stage and not rows:
