@@ -74,19 +74,18 @@ def _due_day(acts: pd.DataFrame) -> pd.Series:
     return acts["local_due_at"].where(acts["kind"] == "task", meeting_day).dt.normalize()
 
 
-def _blocks(acts, deals, moves, mondays, zone: str, group: str | None, members=()) -> pd.DataFrame:
-    """Every KPI block per week (and per `group` value: owner), zeros where nothing happened."""
+def _blocks(
+    acts, deals, moves, mondays, zone: str, group: str | None, members=(), client_base=None
+) -> pd.DataFrame:
+    """Every KPI block per week (and per `group` value: owner), zeros where nothing happened;
+    `client_base`: the team's client base per week (kpi_client_base.sql)."""
     keys = [group] if group else []
     acts = acts.assign(week=_week(acts["local_at"]))
     calls = acts[acts["kind"] == "call"]
-    first_deal = (
-        deals.dropna(subset=["client", "local_created_at"]).groupby("client")["local_created_at"].min()
-    )
     deals = deals.assign(
         created_week=_week(deals["local_created_at"]),
         closed_week=_week(deals["local_closed_at"]),
-        first_of_client=deals["client"].notna()
-        & (deals.groupby("client")["local_created_at"].transform("min") == deals["local_created_at"]),
+        first_of_client=deals["is_first_of_client"].fillna(False).astype(bool),
     )
 
     def count(frame, week_col, name, mask=None, value=None):
@@ -139,11 +138,7 @@ def _blocks(acts, deals, moves, mondays, zone: str, group: str | None, members=(
     )
     table["lead_balance"] = table["leads"] / (table["refusals"] + table["sales"]).where(lambda n: n > 0)
     table = table.reset_index()
-    # the client base: distinct clients with a deal created before the week's end
-    ends = [m + pd.Timedelta(days=7) for m in mondays]
-    firsts = first_deal.sort_values().to_numpy()
-    base = dict(zip(mondays, np.searchsorted(firsts, np.array(ends, dtype="datetime64[ns]")), strict=True))
-    table["client_base"] = table["week"].map(base) if not group else np.nan
+    table["client_base"] = table["week"].map(client_base or {}) if not group else np.nan
     return table
 
 
@@ -177,7 +172,13 @@ def weekly_kpi(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
     zone, mondays, acts, deals, moves, members = _frames(con, as_of, int(weeks), pipeline, owner, time_zone)
-    team = _changes(_blocks(acts, deals, moves, mondays, zone, None), None).assign(level="team", name="—")
+    # the client base: distinct clients with a deal created before each week's end
+    ends = [(monday + pd.Timedelta(days=7)).to_pydatetime() for monday in mondays]
+    scope = window(as_of, mondays[0] - pd.Timedelta(days=1)).params(pipeline, owner)
+    base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=ends)
+    client_base = dict(zip(mondays, base["client_base"], strict=True))
+    team = _blocks(acts, deals, moves, mondays, zone, None, client_base=client_base)
+    team = _changes(team, None).assign(level="team", name="—")
     per_owner = _changes(_blocks(acts, deals, moves, mondays, zone, "owner", members), "owner")
     per_owner = per_owner.assign(level="owner").rename(columns={"owner": "name"})
     table = pd.concat([team, per_owner], ignore_index=True)

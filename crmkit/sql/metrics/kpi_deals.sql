@@ -1,7 +1,15 @@
--- Deals created or closed before as_of, with local creation and close times in the account's
--- zone ($time_zone): leads, clients, refusals and sales of the weekly KPI table.
+-- Deals created or closed in [period_start, as_of), with local creation and close times in the
+-- account's zone ($time_zone) and whether the deal is its client's first (among the deals in
+-- scope, whenever created): leads, new clients, refusals and sales of the weekly KPI table.
 with deals as (
     select * from deals_in_scope($as_of::timestamp, $pipeline::varchar, $owner::varchar)
+),
+
+flagged as (
+    select
+        *,
+        client is not null and created_at = min(created_at) over (partition by client) as is_first_of_client
+    from deals
 ),
 
 localised as (
@@ -12,9 +20,11 @@ localised as (
         client,
         status,
         amount,
+        is_first_of_client,
         local_time(created_at, $time_zone::varchar) as local_created_at,
         local_time(closed_at, $time_zone::varchar) as local_closed_at
-    from deals
+    from flagged
+    where created_at >= $period_start::timestamp or closed_at >= $period_start::timestamp
 )
 
 select * from localised

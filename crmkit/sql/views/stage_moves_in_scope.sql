@@ -12,6 +12,7 @@ users as (
 
 in_pipeline as (
     select deal_id from deals_in_scope(as_of, pipeline, null)
+    where pipeline is not null  -- no pipeline chosen: nothing to compute (every row is in scope)
 ),
 
 in_scope as (
