@@ -16,34 +16,31 @@ stages as (
     select * from main.stages
 ),
 
-history_before as (
+last_change as (  -- each deal's latest real stage entry before as_of (a tie: the later stage)
     select
         changes.deal_id,
-        changes.pipeline_id,
-        changes.stage_id,
-        changes.entered_at,
-        stages.kind,
-        row_number() over (
-            partition by changes.deal_id order by changes.entered_at desc, stages.position desc
-        ) as recency
+        max_by(
+            {
+                'pipeline_id': changes.pipeline_id, 'stage_id': changes.stage_id,
+                'entered_at': changes.entered_at, 'kind': stages.kind
+            },
+            (changes.entered_at, stages.position)
+        ) as latest
     from main.stage_changes as changes
     inner join stages using (pipeline_id, stage_id)
     where changes.entered_at < as_of::timestamp and not changes.is_synthetic
-),
-
-last_change as (
-    select * from history_before where recency = 1
+    group by changes.deal_id
 ),
 
 with_status as (
     select
         deals.*,
         last_change.deal_id is not null as has_history,
-        last_change.entered_at as history_entered_at,
-        last_change.pipeline_id as history_pipeline_id,
-        last_change.stage_id as history_stage_id,
+        last_change.latest.entered_at as history_entered_at,
+        last_change.latest.pipeline_id as history_pipeline_id,
+        last_change.latest.stage_id as history_stage_id,
         case
-            when last_change.deal_id is not null then last_change.kind
+            when last_change.deal_id is not null then last_change.latest.kind
             when deals.status <> 'open'
                 and coalesce(deals.closed_at, deals.created_at) < as_of::timestamp then deals.status
             else 'open'
