@@ -457,11 +457,13 @@ def adoption(
     and the weighted goal attainment."""
     found = []
     revenue = effects.set_index("metric").loc["revenue"]
+    spans = _inconclusive(revenue["segmented_low"], revenue["segmented_high"])
+    effect_key = "finding_adoption_effect" + spans
     found.append(
         Finding(
             1.0,
             say(
-                "finding_adoption_effect",
+                effect_key,
                 lang,
                 metric=t("revenue", lang).lower(),
                 effect=revenue["segmented"],
@@ -477,7 +479,7 @@ def adoption(
         Finding(
             0.5,
             say(
-                "finding_roi",
+                "finding_roi" + _inconclusive(row["roi_low"], row["roi_high"]),
                 lang,
                 roi=row["roi"],
                 low=row["roi_low"],
@@ -493,6 +495,11 @@ def adoption(
     if len(weighted):
         found.append(Finding(0.0, say("finding_goals", lang, score=weighted["attainment"].iloc[0])))
     return found
+
+
+def _inconclusive(low: float, high: float) -> str:
+    """An interval that spans zero is no result: such an estimate is said as inconclusive."""
+    return "_inconclusive" if low <= 0 <= high else ""
 
 
 def _p(value: float) -> str:

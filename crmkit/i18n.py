@@ -418,6 +418,22 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "против {cost} затрат; окупилось к {payback}-му месяцу в {share:.0%} симуляций.",
     ),
     "finding_goals": ("Weighted goal attainment: {score:.0%}.", "Взвешенное достижение целей: {score:.0%}."),
+    "finding_adoption_effect_inconclusive": (
+        "After adoption, {metric} changed by {effect:+.0%} with seasonality controlled, but the 95% CI "
+        "({low:+.0%} to {high:+.0%}) spans zero: inconclusive, the data cannot yet tell a gain from a "
+        "loss; the naive before/after figure is {naive:+.0%}.",
+        "После внедрения {metric}: {effect:+.0%} с учётом сезонности, но 95% ДИ (от {low:+.0%} до "
+        "{high:+.0%}) включает ноль: результат не определён, данные пока не отличают рост от "
+        "падения; наивная разница до/после — {naive:+.0%}.",
+    ),
+    "finding_roi_inconclusive": (
+        "ROI to date is inconclusive: {roi:+.0%}, but its 95% CI ({low:+.0%} to {high:+.0%}) spans "
+        "zero; {gain} incremental gross profit against {cost} of costs; paid back in month {payback} "
+        "in {share:.0%} of simulations.",
+        "ROI на сегодня не определён: {roi:+.0%}, но 95% ДИ (от {low:+.0%} до {high:+.0%}) включает "
+        "ноль; {gain} доп. валовой прибыли против {cost} затрат; окупилось к {payback}-му месяцу в "
+        "{share:.0%} симуляций.",
+    ),
     "report_06": ("Lead sources and forecast", "Источники лидов и прогноз"),
     "intro_06": (
         "Which lead sources bring customers, judged on leads old enough to have converted, and how "

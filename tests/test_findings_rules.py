@@ -107,8 +107,17 @@ def test_a_finding_is_data_as_well_as_a_sentence():
     from crmkit.report import FINDINGS_MIME, findings
 
     stale = Finding(
-        1500.0, say("finding_stale", "en", n=np.int64(3), amount="1 500 RUB", threshold=np.float64(30.0),
-                    top_owner="Анна", top_n=2, top_amount="1 000 RUB")  # fmt: skip
+        1500.0,
+        say(
+            "finding_stale",
+            "en",
+            n=np.int64(3),
+            amount="1 500 RUB",
+            threshold=np.float64(30.0),
+            top_owner="Анна",
+            top_n=2,
+            top_amount="1 000 RUB",
+        ),  # fmt: skip
     )
     block = findings([stale, Finding(np.float64(np.nan), "a plain sentence")], "en")
     bundle = block._repr_mimebundle_()
@@ -118,3 +127,30 @@ def test_a_finding_is_data_as_well_as_a_sentence():
     assert first["evidence"]["n"] == 3 and first["evidence"]["threshold"] == 30.0
     assert first["text"] == str(stale.text)
     assert second == {"rank": 2, "rule": "", "impact": None, "text": "a plain sentence", "evidence": {}}
+
+
+def test_an_interval_that_spans_zero_is_called_inconclusive():
+    """Revenue +17% (95% CI −5% to +45%) is no result: the finding says inconclusive; +17% (+3% to
+    +31%) is one. The same for ROI: −275% to +1,144% spans zero."""
+    import pandas as pd
+
+    from crmkit.findings import adoption
+
+    def effects(low, high):
+        return pd.DataFrame([{"metric": "revenue", "segmented": 0.17, "segmented_low": low,
+                              "segmented_high": high, "naive": 0.14}])  # fmt: skip
+
+    def roi(low, high):
+        return pd.DataFrame([{"roi": 5.08, "roi_low": low, "roi_high": high, "incremental_gross_profit": 1e6,
+                              "total_cost": 1.6e5, "currency": "RUB", "payback_month": 4.0,
+                              "share_paid_back": 0.8}])  # fmt: skip
+
+    goals = pd.DataFrame(columns=["goal", "attainment"])
+    wide = [f.text for f in adoption(effects(-0.05, 0.45), roi(-2.75, 11.44), goals)]
+    assert "spans zero: inconclusive" in wide[0] and "ROI to date is inconclusive" in wide[1]
+    assert [f.rule for f in adoption(effects(-0.05, 0.45), roi(-2.75, 11.44), goals)][:2] == [
+        "finding_adoption_effect_inconclusive", "finding_roi_inconclusive"]  # fmt: skip
+    narrow = [f.text for f in adoption(effects(0.03, 0.31), roi(0.5, 9.0), goals)]
+    assert "inconclusive" not in " ".join(narrow) and "(95% CI +3% to +31%)" in narrow[0]
+    russian = adoption(effects(-0.05, 0.45), roi(-2.75, 11.44), goals, "ru")
+    assert "результат не определён" in russian[0].text and "ROI на сегодня не определён" in russian[1].text
