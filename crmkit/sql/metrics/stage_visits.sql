@@ -38,4 +38,4 @@ visits as (
     where intervals.kind = 'open' and intervals.entered_at >= $period_start::timestamp
 )
 
-select * from visits order by pipeline_id, position, deal_id, entered_at
+select * from visits  -- unordered: every reader groups (sorting 2 M rows at a million deals costs 1.6 s)
