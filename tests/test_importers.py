@@ -269,3 +269,36 @@ def test_mapping_missing_column_names_both_files_of_the_join(tmp_path):
     assert "deals.columns.closed_at names the column 'won_at'" in message
     assert "neither leads.csv (columns: 'mql_id', 'first_contact_date')" in message
     assert "nor the joined closed.csv (columns: 'mql_id', 'won_date')" in message
+
+
+def test_a_load_holds_memory_to_its_limit_and_gives_it_back(tmp_path, monkeypatch):
+    """The load runs under CRMKIT_MEMORY_LIMIT (default 2.5 GB; DuckDB spills beyond it), restores
+    DuckDB's own limit afterwards, and a value DuckDB cannot read is one clear line."""
+    import pytest
+
+    from crmkit import sample
+    from crmkit.db import connect
+    from crmkit.errors import CrmkitError
+    from crmkit.importers import load
+
+    sample.write(sample.generate(200), tmp_path / "csv")
+    con = connect(tmp_path / "crm.duckdb")
+    before = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    seen = []
+    original = con.execute
+
+    class Spy:  # what the load set, read while it runs
+        def __getattr__(self, name):
+            return getattr(con, name)
+
+        def execute(self, sql, *args):
+            if "memory_limit" in sql:
+                seen.append(sql)
+            return original(sql, *args)
+
+    load(Spy(), [tmp_path / "csv"])
+    assert seen == ["set memory_limit = '2.5GB'", "reset memory_limit"]
+    assert con.execute("select current_setting('memory_limit')").fetchone()[0] == before
+    monkeypatch.setenv("CRMKIT_MEMORY_LIMIT", "lots")
+    with pytest.raises(CrmkitError, match="CRMKIT_MEMORY_LIMIT='lots'.*give a size such as 4GB"):
+        load(connect(tmp_path / "b.duckdb"), [tmp_path / "csv"])

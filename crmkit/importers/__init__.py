@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crmkit.contract import LOAD_ORDER
+from crmkit.db import limit_memory
 from crmkit.errors import CrmkitError
 from crmkit.importers import (
     amocrm,
@@ -125,10 +126,12 @@ def load(
     return one result per file and table. Nothing is kept unless everything loads (one
     transaction)."""
     files.force_encoding(encoding)
+    limit_memory(con)
     try:
         return _load(con, [Path(p) for p in paths], fmt, mapping_file, time_zone, force, rates_file, append)
     finally:
         files.force_encoding(None)
+        con.execute("reset memory_limit")  # the limit is the load's, not the queries' after it
 
 
 def _load(con, paths, fmt, mapping_file, time_zone, force, rates_file, append) -> list[LoadResult]:
