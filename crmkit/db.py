@@ -22,8 +22,8 @@ _SQL = resources.files("crmkit") / "sql"
 _PARAMS = re.compile(r"^--\s*(params|scalar):\s*(.+)$", re.MULTILINE)
 # Views that read other views come after them; file names sort into that order.
 _VIEW_ORDER = (
-    "local_time", "pipelines_named", "owners_named", "deals_at", "deals_in_scope", "activities_in_scope",
-    "stage_moves_in_scope", "deal_stage_intervals", "stage_visits_in_scope",
+    "local_time", "pipelines_named", "owners_named", "deals_at", "deals_in_scope", "deals_in_pipeline",
+    "activities_in_scope", "stage_moves_in_scope", "deal_stage_intervals", "stage_visits_in_scope",
 )  # fmt: skip
 
 

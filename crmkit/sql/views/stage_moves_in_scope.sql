@@ -11,8 +11,7 @@ users as (
 ),
 
 in_pipeline as (
-    select deal_id from deals_in_scope(as_of, pipeline, null)
-    where pipeline is not null  -- no pipeline chosen: nothing to compute (every row is in scope)
+    select * from deals_in_pipeline(as_of, pipeline)
 ),
 
 in_scope as (
@@ -22,7 +21,7 @@ in_scope as (
     from moves
     left join users on users.user_id = moves.changed_by
     where (owner is null or moves.changed_by in (select owner_id from owners_named(owner)))
-        and (pipeline is null or moves.deal_id in (select deal_id from in_pipeline))
+        and (pipeline is null or moves.deal_id in (select in_pipeline.deal_id from in_pipeline))
 )
 
 select * from in_scope
