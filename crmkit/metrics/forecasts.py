@@ -120,25 +120,20 @@ def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horiz
     owner_index = np.searchsorted(owners, deals["owner"].to_numpy(object)) if len(deals) else np.zeros(0, int)
     by_owner = np.zeros((sims, len(owners)))
     expected, in_horizon, p_now = (np.full(len(deals), np.nan) for _ in range(3))
+    all_amounts, all_waited = deals["amount"].to_numpy(float), deals["days_in_stage"].to_numpy(float)
     rng = np.random.default_rng(seed)
     chunk = max(1, CELLS_PER_CHUNK // max(sims, 1))
     for key, part in deals.groupby(["pipeline_id", "stage_id"], sort=True):
-        hist = history[key]
         rows = part.index.to_numpy()
         for begin in range(0, len(rows), chunk):
             at = rows[begin : begin + chunk]
-            amounts = deals["amount"].to_numpy(float)[at]
-            revenue, p_now[at] = _draw(
-                hist, amounts, deals["days_in_stage"].to_numpy(float)[at], horizon, sims, rng
-            )
+            amounts = all_amounts[at]
+            revenue, p_now[at] = _draw(history[key], amounts, all_waited[at], horizon, sims, rng)
             expected[at] = revenue.mean(axis=0)
             in_horizon[at] = np.where(amounts > 0, (revenue > 0).mean(axis=0), np.nan)
             managers = np.zeros((len(at), len(owners)))
             managers[np.arange(len(at)), owner_index[at]] = 1.0
             by_owner += revenue @ managers  # each manager's revenue per simulation
-    per_deal = deals[
-        ["deal_id", "title", "owner", "pipeline", "stage", "amount", "currency", "days_in_stage"]
-    ].copy()
     # the stage's whole history, the same for every deal of the stage: one row per stage, joined
     stages = pd.DataFrame(
         [
@@ -147,17 +142,17 @@ def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horiz
                 "stage_id": key[1],
                 "n": h.n_won + h.n_lost,
                 "p_win": h.n_won / (h.n_won + h.n_lost) if h.n_won + h.n_lost else np.nan,
-                "p_win_low": stats.wilson(h.n_won, h.n_won + h.n_lost)[0],
-                "p_win_high": stats.wilson(h.n_won, h.n_won + h.n_lost)[1],
+                **dict(
+                    zip(("p_win_low", "p_win_high"), stats.wilson(h.n_won, h.n_won + h.n_lost), strict=True)
+                ),
                 "median_days_to_win": float(np.median(h.won_close)) if h.n_won else np.nan,
             }
             for key, h in history.items()
         ],
         columns=["pipeline_id", "stage_id", "n", "p_win", "p_win_low", "p_win_high", "median_days_to_win"],
     )
-    per_deal = per_deal.assign(p_win_now=p_now, p_in_horizon=in_horizon, expected_revenue=expected)
-    per_deal = deals[["pipeline_id", "stage_id"]].join(per_deal).merge(stages, on=["pipeline_id", "stage_id"])
-    per_deal = per_deal[
+    per_deal = deals.assign(p_win_now=p_now, p_in_horizon=in_horizon, expected_revenue=expected)
+    per_deal = per_deal.merge(stages, on=["pipeline_id", "stage_id"])[
         ["deal_id", "title", "owner", "pipeline", "stage", "amount", "currency", "days_in_stage", "n",
          "p_win", "p_win_low", "p_win_high", "p_win_now", "p_in_horizon", "expected_revenue",
          "median_days_to_win"]

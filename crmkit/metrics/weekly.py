@@ -39,7 +39,7 @@ def weeks_before(as_of, weeks: int, time_zone: str) -> pd.DatetimeIndex:
 
 
 def local_weeks_in_utc(mondays: pd.DatetimeIndex, zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The UTC instants the local weeks from mondays[0] to the end of mondays[-1]'s week span."""
+    """The UTC instants the local weeks span: from mondays[0] 00:00 to the end of mondays[-1]'s."""
     start, end = mondays[0], mondays[-1] + pd.Timedelta(days=7)
     return tuple(t.tz_localize(zone).tz_convert("UTC").tz_localize(None) for t in (start, end))
 
@@ -47,8 +47,7 @@ def local_weeks_in_utc(mondays: pd.DatetimeIndex, zone: str) -> tuple[pd.Timesta
 def _frames(con, as_of, weeks, pipeline, owner, time_zone):
     zone = account_time_zone(con, time_zone)
     mondays = weeks_before(as_of, weeks + 1, zone)  # one more: every shown week has a week before
-    # UTC bounds generous by a day on each side; rows are cut by local week below
-    start = mondays[0] - pd.Timedelta(days=1)
+    start, _ = local_weeks_in_utc(mondays, zone)  # up to as_of: what is due reaches past the weeks
     params = {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
     acts = query(con, "metrics/kpi_activities", **params)
     deals = query(con, "metrics/kpi_deals", **params)
@@ -174,7 +173,7 @@ def weekly_kpi(
     zone, mondays, acts, deals, moves, members = _frames(con, as_of, int(weeks), pipeline, owner, time_zone)
     # the client base: distinct clients with a deal created before each week's end
     ends = [(monday + pd.Timedelta(days=7)).to_pydatetime() for monday in mondays]
-    scope = window(as_of, mondays[0] - pd.Timedelta(days=1)).params(pipeline, owner)
+    scope = window(as_of).params(pipeline, owner)  # every deal in scope, whenever created
     base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=ends)
     client_base = dict(zip(mondays, base["client_base"], strict=True))
     team = _blocks(acts, deals, moves, mondays, zone, None, client_base=client_base)
