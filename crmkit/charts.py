@@ -18,6 +18,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from crmkit import localize
 from crmkit.i18n import t
 from crmkit.stats import SMALL_N
 
@@ -68,13 +69,18 @@ def _offline_renderer(spec: dict, **_) -> dict:
         f'.catch(function (e) {{ document.getElementById("{chart_id}").textContent = '
         f'"Chart failed: " + e; }});</script>'
     )
-    return {"text/html": "".join(parts)}
+    # The spec rides along for what cannot run scripts: the PDF draws it as static SVG.
+    return {"text/html": "".join(parts), CHART_MIME: spec}
 
 
-def enable_offline() -> None:
+CHART_MIME = "application/vnd.crmkit.vegalite+json"
+
+
+def enable_offline(lang: str = "en") -> None:
+    """Charts render offline, in the theme and the number/date locale of `lang`."""
     alt.renderers.register("crmkit", _offline_renderer)
     alt.renderers.enable("crmkit")
-    alt.theme.enable("crmkit")
+    alt.theme.enable(f"crmkit-{lang if lang in localize.LANGS else 'en'}")
 
 
 def no_data_when_empty(draw):
@@ -100,8 +106,7 @@ def no_data_when_empty(draw):
 
 
 
-@alt.theme.register("crmkit", enable=False)
-def _theme() -> alt.theme.ThemeConfig:
+def _theme(lang: str) -> alt.theme.ThemeConfig:
     return {
         "config": {
             "font": "Inter, Segoe UI, Roboto, Helvetica, Arial, sans-serif",
@@ -110,8 +115,27 @@ def _theme() -> alt.theme.ThemeConfig:
             "legend": {"labelFontSize": 12, "titleFontSize": 12},
             "view": {"stroke": None},
             "range": {"category": ["#2f6db5", "#e07b39", "#4c9a5b", "#b5483b", "#7d5ba6", "#8c8c8c"]},
+            "locale": localize.vega_locale(lang),  # axes and tooltips write numbers as the text does
         }
     }
+
+
+for _lang in localize.LANGS:
+    alt.theme.register(f"crmkit-{_lang}", enable=False)(functools.partial(_theme, _lang))
+
+
+MAX_WEEK_TICKS = 10
+WEEK_FORMAT = {"en": "%b %d", "ru": "%d.%m"}
+
+
+def _weeks_x(frame: pd.DataFrame, field: str, lang: str) -> alt.X:
+    """A week axis labelled by the weeks' Mondays (Vega's own weekly ticks fall on Sundays), at
+    most ten labels counted back from the latest week."""
+    mondays = sorted(pd.to_datetime(frame[field].dropna().unique()))
+    step = max(1, -(-len(mondays) // MAX_WEEK_TICKS))
+    ticks = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in mondays[::-1][::step][::-1]]
+    axis = alt.Axis(values=ticks, format=WEEK_FORMAT.get(lang, "%b %d"), labelAngle=0, grid=False)
+    return alt.X(f"{field}:T", title=t("week_monday", lang), axis=axis)
 
 
 @no_data_when_empty
@@ -275,7 +299,7 @@ def cumulative_flow(flow: pd.DataFrame, lang: str = "en") -> alt.Chart:
         alt.Chart(data)
         .mark_area(opacity=0.85)
         .encode(
-            x=alt.X("week_start:T", title=t("week", lang)),
+            x=_weeks_x(data, "week_start", lang),
             y=alt.Y("wip:Q", stack=True, title=t("wip", lang)),
             color=alt.Color(
                 "label:N",
@@ -753,7 +777,7 @@ def weekly_trends(kpi: pd.DataFrame, lang: str = "en") -> alt.Chart:
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:T", title=t("week", lang)),
+            x=_weeks_x(data, "week", lang),
             y=alt.Y("n:Q", title=t("n_deals", lang)),
             color=alt.Color("label:N", title=None, scale=alt.Scale(range=["#2f6db5", "#b5483b", "#4c9a5b"])),
             tooltip=[
@@ -778,7 +802,7 @@ def lead_balance(balance: pd.DataFrame, lang: str = "en") -> alt.Chart:
         alt.Chart(balance)
         .mark_line(point=True, color="#2f6db5")
         .encode(
-            x=alt.X("week:T", title=t("week", lang)),
+            x=_weeks_x(balance, "week", lang),
             y=alt.Y("lead_balance:Q", title=t("lead_balance", lang)),
             tooltip=[
                 alt.Tooltip("week:T", title=t("week", lang)),
@@ -798,28 +822,35 @@ def lead_balance(balance: pd.DataFrame, lang: str = "en") -> alt.Chart:
 
 @no_data_when_empty
 def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en") -> alt.Chart:
-    """CRM events per manager per week; the flagged managers in red, the others grey."""
+    """CRM events per week, one small panel per manager (named, on one scale); the flagged
+    managers in red, the others grey."""
     flagged = set(flags.loc[flags["is_fall"] | flags["is_low"], "name"]) if len(flags) else set()
     data = kpi[kpi["level"] == "owner"].assign(flagged=lambda d: d["name"].isin(flagged))
-    return (
-        alt.Chart(data)
+    mondays = sorted(pd.to_datetime(data["week"].dropna().unique()))
+    ends = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in (mondays[0], mondays[-1])]
+    line = (
+        alt.Chart()
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:T", title=t("week", lang)),
+            x=alt.X(
+                "week:T",
+                title=None,
+                axis=alt.Axis(values=ends, format=WEEK_FORMAT.get(lang, "%b %d"), labelAngle=0, grid=False),
+            ),
             y=alt.Y("crm_events:Q", title=t("crm_events", lang)),
-            detail="name:N",
-            color=alt.condition("datum.flagged", alt.value("#c62828"), alt.value("#b0b0b0")),
+            color=alt.condition("datum.flagged", alt.value("#c62828"), alt.value("#8c8c8c")),
             tooltip=[
                 alt.Tooltip("name:N", title=t("owner", lang)),
                 alt.Tooltip("week:T", title=t("week", lang)),
                 alt.Tooltip("crm_events:Q", title=t("crm_events", lang)),
             ],
         )
-        .properties(
-            width=WIDTH,
-            height=240,
-            title={"text": t("events_title", lang), "subtitle": t("events_subtitle", lang)},
-        )
+        .properties(width=120, height=70)
+    )
+    return (
+        alt.layer(line, data=data)
+        .facet(facet=alt.Facet("name:N", title=None, header=alt.Header(labelFontSize=11)), columns=4)
+        .properties(title={"text": t("events_title", lang), "subtitle": t("events_subtitle", lang)})
     )
 
 

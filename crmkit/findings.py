@@ -1,6 +1,7 @@
 """Findings: rules over metric tables that produce ranked, evidence-backed statements.
 
-Each rule returns Finding(impact, text) or nothing. The text is said with `say`, so a finding is
+Each rule returns Finding(impact, text), Finding.at_stake(amount, text) when the impact is money,
+or nothing. The text is said with `say`, so a finding is
 also data: `rule` (the statement's key, e.g. finding_stale) and `evidence` (the figures the text
 quotes: n, interval, amount). Impact is the money (or deals) at stake, used only to order the list.
 The reports show the text; the audit bundle reads the data (`report.findings` carries both).
@@ -9,13 +10,14 @@ The reports show the text; the audit bundle reads the data (`report.findings` ca
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from crmkit import stats
-from crmkit.i18n import t
+from crmkit import localize, stats
+from crmkit.i18n import LABELS, t
 from crmkit.stats import SMALL_N
 
 
@@ -36,6 +38,11 @@ def say(key: str, lang: str, **values) -> Said:
 class Finding:
     impact: float
     text: str
+    money: bool = False  # impact is money at stake (reporting currency), not a severity score
+
+    @classmethod
+    def at_stake(cls, amount: float, text: str) -> Finding:
+        return cls(amount, text, money=True)
 
     @property
     def rule(self) -> str:
@@ -48,8 +55,8 @@ class Finding:
         return {key: _plain(value) for key, value in values.items()}
 
     def as_data(self, rank: int) -> dict:
-        return {"rank": rank, "rule": self.rule, "impact": _plain(self.impact), "text": str(self.text),
-                "evidence": self.evidence}  # fmt: skip
+        return {"rank": rank, "rule": self.rule, "impact": _plain(self.impact), "money": self.money,
+                "text": str(self.text), "evidence": self.evidence}  # fmt: skip
 
 
 def _plain(value):
@@ -88,7 +95,7 @@ def money(amount: float, currency: str, lang: str = "en") -> str:
     """An amount with its currency; an unknown amount says so (deals without amounts are not 0)."""
     if amount is None or not np.isfinite(amount):
         return t("amount_unknown", lang)
-    return f"{amount:,.0f} {currency}".replace(",", "\u202f")
+    return localize.money(amount, currency, lang)
 
 
 SLOWER_BY = 0.2  # a difference worth a manager's attention, not only a detectable one
@@ -110,7 +117,7 @@ def slow_owners(won_cycle: pd.DataFrame, lang: str = "en") -> list[Finding]:
     owners = won_cycle[(won_cycle["level"] == "owner") & (won_cycle["n"] >= SMALL_N)]
     slow = owners[(owners["median_days_low"] > team) & (owners["median_days"] >= team * (1 + SLOWER_BY))]
     return [
-        Finding(
+        Finding.at_stake(
             row.won_amount * (row.median_days / team - 1),
             say(
                 "finding_slow_owner",
@@ -141,7 +148,7 @@ def stale(stale_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     top = per_owner.iloc[0]
     total = stats.money_total(stale_deals["amount"])
     return [
-        Finding(
+        Finding.at_stake(
             np.nan_to_num(total),
             say(
                 "finding_stale",
@@ -163,7 +170,7 @@ def stuck(stuck_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
         return []
     by_stage = stuck_deals["stage"].value_counts()
     return [
-        Finding(
+        Finding.at_stake(
             np.nan_to_num(stats.money_total(stuck_deals["amount"])),
             say(
                 "finding_stuck",
@@ -204,7 +211,7 @@ def bottlenecks(stages: pd.DataFrame, flow: pd.DataFrame, lang: str = "en") -> l
         before = int(weeks["wip"].iloc[-5]) if len(weeks) >= 5 else int(top["wip_now"])
         trend = t("wip_trend_up" if top["wip_now"] > before else "wip_trend_flat", lang, before=before)
         found.append(
-            Finding(
+            Finding.at_stake(
                 top["wip_amount"],
                 say(
                     "finding_bottleneck",
@@ -217,7 +224,7 @@ def bottlenecks(stages: pd.DataFrame, flow: pd.DataFrame, lang: str = "en") -> l
                     high=top["median_days_high"],
                     n=int(top["n"]),
                     wip=int(top["wip_now"]),
-                    amount=money(top["wip_amount"], top["currency"]).strip(),
+                    amount=money(top["wip_amount"], top["currency"], lang).strip(),
                     trend=trend,
                 ),
             )
@@ -245,7 +252,7 @@ def slow_stage_owners(manager_stages: pd.DataFrame, lang: str = "en") -> list[Fi
         row = part.sort_values(["wip_amount", "ratio_to_team"], ascending=False).iloc[0]
         total = manager_stages[manager_stages["owner"] == owner]["stage"].nunique()
         found.append(
-            Finding(
+            Finding.at_stake(
                 float(part["wip_amount"].sum()),
                 say(
                     "finding_slow_stage_owner",
@@ -308,7 +315,7 @@ def weak_conversions(
         (owners["conversion_high"] < yardstick) & (owners["conversion"] <= yardstick - MIN_RATE_GAP)
     ]
     return [
-        Finding(
+        Finding.at_stake(
             row.lost * (team_check if np.isfinite(team_check) else 0.0),
             say(
                 "finding_weak_conversion",
@@ -361,9 +368,12 @@ def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> lis
     if behind.empty:
         return []
     behind = behind.sort_values("plan_revenue_pace")
-    names = ", ".join(f"{row.name} {row.plan_revenue_pace:.0%}" for row in behind.itertuples())
+    names = ", ".join(
+        f"{row.name} {localize.number(row.plan_revenue_pace, '.0%', lang)}" for row in behind.itertuples()
+    )
     gap = float((behind["plan_revenue"] - behind["won_amount"]).clip(lower=0).sum())
-    return [Finding(gap, say("finding_behind_plan", lang, names=names, gap=money(gap, currency)))]
+    said = say("finding_behind_plan", lang, names=names, gap=money(gap, currency, lang))
+    return [Finding.at_stake(gap, said)]
 
 
 @none_when_empty
@@ -378,7 +388,7 @@ def weak_sources(sources: pd.DataFrame, lang: str = "en") -> list[Finding]:
                 (overall - row.mature_rate) * row.n * (row.avg_check if np.isfinite(row.avg_check) else 0)
             )
             found.append(
-                Finding(
+                Finding.at_stake(
                     lost_revenue,
                     say(
                         "finding_weak_source",
@@ -422,10 +432,10 @@ def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") ->
                 lang,
                 days=team["horizon_days"],
                 n=int(team["n_deals"]),
-                p50=money(team["p50"], currency),
-                p10=money(team["p10"], currency),
-                p90=money(team["p90"], currency),
-                weighted=money(team["weighted_pipeline"], currency),
+                p50=money(team["p50"], currency, lang),
+                p10=money(team["p10"], currency, lang),
+                p90=money(team["p90"], currency, lang),
+                weighted=money(team["weighted_pipeline"], currency, lang),
             ),
         )
     ]
@@ -443,7 +453,7 @@ def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -
                 lang,
                 covered=int(backtest["covered"].sum()),
                 dates=len(backtest),
-                error=money(float(backtest["error"].median()), currency),
+                error=money(float(backtest["error"].median()), currency, lang),
             ),
         )
     ]
@@ -484,8 +494,8 @@ def adoption(
                 roi=row["roi"],
                 low=row["roi_low"],
                 high=row["roi_high"],
-                gain=money(row["incremental_gross_profit"], row["currency"]),
-                cost=money(row["total_cost"], row["currency"]),
+                gain=money(row["incremental_gross_profit"], row["currency"], lang),
+                cost=money(row["total_cost"], row["currency"], lang),
                 payback=payback,
                 share=row["share_paid_back"],
             ),
@@ -595,6 +605,65 @@ def weekly_advice(
     return found
 
 
+_ROW_OF_TABLE = re.compile(r"\b([a-z_]+) row (\d+)")
+
+
+def examples(text: str, lang: str = "en") -> str:
+    """Example ids as the reader's language names them: the audit's "deals row 3003" (a row of a
+    loaded file) becomes «Сделки, строка 3003» in Russian."""
+    if lang == "en":
+        return text
+
+    def named(match: re.Match) -> str:
+        key = f"table_{match[1]}"
+        return t("row_of_table", lang, table=t(key, lang) if key in LABELS else match[1], row=match[2])
+
+    return _ROW_OF_TABLE.sub(named, text)
+
+
+# The loader's reasons for a rejected row (crmkit.importers.base), in Russian: the shapes of the
+# message with the column, value or table kept as they are (names from the data).
+_REASONS_RU = [
+    (r"duplicate key \((.+?)\) within the file", r"повтор ключа (\1) в файле"),
+    (r"^(.+?): (.*?): cannot read as a date and time from 1970 to 2100$",
+     r"\1: «\2» не читается как дата и время в 1970–2100 гг."),
+    (r"^(.+?): (.*?): cannot read as a date from 1970 to 2100$",
+     r"\1: «\2» не читается как дата в 1970–2100 гг."),
+    (r"^(.+?): (.*?): cannot read as a whole number up to 2147483647$",
+     r"\1: «\2» не читается как целое число до 2147483647"),
+    (r"^(.+?): (.*?): cannot read as a number$", r"\1: «\2» не читается как число"),
+    (r"^(.+?): (.*?): cannot read as yes/no$", r"\1: «\2» не читается как да/нет"),
+    (r"^(.+?): (.*?): not one of (.+)$", r"\1: «\2» — не из списка \3"),
+    (r"^(.+?): (.*?): below (.+)$", r"\1: «\2» меньше \3"),
+    (r"^(.+?) is missing$", r"нет значения \1"),
+    (r"^(.+?) not found in (.+)$", r"\1 нет в \2"),
+    (r"^(.+?) repeats an earlier row: only the first is joined$",
+     r"\1 повторяет более раннюю строку: взята первая"),
+    (r"^a totals row \((.*)\), not a record$", r"строка итогов (\1), не запись"),
+    (r"^deleted in (.+)$", r"удалена в \1"),
+    (r"^(.+?): not a stage change$", r"\1: не смена этапа"),
+    (r"^no stage change: a save of amount, probability or close date$",
+     "не смена этапа: сохранены сумма, вероятность или дата закрытия"),
+    (r"^legacy date entered: the v2 property gives this stage entry$",
+     "старое свойство даты входа: вход в этап даёт свойство v2"),
+]  # fmt: skip
+
+
+def reason(text: str | None, lang: str = "en") -> str | None:
+    """A rejected row's reason (several joined by "; ") in the reader's language; a shape not
+    listed stays as the loader wrote it."""
+    if lang == "en" or not isinstance(text, str):
+        return text
+    parts = []
+    for part in str(text).split("; "):
+        for pattern, russian in _REASONS_RU:
+            if re.search(pattern, part):
+                part = re.sub(pattern, russian, part)
+                break
+        parts.append(part)
+    return "; ".join(parts)
+
+
 @none_when_empty
 def audit(checks: pd.DataFrame, trust: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Every check that found something, by the share of deals it touches, and every metric
@@ -609,7 +678,7 @@ def audit(checks: pd.DataFrame, trust: pd.DataFrame, lang: str = "en") -> list[F
                 n=int(row.found),
                 share=row.share,
                 basis=t(f"basis_{row.basis_unit}", lang),
-                examples=row.examples,
+                examples=examples(row.examples, lang),
             ),
         )
         for row in checks.itertuples()

@@ -3,15 +3,72 @@ come from the data as they are and are never translated."""
 
 from __future__ import annotations
 
-import math
+import numbers
 import string
 
+from crmkit import localize
+
 LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
+    "stamp": (
+        "Window {start} to {end}; the data reach {latest} ({zone}).",
+        "Окно: {start} — {end}; данные до {latest} ({zone}).",
+    ),
+    "marker_all": ("all sources", "все источники"),
+    "marker_weighted": ("weighted total", "взвешенный итог"),
+    "estimated": ("estimated", "по данным"),
+    "given": ("given", "задано"),
+    "week_monday": ("Week (from Monday)", "Неделя (с понедельника)"),
+    "about_report": ("About this report", "Об отчёте"),
+    "data_quality": ("What the data supports", "Что выдерживают данные"),
+    "summary_order": (
+        "The findings with the most money at stake first, then the others by importance; each "
+        "links to its section.",
+        "Сначала выводы с наибольшими суммами под риском, затем остальные по важности; у каждого — "
+        "ссылка на раздел.",
+    ),
+    "sheet_none": ("No table was cut short", "Все таблицы показаны целиком"),
+    "page": ("Page", "Стр."),
+    "time_zone": ("Time zone", "Часовой пояс"),
+    "table_deals": ("Deals", "Сделки"),
+    "table_stage_changes": ("Stage changes", "Смены этапов"),
+    "table_activities": ("Activities", "Активности"),
+    "table_users": ("Users", "Пользователи"),
+    "table_plans": ("Plans", "Планы"),
+    "table_rejects": ("Rejected rows", "Отклонённые строки"),
+    "table_pipelines": ("Pipelines", "Воронки"),
+    "table_stages": ("Stages", "Этапы"),
+    "row_of_table": ("{table} row {row}", "{table}, строка {row}"),
+    "param_db": ("Database", "База данных"),
+    "param_time_zone": ("Time zone", "Часовой пояс"),
+    "param_as_of": ("As of", "На момент"),
+    "param_pipeline": ("Pipeline", "Воронка"),
+    "param_owner": ("Manager", "Менеджер"),
+    "param_stale_days": ("Stale after, days", "Зависшая после, дней"),
+    "param_whatif": ("What-if", "Сценарий «что если»"),
+    "param_view": ("View", "Представление"),
+    "param_scorecard": ("Scorecard period", "Период сводки"),
+    "param_adoption": ("Adoption file", "Файл внедрения"),
+    "param_adoption_date": ("Adoption date", "Дата внедрения"),
+    "param_last_week": ("Last week", "Последняя неделя"),
+    "param_weeks": ("Weeks shown", "Недель в таблице"),
+    "param_horizon": ("Horizon", "Горизонт"),
+    "param_presale": ("Pre-sale stages", "Предпродажные этапы"),
+    "param_simulations": ("Simulations", "Симуляций"),
+    "stale_default": ("median won cycle", "медианный цикл выигранной сделки"),
+    "every_stage": ("every stage", "каждый этап"),
+    "last_two_open_stages": ("the last two open stages", "два последних открытых этапа"),
+    "horizon_days": ("{days:@day}", "{days:@day}"),
+    "view_name_cohort": ("cohort", "когорта"),
+    "view_name_period": ("period", "период"),
     "report_01": ("Pipeline duration", "Длительность сделок"),
     "parameters": ("Parameters", "Параметры"),
     "no_data_chart": (
         "No data for this chart in the window and filters chosen.",
         "Для этого графика нет данных в выбранном окне и фильтрах.",
+    ),
+    "no_data_table": (
+        "Nothing to show here for the window and filters chosen.",
+        "Для выбранного окна и фильтров здесь нечего показать.",
     ),
     "data": ("Data", "Данные"),
     "as_of": ("As of", "На момент"),
@@ -21,7 +78,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "rows": ("rows", "строк"),
     "rejects": ("Rejected rows in loads", "Отклонено строк при загрузке"),
     "quality_note": (
-        "{n:,} deals: {history:,} with stage history ({share:.0%}), {no_created:,} without a creation "
+        "{n:,@deal}: {history:,} with stage history ({share:.0%}), {no_created:,} without a creation "
         "date (sales recorded outside the CRM), {before:,} closed before created (left out of "
         "durations), {rejects:,} rejected rows in loads.",
         "Сделок: {n:,}; с историей этапов: {history:,} ({share:.0%}); без даты создания: "
@@ -29,10 +86,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "money_note": (
-        "Money is in {currency}: {priced:,} of {n:,} deals with an amount ({share:.0%}) converted at "
+        "Money is in {currency}: {priced:,} of {n:,@deal} with an amount ({share:.0%}) converted at "
         "the rate of their close date (open deals: of the report date; latest dated rate {rate_date}); "
         "not priced for want of a rate, and left out of every sum: {unpriced}.",
-        "Суммы в {currency}: пересчитано {priced:,} из {n:,} сделок с суммой ({share:.0%}) по курсу на "
+        "Суммы в {currency}: из {n:,} сделок с суммой пересчитано {priced:,} ({share:.0%}) по курсу на "
         "дату закрытия (открытые — на дату отчёта; последний датированный курс {rate_date}); без курса "
         "и потому не вошли ни в одну сумму: {unpriced}.",
     ),
@@ -62,7 +119,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "section_trust": ("How far to trust the reports", "Насколько доверять отчётам"),
     "section_trust_text": (
         "The share of the data each family of metrics rests on: good from 90%, usable from 60%.",
-        "Доля данных, на которую опирается каждое семейство показателей: хорошо от 90%, годится от 60%.",
+        "Доля данных, на которую опирается каждое семейство показателей: хорошо от 90 %, годится от 60 %.",
     ),
     "section_coverage": ("Coverage by month", "Покрытие по месяцам"),
     "section_coverage_text": (
@@ -166,9 +223,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_balance": ("Lead balance", "Баланс лидов"),
     "section_balance_text": (
-        "Leads / (refusals + sales). Above 1 + {tol:.0%} for {k} weeks running, deals pile up (a clog: "
+        "Leads / (refusals + sales). Above 1 + {tol:.0%} for {k:@week} running, deals pile up (a clog: "
         "speed up the process or add people); below 1 − {tol:.0%}, leads run short (invest in advertising).",
-        "Лиды / (отказы + продажи). Выше 1 + {tol:.0%} {k} недели подряд — сделки копятся (затор: "
+        "Лиды / (отказы + продажи). Выше 1 + {tol:.0%} {k:@week} подряд — сделки копятся (затор: "
         "ускорьте процесс или добавьте людей); ниже 1 − {tol:.0%} — не хватает лидов (вложитесь в рекламу).",
     ),
     "section_response": ("Lead response time", "Скорость реакции на лид"),
@@ -248,13 +305,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "missed_subtitle": ("bars: share; hover for n", "столбцы — доля; n во всплывающей подсказке"),
     "advice_clog": (
-        "Deals pile up: leads / (refusals + sales) = {ratio:.2f} for {k} weeks (above 1 + {tol:.0%}). Act: "
+        "Deals pile up: leads / (refusals + sales) = {ratio:.2f} for {k:@week} (above 1 + {tol:.0%}). Act: "
         "speed up the process or add people. Affects: cycle time and conversion.",
         "Сделки копятся: лиды / (отказы + продажи) = {ratio:.2f} уже {k} нед. (выше 1 + {tol:.0%}). Что "
         "делать: ускорить процесс или добавить людей. Влияет на длительность цикла и конверсию.",
     ),
     "advice_shortage": (
-        "Leads run short: leads / (refusals + sales) = {ratio:.2f} for {k} weeks (below 1 − {tol:.0%}). "
+        "Leads run short: leads / (refusals + sales) = {ratio:.2f} for {k:@week} (below 1 − {tol:.0%}). "
         "Act: invest in advertising, starting with the sources that convert (report 06). Affects: sales "
         "in the coming weeks.",
         "Лидов не хватает: лиды / (отказы + продажи) = {ratio:.2f} уже {k} нед. (ниже 1 − {tol:.0%}). Что "
@@ -272,23 +329,23 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "advice_low": (
         "{name}: {now:.0f} CRM events, {ratio:.0%} of the team median {median:.0f} ({p}). Act: check "
         "workload and CRM habits.",
-        "{name}: {now:.0f} событий в CRM — {ratio:.0%} медианы команды {median:.0f} ({p}). Что делать: "
+        "{name}: {now:.0f@event} в CRM — {ratio:.0%} медианы команды {median:.0f} ({p}). Что делать: "
         "проверить загрузку и привычку работать в CRM.",
     ),
     "advice_missed": (
         "{share:.0%} of inbound calls were missed (95% CI {low:.0%}–{high:.0%}, n={n}); worst at {hour}:00. "
         "Act: call back within the hour, route calls to free managers. Affects: lead response and "
         "conversion.",
-        "Пропущено {share:.0%} входящих (95% ДИ {low:.0%}–{high:.0%}, n={n}); хуже всего в {hour}:00. Что "
+        "Пропущено {share:.0%} входящих (95 % ДИ {low:.0%}–{high:.0%}, n={n}); хуже всего в {hour}:00. Что "
         "делать: перезванивать в течение часа, переадресовывать свободным менеджерам. Влияет на скорость "
         "реакции и конверсию.",
     ),
     "advice_response": (
-        "Half the leads wait more than {median:.0f} minutes for a first contact "
+        "Half the leads wait more than {median:.0f@minute} for a first contact "
         "(95% CI {low:.0f}–{high:.0f}, "
         "n={n}); {within:.0%} get one within 15 minutes. Act: a first call within 15 minutes of a lead. "
         "Affects: conversion of new leads.",
-        "Половина лидов ждёт первого контакта дольше {median:.0f} минут (95% ДИ {low:.0f}–{high:.0f}, "
+        "Половина лидов ждёт первого контакта дольше {median:.0f} мин. (95 % ДИ {low:.0f}–{high:.0f}, "
         "n={n}); за 15 минут — лишь {within:.0%}. Что делать: первый звонок в течение 15 минут. Влияет "
         "на конверсию новых лидов.",
     ),
@@ -306,7 +363,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "The band is revenue as the model expects it without the CRM (95%).",
         "Выручка по месяцам; линия — внедрение {date}. Первый месяц(ы) после него ({ramp}) не входят "
         "в оценки: CRM начинается пустой, а сделки в работе в неё не заносятся. Полоса — выручка, какой "
-        "модель ожидает её без CRM (95%).",
+        "модель ожидает её без CRM (95 %).",
     ),
     "section_effect": ("Effect per metric", "Эффект по показателям"),
     "section_effect_text": (
@@ -341,7 +398,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Each goal's change — estimated by the regression, or given in the adoption file — against its "
         "target, attainment capped at 100%, weighted.",
         "Изменение по каждой цели — оценка регрессии или значение из файла внедрения — против цели, "
-        "достижение не больше 100%, с весами.",
+        "достижение не больше 100 %, с весами.",
     ),
     "section_caveats": ("Caveats", "Оговорки"),
     "section_caveats_text": (
@@ -378,11 +435,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "series_subtitle": (
         "{currency}; red line: adoption; band: expected without the CRM (95%); hollow: left out",
-        "{currency}; красная линия — внедрение; полоса — ожидание без CRM (95%); полые — исключены",
+        "{currency}; красная линия — внедрение; полоса — ожидание без CRM (95 %); полые — исключены",
     ),
     "effect_title": (
         "Change after adoption by method, 95% CI",
-        "Изменение после внедрения по методам, 95% ДИ",
+        "Изменение после внедрения по методам, 95 % ДИ",
     ),
     "effect_subtitle": (
         "relative change; the naive reading has no interval",
@@ -392,7 +449,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Cumulative cost against cumulative incremental gross profit",
         "Накопленные затраты против накопленной доп. валовой прибыли",
     ),
-    "payback_subtitle": ("{currency}; band: 95%", "{currency}; полоса — 95%"),
+    "payback_subtitle": ("{currency}; band: 95%", "{currency}; полоса — 95 %"),
     "cost": ("Cost", "Затраты"),
     "counterfactual": ("Expected without the CRM", "Ожидание без CRM"),
     "period": ("Period", "Период"),
@@ -408,13 +465,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "finding_adoption_effect": (
         "After adoption, {metric} changed by {effect:+.0%} (95% CI {low:+.0%} to {high:+.0%}) with "
         "seasonality controlled; the naive before/after figure is {naive:+.0%}.",
-        "После внедрения {metric}: {effect:+.0%} (95% ДИ от {low:+.0%} до {high:+.0%}) с учётом "
+        "После внедрения {metric}: {effect:+.0%} (95 % ДИ от {low:+.0%} до {high:+.0%}) с учётом "
         "сезонности; наивная разница до/после — {naive:+.0%}.",
     ),
     "finding_roi": (
         "ROI to date {roi:+.0%} (95% CI {low:+.0%} to {high:+.0%}): {gain} incremental gross profit "
         "against {cost} of costs; paid back in month {payback} in {share:.0%} of simulations.",
-        "ROI на сегодня {roi:+.0%} (95% ДИ от {low:+.0%} до {high:+.0%}): {gain} доп. валовой прибыли "
+        "ROI на сегодня {roi:+.0%} (95 % ДИ от {low:+.0%} до {high:+.0%}): {gain} доп. валовой прибыли "
         "против {cost} затрат; окупилось к {payback}-му месяцу в {share:.0%} симуляций.",
     ),
     "finding_goals": ("Weighted goal attainment: {score:.0%}.", "Взвешенное достижение целей: {score:.0%}."),
@@ -422,7 +479,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "After adoption, {metric} changed by {effect:+.0%} with seasonality controlled, but the 95% CI "
         "({low:+.0%} to {high:+.0%}) spans zero: inconclusive, the data cannot yet tell a gain from a "
         "loss; the naive before/after figure is {naive:+.0%}.",
-        "После внедрения {metric}: {effect:+.0%} с учётом сезонности, но 95% ДИ (от {low:+.0%} до "
+        "После внедрения {metric}: {effect:+.0%} с учётом сезонности, но 95 % ДИ (от {low:+.0%} до "
         "{high:+.0%}) включает ноль: результат не определён, данные пока не отличают рост от "
         "падения; наивная разница до/после — {naive:+.0%}.",
     ),
@@ -430,7 +487,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "ROI to date is inconclusive: {roi:+.0%}, but its 95% CI ({low:+.0%} to {high:+.0%}) spans "
         "zero; {gain} incremental gross profit against {cost} of costs; paid back in month {payback} "
         "in {share:.0%} of simulations.",
-        "ROI на сегодня не определён: {roi:+.0%}, но 95% ДИ (от {low:+.0%} до {high:+.0%}) включает "
+        "ROI на сегодня не определён: {roi:+.0%}, но 95 % ДИ (от {low:+.0%} до {high:+.0%}) включает "
         "ноль; {gain} доп. валовой прибыли против {cost} затрат; окупилось к {payback}-му месяцу в "
         "{share:.0%} симуляций.",
     ),
@@ -452,7 +509,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Лиды, созданные в окне. Конверсия в выигрыш — по зрелым лидам старше {days:.0f} дн. "
         "(75-й перцентиль цикла выигранной сделки), чтобы молодые лиды не занижали новый источник; "
         "«выиграно к {days:.0f}-му дню» учитывает все лиды, открытые — с цензурированием. Источник "
-        "слабый, если весь его 95% интервал ниже уровня всех источников.",
+        "слабый, если весь его 95 % интервал ниже уровня всех источников.",
     ),
     "section_source_owner": ("Who converts which source", "Кто какой источник конвертирует"),
     "section_source_owner_text": (
@@ -466,7 +523,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Open deals in the pre-sale stages ({stages}). Each is compared with the closed deals of the "
         "window that also stayed at least as long in its stage: their win rate (its uncertainty "
         "included) and the time they still needed. {sims} simulations give P10 / P50 / P90 of the "
-        "revenue closing won within {days:.0f} days. The weighted pipeline beside it (amount × stage "
+        "revenue closing won within {days:.0f@day}. The weighted pipeline beside it (amount × stage "
         "win rate) ignores timing and waiting.",
         "Открытые сделки на предпродажных этапах ({stages}). Каждая сравнивается с закрытыми сделками "
         "окна, которые стояли на её этапе не меньше: их доля выигрышей (с её неопределённостью) и "
@@ -482,10 +539,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "section_backtest": ("Backtest", "Проверка на прошлых датах"),
     "section_backtest_text": (
         "The same forecast made at past month starts, seeing only what was known then, against the "
-        "revenue those deals actually brought within {days:.0f} days. An honest 80% range covers about "
+        "revenue those deals actually brought within {days:.0f@day}. An honest 80% range covers about "
         "8 of 10.",
         "Тот же прогноз на начало прошлых месяцев, по данным того времени, против выручки, которую эти "
-        "сделки действительно принесли за {days:.0f} дн. Честный 80% диапазон накрывает около 8 из 10.",
+        "сделки действительно принесли за {days:.0f} дн. Честный 80 % диапазон накрывает около 8 из 10.",
     ),
     "source": ("Source", "Источник"),
     "leads": ("Leads", "Лиды"),
@@ -512,10 +569,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "covered": ("Inside P10–P90", "В пределах P10–P90"),
     "sources_title": (
         "Lead → won per source (mature leads), 95% CI",
-        "Конверсия лидов по источникам (зрелые), 95% ДИ",
+        "Конверсия лидов по источникам (зрелые), 95 % ДИ",
     ),
     "sources_subtitle": (
-        "leads older than {days:.0f} days; number: mature leads; dashed: all sources; red: weak",
+        "leads older than {days:.0f@day}; number: mature leads; dashed: all sources; red: weak",
         "лиды старше {days:.0f} дн.; число — зрелые лиды; пунктир — все источники; красным — слабые",
     ),
     "source_owner_title": (
@@ -524,7 +581,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "heatmap_subtitle_n": ("faded: fewer than 5 mature leads", "бледные — меньше 5 зрелых лидов"),
     "leads_title": ("New leads per month by source", "Новые лиды по месяцам и источникам"),
-    "forecast_title": ("Revenue closing won within {days} days", "Выручка от выигранных за {days} дн."),
+    "forecast_title": ("Revenue closing won within {days:@day}", "Выручка от выигранных за {days} дн."),
     "forecast_subtitle": (
         "bar: P10–P90; tick: P50; diamond: weighted pipeline (no timing)",
         "полоса — P10–P90; черта — P50; ромб — взвешенная воронка (без сроков)",
@@ -539,18 +596,18 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "finding_weak_source": (
         "«{source}» converts {rate:.0%} of mature leads (95% CI {low:.0%}–{high:.0%}, n={n}) against "
-        "{overall:.0%} for all sources; {leads} leads came from it in the window.",
-        "«{source}» конвертирует {rate:.0%} зрелых лидов (95% ДИ {low:.0%}–{high:.0%}, n={n}) против "
+        "{overall:.0%} for all sources; {leads:@lead} came from it in the window.",
+        "«{source}» конвертирует {rate:.0%} зрелых лидов (95 % ДИ {low:.0%}–{high:.0%}, n={n}) против "
         "{overall:.0%} по всем источникам; лидов из него за окно: {leads}.",
     ),
     "finding_young_source": (
-        "«{source}» is too young to judge: {n} leads, {mature} of them mature.",
-        "«{source}» слишком молод для оценки: {n} лидов, из них зрелых {mature}.",
+        "«{source}» is too young to judge: {n:@lead}, {mature} of them mature.",
+        "«{source}» слишком молод для оценки: {n:@lead}, из них зрелых {mature}.",
     ),
     "finding_forecast": (
-        "Within {days:.0f} days, {n} pre-sale deals should bring {p50} won (P10 {p10} – P90 {p90}); "
+        "Within {days:.0f@day}, {n} pre-sale deals should bring {p50} won (P10 {p10} – P90 {p90}); "
         "the weighted pipeline says {weighted}, with no timing.",
-        "За {days:.0f} дн. {n} сделок предпродажных этапов должны принести {p50} (P10 {p10} – P90 "
+        "За {days:.0f} дн. {n:@deal} предпродажных этапов должны принести {p50} (P10 {p10} – P90 "
         "{p90}); взвешенная воронка без учёта сроков даёт {weighted}.",
     ),
     "finding_backtest": (
@@ -586,7 +643,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "section_conversion_text": (
         "Each manager's conversion with its Wilson 95% interval; dashed: the team. “Shrunk” pulls "
         "small samples toward the team rate (empirical Bayes) and is what rankings use.",
-        "Конверсия каждого менеджера с 95% интервалом Уилсона; пунктир — команда. «Сглаженная» "
+        "Конверсия каждого менеджера с 95 % интервалом Уилсона; пунктир — команда. «Сглаженная» "
         "подтягивает малые выборки к уровню команды (эмпирический Байес); по ней строится рейтинг.",
     ),
     "section_scorecard": ("Scorecard", "Сводка по менеджерам"),
@@ -619,7 +676,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{pipeline}; bar: share of the deals at the first stage that reached the stage; label: deals",
         "{pipeline}; полоса — доля сделок первого этапа, дошедших до этапа; число — сделки",
     ),
-    "conversion_title": ("Conversion to the next stage, 95% CI", "Конверсия на следующий этап, 95% ДИ"),
+    "conversion_title": ("Conversion to the next stage, 95% CI", "Конверсия на следующий этап, 95 % ДИ"),
     "conversion_subtitle": (
         "{pipeline}; dashed: team; grey: n < 5",
         "{pipeline}; пунктир — команда; серым — n < 5",
@@ -650,19 +707,19 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "plan_won_deals_pace": ("Deals: pace", "Сделки: темп"),
     "finding_weak_conversion": (
         "{owner} converts «{stage}» at {rate:.0%} (95% CI {low:.0%}–{high:.0%}, n={n}) against the "
-        "team's {team:.0%}: {lost} deals lost there.",
-        "{owner}: конверсия этапа «{stage}» {rate:.0%} (95% ДИ {low:.0%}–{high:.0%}, n={n}) против "
-        "{team:.0%} у команды; проиграно там {lost} сделок.",
+        "team's {team:.0%}: {lost:@deal} lost there.",
+        "{owner}: конверсия этапа «{stage}» {rate:.0%} (95 % ДИ {low:.0%}–{high:.0%}, n={n}) против "
+        "{team:.0%} у команды; проиграно там {lost:@deal}.",
     ),
     "finding_top_manager": (
         "Best win rate after shrinkage: {owner}, {rate:.0%} (raw {raw:.0%}, 95% CI {low:.0%}–{high:.0%}, "
         "n={n}); team {team:.0%}.",
-        "Лучшая доля выигранных после сглаживания: {owner}, {rate:.0%} (без сглаживания {raw:.0%}, 95% ДИ "
+        "Лучшая доля выигранных после сглаживания: {owner}, {rate:.0%} (без сглаживания {raw:.0%}, 95 % ДИ "
         "{low:.0%}–{high:.0%}, n={n}); команда {team:.0%}.",
     ),
     "finding_behind_plan": (
         "On course for less than 80% of the revenue plan (pace): {names}; {gap} short in all.",
-        "Идут ниже 80% плана по выручке (темп): {names}; всего не хватает {gap}.",
+        "Идут ниже 80 % плана по выручке (темп): {names}; всего не хватает {gap}.",
     ),
     "report_02": ("Stage bottlenecks", "Узкие места воронки"),
     "intro_02": (
@@ -678,7 +735,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Stays that began in the window. Finished stays give the median, mean and p90; the "
         "Kaplan–Meier median also counts deals still in the stage (censored); n is the visits that "
         "began in the window.",
-        "Пребывания, начавшиеся в окне. Медиана, среднее и p90 — по завершённым; медиана "
+        "Пребывания, начавшиеся в окне. Медиана, среднее и 90-й перцентиль — по завершённым; медиана "
         "Каплана–Майера учитывает и сделки, ещё стоящие на этапе (цензурирование); n — заходы, "
         "начавшиеся в окне.",
     ),
@@ -703,8 +760,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_whatif": ("What if a stage were shorter", "Что если сократить этап"),
     "section_whatif_text": (
-        "Shortening a stage by {reduction:.0%} of its time. Little's law: throughput = WIP / cycle "
-        "time; with WIP held constant, a shorter cycle moves more deals per week. Assumes the other "
+        "Shortening a stage by {reduction:.0%} of its time. Little's law: deals finished per week = "
+        "deals in work / cycle time, so with as many deals in work a shorter cycle finishes more of "
+        "them each week. Assumes the other "
         "stages and the win rate stay as they are; intervals by bootstrap over won deals.",
         "Сокращение этапа на {reduction:.0%} его времени. Закон Литтла: пропускная способность = "
         "незавершённая работа / время цикла; при той же незавершённой работе короткий цикл проводит "
@@ -714,11 +772,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "section_stuck_stage": ("Stuck deals per stage", "Застрявшие сделки по этапам"),
     "section_stuck_stage_text": (
         "Open deals in a stage longer than 90% of its finished stays in the window.",
-        "Открытые сделки, стоящие на этапе дольше 90% завершённых пребываний в окне.",
+        "Открытые сделки, стоящие на этапе дольше 90 % завершённых пребываний в окне.",
     ),
     "n_finished": ("Finished", "Завершено"),
     "km_median_days": ("KM median, days", "Медиана КМ, дни"),
-    "p90_days_stage": ("p90, days", "p90, дни"),
+    "p90_days_stage": ("p90, days", "90-й перцентиль, дни"),
     "wip_now": ("In stage now", "Сейчас на этапе"),
     "wip_amount": ("Amount in stage", "Сумма на этапе"),
     "exits_per_week": ("Exits per week", "Выходов в неделю"),
@@ -758,26 +816,26 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "цвет — отношение к медиане команды; бледные — n < 5",
     ),
     "finding_bottleneck": (
-        "«{stage}» ({pipeline}) holds {share:.0%} of cycle time: median {median:.0f} days (95% CI "
-        "{low:.0f}–{high:.0f}, n={n}); {wip} deals ({amount}) wait there now, {trend}.",
-        "«{stage}» ({pipeline}) занимает {share:.0%} времени цикла: медиана {median:.0f} дн. (95% ДИ "
-        "{low:.0f}–{high:.0f}, n={n}); сейчас там {wip} сделок ({amount}), {trend}.",
+        "«{stage}» ({pipeline}) holds {share:.0%} of cycle time: median {median:.0f@day} (95% CI "
+        "{low:.0f}–{high:.0f}, n={n}); {wip:@deal} ({amount}) wait there now, {trend}.",
+        "«{stage}» ({pipeline}) занимает {share:.0%} времени цикла: медиана {median:.0f} дн. (95 % ДИ "
+        "{low:.0f}–{high:.0f}, n={n}); сейчас там {wip:@deal} ({amount}), {trend}.",
     ),
     "wip_trend_up": ("up from {before} four weeks earlier", "четыре недели назад было {before}"),
     "wip_trend_flat": ("against {before} four weeks earlier", "четыре недели назад было {before}"),
     "finding_slow_stage_owner": (
-        "{owner} is slow in {k} of {total} stages; in «{stage}» deals stay {ratio:.1f}× as long as the "
-        "team's: median {median:.0f} days (95% CI {low:.0f}–{high:.0f}, n={n}) against {team:.0f}.",
-        "{owner} медлит на {k} этапах из {total}; на «{stage}» сделки стоят в {ratio:.1f} раза дольше, "
-        "чем у команды: медиана {median:.0f} дн. (95% ДИ {low:.0f}–{high:.0f}, n={n}) против {team:.0f}.",
+        "{owner} is slow in {k} of {total:@stage}; in «{stage}» deals stay {ratio:.1f}× as long as the "
+        "team's: median {median:.0f@day} (95% CI {low:.0f}–{high:.0f}, n={n}) against {team:.0f}.",
+        "{owner} медлит на {k} этапах из {total}; на «{stage}» сделки стоят в {ratio:.1f@time} дольше, "
+        "чем у команды: медиана {median:.0f} дн. (95 % ДИ {low:.0f}–{high:.0f}, n={n}) против {team:.0f}.",
     ),
     "finding_whatif": (
         "Shortening «{stage}» by {reduction:.0%} would cut the mean cycle from {cycle:.0f} to "
-        "{new:.0f} days and raise "
-        "throughput by {gain:.0%} (95% CI {low:.0%}–{high:.0%}, n={n} won deals), WIP held constant.",
+        "{new:.0f@day} and raise throughput by {gain:.0%} (95% CI {low:.0%}–{high:.0%}, n={n} won "
+        "deals), with as many deals in work.",
         "Сокращение этапа «{stage}» на {reduction:.0%} сократит средний цикл с {cycle:.0f} до "
         "{new:.0f} дн. и поднимет "
-        "пропускную способность на {gain:.0%} (95% ДИ {low:.0%}–{high:.0%}, n={n} выигранных сделок) "
+        "пропускную способность на {gain:.0%} (95 % ДИ {low:.0%}–{high:.0%}, n={n} выигранных сделок) "
         "при той же незавершённой работе.",
     ),
     "no_findings": (
@@ -788,12 +846,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "glossary_source": (
         "Every figure is computed as defined in crmkit's docs/METRICS.md, section {section} "
         "(crmkit {version}).",
-        "Каждый показатель рассчитан по определениям из docs/METRICS.md crmkit, раздел {section} "
-        "(crmkit {version}).",
+        "Каждый показатель рассчитан по определениям показателей crmkit, раздел {section} "
+        "(версия crmkit {version}).",
     ),
     "glossary_source_all": (
         "Every figure is computed as defined in crmkit's docs/METRICS.md (crmkit {version}).",
-        "Каждый показатель рассчитан по определениям из docs/METRICS.md crmkit (crmkit {version}).",
+        "Каждый показатель рассчитан по определениям показателей crmkit (версия {version}).",
     ),
     "team": ("Team", "Команда"),
     "owner": ("Manager", "Менеджер"),
@@ -806,7 +864,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "n_excluded": ("Excluded", "Исключено"),
     "mean_days": ("Mean, days", "Среднее, дни"),
     "median_days": ("Median, days", "Медиана, дни"),
-    "median_ci": ("95% CI of median", "95% ДИ медианы"),
+    "median_ci": ("95% CI of median", "95 % ДИ медианы"),
     "p25_days": ("25th pct, days", "25-й перцентиль, дни"),
     "p75_days": ("75th pct, days", "75-й перцентиль, дни"),
     "won_amount": ("Won amount", "Сумма выигранных"),
@@ -819,33 +877,38 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "title": ("Title", "Название"),
     "age_days": ("Age, days", "Возраст, дни"),
     "days_in_stage": ("Days in stage", "Дней на этапе"),
-    "p90_days": ("Stage p90, days", "p90 этапа, дни"),
-    "n_stays": ("Stays behind p90", "Пребываний в основе p90"),
+    "p90_days": ("Stage p90, days", "90-й перцентиль этапа, дни"),
+    "n_stays": ("Stays behind p90", "Пребываний в основе перцентиля"),
     "amount": ("Amount", "Сумма"),
     "currency": ("Currency", "Валюта"),
     "n_stale": ("Stale deals", "Зависшие сделки"),
     "stale_amount": ("Amount at stake", "Сумма под риском"),
     "stale_share": ("Share of open deals", "Доля открытых"),
-    "share_ci": ("95% CI", "95% ДИ"),
+    "share_ci": ("95% CI", "95 % ДИ"),
     "days": ("days", "дни"),
     "share_open": ("Share of deals still open", "Доля ещё открытых сделок"),
     "days_since_creation": ("Days since creation", "Дней с создания"),
-    "more_rows": (
-        "First {shown} of {total} rows; `crmkit metrics` gives them all.",
-        "Первые {shown} из {total} строк; все строки — в `crmkit metrics`.",
+    "sheet_loads": ("Loads", "Загрузки"),
+    "sheet_stale": ("Stale deals", "Зависшие сделки"),
+    "sheet_stuck": ("Stuck deals", "Застрявшие сделки"),
+    "sheet_forecast_deals": ("Forecast deals", "Сделки прогноза"),
+    "more_rows": ("First {shown} of {total:,@row}.", "Первые {shown} из {total:,}."),
+    "more_rows_sheet": (
+        "First {shown} of {total:,@row}; the full list: the workbook, sheet {number} ({name}).",
+        "Первые {shown} из {total:,}; полный список — в книге Excel, лист {number} («{name}»).",
     ),
     "table_note": (
         "Small grey figures under a value: its 95% interval. Greyed rows: n < 5.",
-        "Мелкие серые числа под значением — его 95% интервал. Серые строки: n < 5.",
+        "Мелкие серые числа под значением — его 95 % интервал. Серые строки: n < 5.",
     ),
     "small_n": ("greyed: n < 5, too few to rely on", "серым: n < 5, слишком мало для выводов"),
     "won_cycle_subtitle": (
-        "number = won deals per manager; dashed line: team median {team:.0f} days; {small}",
+        "number = won deals per manager; dashed line: team median {team:.0f@day}; {small}",
         "число — выигранные сделки менеджера; пунктир — медиана команды {team:.0f} дн.; {small}",
     ),
     "km_subtitle": (
-        "n = {n} deals created in the window; shaded: 95% band; dashed: half closed",
-        "n = {n} сделок, созданных в окне; заливка — 95% интервал; пунктир — половина закрыта",
+        "n = {n:@deal} created in the window; shaded: 95% band; dashed: half closed",
+        "n = {n:,} — сделки, созданные в окне; заливка — 95 % интервал; пунктир — половина закрыта",
     ),
     "stale_subtitle": (
         "{currency}; hover for counts",
@@ -855,7 +918,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "ci_high": ("CI high", "ДИ, верхняя"),
     "won_cycle_title": (
         "Won cycle per manager: median days, 95% CI",
-        "Цикл выигранной сделки по менеджерам: медиана, дни, 95% ДИ",
+        "Цикл выигранной сделки по менеджерам: медиана, дни, 95 % ДИ",
     ),
     "km_title": (
         "Time to close (Kaplan–Meier): share of the cohort still open",
@@ -884,26 +947,26 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "are censored at the as-of date (Kaplan–Meier). “Won by day N” treats losing as a "
         "competing outcome.",
         "Все сделки, созданные в окне: закрытые учитываются со временем до закрытия, открытые "
-        "цензурируются датой отчёта (Каплан–Майер). «Выиграно к N-му дню» считает проигрыш "
+        "цензурируются датой отчёта (Каплан–Майер). «Выиграно к 30/60/90-му дню» считает проигрыш "
         "конкурирующим исходом.",
     ),
     "section_stale": ("Stale deals", "Зависшие сделки"),
     "section_stale_text": (
-        "Open deals older than the threshold ({days:.0f} days): who holds them and how much is at stake.",
+        "Open deals older than the threshold ({days:.0f@day}): who holds them and how much is at stake.",
         "Открытые сделки старше порога ({days:.0f} дн.): у кого они и какая сумма под риском.",
     ),
     "section_stuck": ("Stuck deals", "Застрявшие сделки"),
     "section_stuck_text": (
         "Open deals that have sat in their current stage longer than 90% of the finished stays in that "
         "stage during the window.",
-        "Открытые сделки, которые стоят на текущем этапе дольше, чем 90% завершённых пребываний на "
+        "Открытые сделки, которые стоят на текущем этапе дольше, чем 90 % завершённых пребываний на "
         "этом этапе в окне.",
     ),
     "finding_slow_owner": (
-        "{owner} closes won deals slowly: median {median:.0f} days (95% CI {low:.0f}–{high:.0f}, "
-        "n={n}) against the team's {team:.0f} days, {excess:.0%} longer. Review this manager's "
+        "{owner} closes won deals slowly: median {median:.0f@day} (95% CI {low:.0f}–{high:.0f}, "
+        "n={n}) against the team's {team:.0f@day}, {excess:.0%} longer. Review this manager's "
         "deals stage by stage.",
-        "{owner} закрывает выигранные сделки медленно: медиана {median:.0f} дн. (95% ДИ "
+        "{owner} закрывает выигранные сделки медленно: медиана {median:.0f} дн. (95 % ДИ "
         "{low:.0f}–{high:.0f}, n={n}) против {team:.0f} дн. у команды, на {excess:.0%} дольше. "
         "Разберите сделки менеджера по этапам.",
     ),
@@ -917,19 +980,19 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "({db}, в папке {folder}) или укажите --param adoption_path=ФАЙЛ. Поля файла:",
     ),
     "finding_stale": (
-        "{n} open deals ({amount}) are older than the median won cycle ({threshold:.0f} days); "
-        "{top_owner} holds the most: {top_n} deals ({top_amount}).",
+        "{n} open deals ({amount}) are older than the median won cycle ({threshold:.0f@day}); "
+        "{top_owner} holds the most: {top_n:@deal} ({top_amount}).",
         "{n} открытых сделок ({amount}) старше медианного цикла выигранной сделки ({threshold:.0f} дн.); "
-        "больше всего у: {top_owner} — {top_n} сделок ({top_amount}).",
+        "больше всего у: {top_owner} — {top_n:@deal} ({top_amount}).",
     ),
     "finding_stuck": (
         "{n} open deals sit in their stage longer than 90% of past stays; most in «{stage}» ({stage_n}).",
-        "{n} открытых сделок стоят на этапе дольше, чем 90% прошлых пребываний; больше всего "
+        "{n} открытых сделок стоят на этапе дольше, чем 90 % прошлых пребываний; больше всего "
         "на «{stage}» ({stage_n}).",
     ),
     "finding_censoring": (
-        "Counting only won deals, the cycle looks like {won:.0f} days; with lost and open deals, half "
-        "of the cohort closes within {km:.0f} days, and only {won90:.0%} is won by day 90.",
+        "Counting only won deals, the cycle looks like {won:.0f@day}; with lost and open deals, half "
+        "of the cohort closes within {km:.0f@day}, and only {won90:.0%} is won by day 90.",
         "Если считать только выигранные, цикл — {won:.0f} дн.; с проигранными и открытыми половина "
         "когорты закрывается за {km:.0f} дн., а к 90-му дню выиграно лишь {won90:.0%}.",
     ),
@@ -945,7 +1008,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "Rejected row": (
             "An input row not loaded, kept in `rejects` with its reason: rows read = loaded + rejected.",
-            "Входная строка, которая не загружена и сохранена в `rejects` с "
+            "Входная строка, которая не загружена и сохранена в таблице отклонённых строк с "
             "причиной: прочитано = загружено + отклонено.",
         ),
         "Bulk edit": (
@@ -954,7 +1017,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "Verdict": (
             "Good: 90% or more of the basis supports the metric family; usable: 60% or more.",
-            "Хорошо: 90% и больше данных поддерживают семейство показателей; годится: 60% и больше.",
+            "Хорошо: 90 % и больше данных поддерживают семейство показателей; годится: 60 % и больше.",
         ),
     },
     "05": {
@@ -1006,7 +1069,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "log(monthly value) = month of year + trend (with two years before "
             "adoption) + a level shift and a slope change at adoption; the effect is "
             "their average over the months after.",
-            "log(значение за месяц) = месяц года + тренд (при двух годах истории) + "
+            "логарифм значения за месяц = месяц года + тренд (при двух годах истории) + "
             "сдвиг уровня и изменение наклона при внедрении; эффект — их среднее за "
             "месяцы после.",
         ),
@@ -1046,8 +1109,8 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         "P10 / P50 / P90": (
             "Of all simulated outcomes, 10% fall below P10, half below P50, 90% below "
             "P90: P10–P90 is an 80% range.",
-            "Из всех смоделированных исходов 10% ниже P10, половина ниже P50, 90% ниже P90: "
-            "P10–P90 — 80% диапазон.",
+            "Из всех смоделированных исходов 10 % ниже P10, половина ниже P50, 90 % ниже P90: "
+            "P10–P90 — 80 % диапазон.",
         ),
         "Weighted pipeline": (
             "Σ amount × the stage's historical win rate: what CRMs show, without timing "
@@ -1121,16 +1184,16 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "Дни на этапе по заходам окна (завершённым и текущим) к дням на всех открытых этапах воронки.",
         ),
         "Bottleneck": (
-            "The stage holding the largest share of cycle time; worse when its WIP grows.",
+            "The stage holding the largest share of cycle time; worse when the deals in it grow.",
             "Этап с наибольшей долей времени цикла; хуже, если незавершённая работа растёт.",
         ),
-        "WIP, throughput": (
-            "Work in progress: deals in the stage now. Throughput: stays finished per week.",
+        "Deals in work, throughput": (
+            "Deals in work: deals in the stage now. Throughput: stays finished per week.",
             "Незавершённая работа — сделки на этапе сейчас. Пропускная способность — "
             "завершённые пребывания в неделю.",
         ),
         "Little's law": (
-            "Throughput = WIP / cycle time, for a process in a steady state.",
+            "Deals finished per week = deals in work / cycle time, for a process in a steady state.",
             "Пропускная способность = незавершённая работа / время цикла (для устойчивого процесса).",
         ),
         "95% CI": (
@@ -1155,7 +1218,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "Won by day N": (
             "Cumulative incidence of winning by day N, with losing as a competing outcome.",
-            "Накопленная доля выигранных к N-му дню; проигрыш — конкурирующий исход.",
+            "Накопленная доля выигранных к 30-му, 60-му или 90-му дню; проигрыш — конкурирующий исход.",
         ),
         "Stale deal": (
             "An open deal older than the threshold (default: the team's median won cycle).",
@@ -1169,7 +1232,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         "95% CI": (
             "The range that covers the true value in 95% of samples; Wilson for shares, "
             "Brookmeyer–Crowley for medians.",
-            "Интервал, накрывающий истинное значение в 95% выборок; Уилсон для долей, "
+            "Интервал, накрывающий истинное значение в 95 % выборок; Уилсон для долей, "
             "Брукмейер–Кроули для медиан.",
         ),
         "n": (
@@ -1180,21 +1243,72 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# The glossary's terms in Russian (the definitions are in GLOSSARY, in both languages).
+TERMS: dict[str, str] = {
+    "95% CI": "95 % ДИ",
+    "Beyond noise": "Вне шума",
+    "Bottleneck": "Узкое место",
+    "Bulk edit": "Массовая правка",
+    "CRM events": "События в CRM",
+    "Censored stay": "Цензурированное пребывание",
+    "Censoring": "Цензурирование",
+    "Client base": "Клиентская база",
+    "Cohort / period view": "Когорта / период",
+    "Conversion": "Конверсия",
+    "Kaplan–Meier time to close": "Время до закрытия по Каплану–Майеру",
+    "Lead balance": "Баланс лидов",
+    "Lead response time": "Время реакции на лид",
+    "Lead → won": "Лид → выигрыш",
+    "Leads, refusals, sales": "Лиды, отказы, продажи",
+    "Little's law": "Закон Литтла",
+    "Mature lead": "Зрелый лид",
+    "Naive before/after": "Наивное «до/после»",
+    "P10 / P50 / P90": "P10 / P50 / P90",
+    "Payback month": "Месяц окупаемости",
+    "Plan pace": "Темп плана",
+    "Pre-sale stages": "Предпродажные этапы",
+    "ROI": "ROI",
+    "Ramp months": "Месяцы разгона",
+    "Rejected row": "Отклонённая строка",
+    "Same months a year earlier": "Те же месяцы годом раньше",
+    "Segmented regression": "Сегментированная регрессия",
+    "Share of cycle time": "Доля времени цикла",
+    "Shrinkage": "Сжатие к среднему",
+    "Skip / regression": "Пропуск / возврат",
+    "Stage history": "История этапов",
+    "Stage visit": "Заход на этап",
+    "Stale deal": "Зависшая сделка",
+    "Stuck deal": "Застрявшая сделка",
+    "Verdict": "Вердикт",
+    "Deals in work, throughput": "Сделки в работе, пропускная способность",
+    "Week": "Неделя",
+    "Weighted pipeline": "Взвешенная воронка",
+    "Win rate": "Доля выигранных",
+    "Won by day N": "Выиграно к 30/60/90-му дню",
+    "Won cycle": "Цикл выигранной сделки",
+    "n": "n",
+}
+
+
 class _Formatter(string.Formatter):
-    """Formats a number that is not known (an interval too small a sample cannot give) as a
-    dash, never as "nan"."""
+    """Formats numbers as the language writes them (`localize.number`: «3 002», «15,1 %», a
+    count with its noun by `{n:,@deal}`), and a number that is not known (an interval too small a
+    sample cannot give) as a dash, never as "nan"."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
 
     def format_field(self, value, format_spec):
-        if isinstance(value, float) and math.isnan(value):
-            return "—"
-        return super().format_field(value, format_spec)
+        if isinstance(value, bool) or not isinstance(value, numbers.Number):
+            return super().format_field(value, format_spec)
+        return localize.number(value, format_spec, self.lang)
 
 
-_formatter = _Formatter()
+_formatters = {lang: _Formatter(lang) for lang in localize.LANGS}
 
 
 def t(key: str, lang: str = "en", **values) -> str:
     """The label `key` in `lang` ("en" or "ru"), formatted with `values`."""
     en, ru = LABELS[key]
     text = ru if lang == "ru" else en
-    return _formatter.format(text, **values) if values else text
+    return _formatters["ru" if lang == "ru" else "en"].format(text, **values) if values else text

@@ -4,16 +4,18 @@ quality), tables, findings and the glossary, as HTML. CRM text is always escaped
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from crmkit import __version__, charts, metrics
+from crmkit import __version__, charts, localize, metrics
 from crmkit.db import connect, query
 from crmkit.findings import Finding, main_currency  # noqa: F401 (notebooks call report.main_currency)
-from crmkit.i18n import GLOSSARY, LABELS, t
+from crmkit.i18n import GLOSSARY, LABELS, TERMS, t
+from crmkit.metrics.core import account_time_zone
 from crmkit.stats import SMALL_N
 
 
@@ -26,6 +28,8 @@ class Context:
     lang: str
     pipeline: str | None
     owner: str | None
+    report: str = ""  # set by `header`, read by `about`
+    params: dict = field(default_factory=dict)
 
     @property
     def filters(self) -> dict:
@@ -68,7 +72,7 @@ def open_report(
     the data holds."""
     if lang not in ("en", "ru"):
         lang = "en"
-    charts.enable_offline()
+    charts.enable_offline(lang)
     con = connect(db_path, read_only=True)
     if not as_of:  # default: just after the latest event in the data
         latest = query(con, "metrics/data_freshness")["latest_at"].max()
@@ -89,20 +93,42 @@ def _esc(value) -> str:
 
 
 def header(ctx: Context, report: str, params: dict) -> HTML:
-    """Title, introduction, parameters, data freshness and a data-quality note: the stamp."""
+    """The first screen: title, what the report answers, one line of when (in the account's
+    time zone) and the data-quality note. The parameters and row counts are kept for `about`,
+    at the end of the report."""
     lang = ctx.lang
+    ctx.report, ctx.params = report, params
     fresh = query(ctx.con, "metrics/data_freshness")
-    counts = {row.table_name: row.n_rows for row in fresh.itertuples()}
-    latest = fresh["latest_at"].max()
-    loaded = fresh["last_loaded_at"].iloc[0]
-    quality = query(ctx.con, "metrics/history_coverage")
-    q = quality.iloc[0]
-    shown = {**params, "window": f"{ctx.span.period_start:%Y-%m-%d} … {ctx.span.as_of:%Y-%m-%d}"}
-    stamped = {
-        t("loaded_at", lang): f"{loaded:%Y-%m-%d %H:%M} UTC" if pd.notna(loaded) else "—",
-        t("latest_event", lang): f"{latest:%Y-%m-%d %H:%M} UTC" if pd.notna(latest) else "—",
-        **{name: f"{n:,} {t('rows', lang)}" for name, n in counts.items()},
-    }
+    zone = account_time_zone(ctx.con)
+    latest = _local(fresh["latest_at"].max(), zone)
+    stamp = t(
+        "stamp",
+        lang,
+        start=f"{ctx.span.period_start:%Y-%m-%d}",
+        end=f"{ctx.span.as_of - pd.Timedelta(seconds=1):%Y-%m-%d}",
+        latest=f"{latest:%Y-%m-%d %H:%M}" if pd.notna(latest) else "—",
+        zone=zone,
+    )
+    return HTML(
+        f'<div class="crmkit-header"><h1>{_esc(t("report_" + report, lang))}</h1>'
+        f"<p>{_esc(t('intro_' + report, lang))}</p>"
+        f'<p class="crmkit-stamp-line">{_esc(stamp)}</p>'
+        f'<p class="crmkit-quality">{_esc(quality_note(ctx.con, ctx.span.as_of, lang))}</p></div>'
+    )
+
+
+def _local(value, zone: str):
+    """A UTC timestamp from the database as the account's wall-clock time."""
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).tz_localize("UTC").tz_convert(zone).tz_localize(None)
+
+
+def quality_note(con, as_of: pd.Timestamp, lang: str) -> str:
+    """What the whole account's data supports: stage history, dates, rejects, and money (which
+    currencies were priced): the same note on every report and in the bundle's data box."""
+    counts = {row.table_name: row.n_rows for row in query(con, "metrics/data_freshness").itertuples()}
+    q = query(con, "metrics/history_coverage").iloc[0]
     note = t(
         "quality_note",
         lang,
@@ -113,7 +139,7 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
         before=q.n_closed_before_created,
         rejects=counts.get("rejects", 0),
     )
-    money = query(ctx.con, "metrics/money_coverage", as_of=ctx.span.as_of.to_pydatetime()).iloc[0]
+    money = query(con, "metrics/money_coverage", as_of=as_of.to_pydatetime()).iloc[0]
     if money.n_currencies > 1 or money.n_priced < money.n_with_amount:
         note += " " + t(
             "money_note",
@@ -125,12 +151,32 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
             rate_date=f"{money.latest_rate_date:%Y-%m-%d}" if pd.notna(money.latest_rate_date) else "—",
             unpriced=money.unpriced or "—",
         )
+    return note
+
+
+def about(ctx: Context) -> HTML:
+    """"About this report", at its end: the parameters it was run with (the database by its
+    file name: no local path leaves the machine) and what the data held, in the account's time."""
+    lang = ctx.lang
+    fresh = query(ctx.con, "metrics/data_freshness")
+    zone = account_time_zone(ctx.con)
+    loaded, latest = _local(fresh["last_loaded_at"].iloc[0], zone), _local(fresh["latest_at"].max(), zone)
+    params = {k: (Path(v).name if k == "db" and v else v) for k, v in getattr(ctx, "params", {}).items()}
+    shown = {
+        t(f"param_{k}", lang) if f"param_{k}" in LABELS else k: v for k, v in params.items() if k != "lang"
+    }
+    shown[t("window", lang)] = f"{ctx.span.period_start:%Y-%m-%d} … {ctx.span.as_of:%Y-%m-%d}"
+    shown.setdefault(t("time_zone", lang), zone)
+    stamped = {
+        t("loaded_at", lang): f"{loaded:%Y-%m-%d %H:%M}" if loaded is not None else "—",
+        t("latest_event", lang): f"{latest:%Y-%m-%d %H:%M}" if latest is not None else "—",
+        **{t(f"table_{row.table_name}", lang): localize.number(row.n_rows, ",@row", lang)
+           for row in fresh.itertuples()},
+    }  # fmt: skip
     return HTML(
-        f'<div class="crmkit-header"><h1>{_esc(t("report_" + report, lang))}</h1>'
-        f"<p>{_esc(t('intro_' + report, lang))}</p>"
+        f'<div class="crmkit-about"><h2>{_esc(t("about_report", lang))}</h2>'
         f'<div class="crmkit-stamp">{_pairs(t("parameters", lang), shown)}'
-        f"{_pairs(t('data', lang), stamped)}</div>"
-        f'<p class="crmkit-quality">{_esc(note)}</p></div>'
+        f"{_pairs(t('data', lang), stamped)}</div></div>"
     )
 
 
@@ -169,23 +215,29 @@ def findings(items: list[Finding], lang: str, *, heading: str = "findings") -> F
     return FindingsBlock(f'<h2>{_esc(t(heading, lang))}</h2><ol class="crmkit-findings">{rows}</ol>', items)
 
 
-def _fmt(value, kind: str) -> str:
+# Values a metric writes into a text column for a row of its own: shown in the reader's language.
+MARKERS = {"—all—": "marker_all", "—weighted—": "marker_weighted"}
+
+
+def _fmt(value, kind: str, lang: str = "en") -> str:
+    """A cell as the report's language writes it («1 234,5», «15,1 %»)."""
     if isinstance(value, float) and np.isinf(value):
         return "∞"  # e.g. a payback month not reached within the data
     if value is None or (isinstance(value, float) and not np.isfinite(value)) or value is pd.NA:
         return "—"
     if kind == "days":
-        return f"{value:,.1f}"
+        return localize.number(value, ",.1f", lang)
     if kind == "money":
-        return f"{value:,.0f}".replace(",", "\u202f")
+        return localize.number(value, ",.0f", lang)
     if kind == "share":
-        return f"{value:.1%}"
+        return localize.number(value, ".1%", lang)
     if kind == "int":
-        return f"{int(value):,}"
+        return localize.number(int(value), ",", lang)
     if kind == "date":
         return f"{pd.Timestamp(value):%Y-%m-%d}"
     if kind == "p":  # a p-value
-        return "< 0.001" if value < 0.001 else f"{value:.3f}"
+        shown = localize.number(max(value, 0.001), ".3f", lang)
+        return f"< {shown}" if value < 0.001 else shown
     if kind == "check":  # a yes/no in any language
         return "✓" if value else "✗"
     if kind == "label":  # a code with a translated name (before / after, a metric's name)
@@ -200,11 +252,16 @@ def table(
     *,
     limit: int | None = None,
     highlight: dict[str, str] | None = None,
+    sheet: str = "",
 ) -> HTML:
-    """An HTML table of `columns` (column -> kind: text/days/money/share/int/date/check). A column `X`
+    """An HTML table of `columns` (column -> kind: text/id/days/money/share/int/date/check). A column `X`
     with `X_low` and `X_high` beside it shows its 95% interval under the value; rows resting on
     fewer than 5 cases are greyed; `highlight` colours columns ("higher" or "lower" is better)
-    from red to green by rank among the managers' rows. Every value is escaped."""
+    from red to green by rank among the managers' rows. Every value is escaped. A table cut at
+    `limit` rows with a `sheet` (a label key naming it) carries every row as data
+    (TABLE_MIME), for the audit's Excel workbook."""
+    if frame.empty:  # a section the data cannot support says so in a line, not an empty grid
+        return TableBlock(f'<p class="crmkit-empty">{_esc(t("no_data_table", lang))}</p>', None)
     shown = frame if limit is None else frame.head(limit)
     labels = LABELS
     shades = _shades(shown, highlight or {})
@@ -214,26 +271,68 @@ def table(
         small = "n" in row and pd.notna(row["n"]) and row["n"] < SMALL_N
         cells = []
         for column, kind in columns.items():
-            shown = _fmt(row[column], kind)
+            shown = _fmt(row[column], kind, lang)
             if kind == "label" and shown in LABELS:
                 shown = t(shown, lang)
+            elif shown in MARKERS:  # a row the metric adds (all sources, the weighted total)
+                shown = t(MARKERS[shown], lang)
             text = _esc(_level_label(row, column, lang) or shown)
-            if f"{column}_low" in row and _fmt(row[column], kind) != "—":
-                low, high = _fmt(row[f"{column}_low"], kind), _fmt(row[f"{column}_high"], kind)
+            if f"{column}_low" in row and _fmt(row[column], kind, lang) != "—":
+                low, high = _fmt(row[f"{column}_low"], kind, lang), _fmt(row[f"{column}_high"], kind, lang)
                 text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'
             shade = shades.get((index, column))
             style = f' style="background:{shade}"' if shade else ""
-            cells.append(f'<td class="{"" if kind in ("text", "label") else "num"}"{style}>{text}</td>')
+            css = {"text": "", "label": "", "id": "id"}.get(kind, "num")
+            cells.append(f'<td class="{css}"{style}>{text}</td>')
         body.append(f'<tr class="{"small-n" if small else ""}">{"".join(cells)}</tr>')
-    more = ""
+    more, full = "", None
     if limit is not None and len(frame) > limit:
-        more = f"<p class='crmkit-more'>{t('more_rows', lang, shown=limit, total=len(frame))}</p>"
+        more = more_rows(limit, len(frame), lang)
+        if sheet:
+            full = {"sheet": sheet, "headers": [t(c, lang) if c in labels else c for c in columns],
+                    "kinds": list(columns.values()),
+                    "rows": frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
+                    .map(_cell_value).values.tolist()}  # fmt: skip
     has_ci = any(f"{c}_low" in frame for c in columns)
     note = f"<p class='crmkit-more'>{t('table_note', lang)}</p>" if has_ci or "n" in frame else ""
-    return HTML(
-        f'<table class="crmkit-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>{more}{note}"
-    )
+    wide = " wide" if len(columns) >= WIDE_COLUMNS else ""
+    page = f'<table class="crmkit-table{wide}"><thead><tr>{head}</tr></thead>'
+    page += f"<tbody>{''.join(body)}</tbody></table>"
+    return TableBlock(page + more + note, full)
+
+
+TABLE_MIME = "application/vnd.crmkit.table+json"
+WIDE_COLUMNS = 9  # from this many columns a table prints a step smaller (print.css)
+
+
+class TableBlock(HTML):
+    """A table as the reader sees it and, when cut short, every row as data (TABLE_MIME)."""
+
+    def __init__(self, html: str, full: dict | None):
+        super().__init__(html)
+        self.full = full
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.data, **({TABLE_MIME: self.full} if self.full else {})}
+
+
+def more_rows(shown: int, total: int, lang: str, sheet: tuple[int, str] | None = None) -> str:
+    """The note under a table cut short; in the audit, where the full list is (sheet number, name)."""
+    if sheet is None:
+        return f"<p class='crmkit-more'>{_esc(t('more_rows', lang, shown=shown, total=total))}</p>"
+    text = t("more_rows_sheet", lang, shown=shown, total=total, number=sheet[0], name=sheet[1])
+    return f"<p class='crmkit-more'>{_esc(text)}</p>"
+
+
+def _cell_value(value):
+    """A cell for the workbook: numbers and dates as such, anything else as text."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
 
 
 def _level_label(row: pd.Series, column: str, lang: str) -> str | None:
@@ -274,7 +373,7 @@ METRICS_SECTION = {"00": 7, "01": 1, "02": 2, "03": 3, "04": 6, "05": 4, "06": 5
 
 def glossary(report: str, lang: str) -> HTML:
     items = "".join(
-        f"<dt>{_esc(term)}</dt><dd>{_esc(ru if lang == 'ru' else en)}</dd>"
+        f"<dt>{_esc(TERMS[term] if lang == 'ru' else term)}</dt><dd>{_esc(ru if lang == 'ru' else en)}</dd>"
         for term, (en, ru) in GLOSSARY[report].items()
     )
     source = t("glossary_source", lang, section=METRICS_SECTION[report], version=__version__)
@@ -301,9 +400,9 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
                     continue
                 row = match.iloc[0]
                 small = " small-n" if row["n"] < SMALL_N else ""
-                interval = f"{_fmt(row[value + '_low'], kind)}–{_fmt(row[value + '_high'], kind)}"
+                interval = f"{_fmt(row[value + '_low'], kind, lang)}–{_fmt(row[value + '_high'], kind, lang)}"
                 cells.append(
-                    f'<td class="num{small}">{_esc(_fmt(row[value], kind))}<br>'
+                    f'<td class="num{small}">{_esc(_fmt(row[value], kind, lang))}<br>'
                     f'<span class="ci">{_esc(interval)} · n={int(row["n"])}</span></td>'
                 )
             label = _level_label(part.iloc[0], "name", lang) or name
@@ -320,7 +419,7 @@ def kpi_weeks(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
     team = kpi[kpi["level"] == "team"].sort_values("week")
     head = [t("block", lang)] + [f"{w:%d.%m}" for w in team["week"]]
     rows = [
-        (t(block, lang), [_change_cell(row, block, kind) for _, row in team.iterrows()])
+        (t(block, lang), [_change_cell(row, block, kind, lang) for _, row in team.iterrows()])
         for block, kind in blocks.items()
     ]
     return _kpi_table(head, rows, lang)
@@ -332,19 +431,19 @@ def kpi_managers(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
     last = owners[owners["week"] == owners["week"].max()].sort_values("name")
     head = [t("owner", lang)] + [t(block, lang) for block in blocks]
     rows = [
-        (row["name"], [_change_cell(row, block, kind) for block, kind in blocks.items()])
+        (row["name"], [_change_cell(row, block, kind, lang) for block, kind in blocks.items()])
         for _, row in last.iterrows()
     ]
     return _kpi_table(head, rows, lang)
 
 
-def _change_cell(row: pd.Series, block: str, kind: str) -> str:
+def _change_cell(row: pd.Series, block: str, kind: str, lang: str) -> str:
     """A value with its change from the week before beneath: coloured when beyond noise."""
-    text = _esc(_fmt(row[block], kind))
+    text = _esc(_fmt(row[block], kind, lang))
     change = row.get(f"{block}_change")
     if change is not None and np.isfinite(change):
         tone = ("up" if change > 0 else "down") if row.get(f"{block}_sure", False) else "noise"
-        text += f'<br><span class="chg {tone}">{change:+.0%}</span>'
+        text += f'<br><span class="chg {tone}">{localize.number(change, "+.0%", lang)}</span>'
     return f'<td class="num">{text}</td>'
 
 

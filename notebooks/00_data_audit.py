@@ -38,7 +38,11 @@ report.findings(findings.ranked(findings.audit(checks, trust, lang)), lang)
 report.section(ctx, "section_checks")
 
 # %%
-report.table(checks, {"check_name": "label", "found": "int", "share": "share", "examples": "text"}, lang)
+report.table(
+    checks.assign(examples=[findings.examples(text, lang) for text in checks["examples"]]),
+    {"check_name": "label", "found": "int", "share": "share", "examples": "text"},
+    lang,
+)
 
 # %% [markdown]
 # ## Trust
@@ -67,8 +71,9 @@ charts.coverage(metrics.coverage_by_month(ctx.con, **ctx.filters), lang)
 report.section(ctx, "section_loads")
 
 # %%
+loads = metrics.load_history(ctx.con)
 report.table(
-    metrics.load_history(ctx.con),
+    loads.assign(top_reason=[findings.reason(text, lang) for text in loads["top_reason"]]),
     {
         "loaded_at": "date",
         "file_name": "text",
@@ -79,6 +84,7 @@ report.table(
     },
     lang,
     limit=20,
+    sheet="sheet_loads",
 )
 
 # %%

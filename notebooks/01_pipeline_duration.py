@@ -27,6 +27,7 @@ lang = "en"  # report language: en or ru
 
 # %%
 from crmkit import charts, findings, metrics, report
+from crmkit.i18n import t
 
 ctx = report.open_report(
     db_path, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner, lang=lang
@@ -43,7 +44,7 @@ report.header(
         "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
         "pipeline": pipeline or "—",
         "owner": owner or "—",
-        "stale_days": stale_days or "median won cycle",
+        "stale_days": stale_days or t("stale_default", lang),
         "lang": lang,
     },
 )
@@ -136,7 +137,7 @@ report.table(
 report.table(
     stale,
     {
-        "deal_id": "text",
+        "deal_id": "id",
         "title": "text",
         "owner": "text",
         "stage": "text",
@@ -146,6 +147,7 @@ report.table(
     },
     lang,
     limit=25,
+    sheet="sheet_stale",
 )
 
 # %% [markdown]
@@ -158,7 +160,7 @@ report.section(ctx, "section_stuck")
 report.table(
     stuck,
     {
-        "deal_id": "text",
+        "deal_id": "id",
         "title": "text",
         "owner": "text",
         "stage": "text",
@@ -169,7 +171,11 @@ report.table(
     },
     lang,
     limit=25,
+    sheet="sheet_stuck",
 )
+
+# %%
+report.about(ctx)
 
 # %%
 report.glossary("01", lang)

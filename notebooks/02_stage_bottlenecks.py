@@ -27,7 +27,8 @@ whatif_reduction = 0.5  # the share of the stage time the what-if removes, 0 to 
 lang = "en"  # report language: en or ru
 
 # %%
-from crmkit import charts, findings, metrics, report
+from crmkit import charts, findings, localize, metrics, report
+from crmkit.i18n import t
 
 ctx = report.open_report(
     db_path, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner, lang=lang
@@ -47,7 +48,8 @@ report.header(
         "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
         "pipeline": pipeline or "—",
         "owner": owner or "—",
-        "whatif": f"{whatif_stage or 'every stage'} −{whatif_reduction:.0%}",
+        "whatif": f"{whatif_stage or t('every_stage', lang)} "
+        f"−{localize.number(whatif_reduction, '.0%', lang)}",
         "lang": lang,
     },
 )
@@ -160,6 +162,9 @@ report.table(
     {"pipeline": "text", "stage": "text", "n_stuck": "int", "stuck_amount": "money", "p90_days": "days"},
     lang,
 )
+
+# %%
+report.about(ctx)
 
 # %%
 report.glossary("02", lang)

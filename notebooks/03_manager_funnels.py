@@ -47,7 +47,7 @@ report.header(
         "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
         "pipeline": pipeline or "—",
         "owner": owner or "—",
-        "view": view,
+        "view": t(f"view_name_{view}", lang),
         "scorecard": f"{card.period_start:%Y-%m-%d} … {card.as_of:%Y-%m-%d}",
         "lang": lang,
     },
@@ -170,6 +170,9 @@ report.table(
     lang,
     highlight={"plan_revenue_pace": "higher", "plan_won_deals_pace": "higher"},
 )
+
+# %%
+report.about(ctx)
 
 # %%
 report.glossary("03", lang)

@@ -51,7 +51,7 @@ report.header(
     "04",
     {
         "db": db_path,
-        "adoption": str(adoption_file),
+        "adoption": adoption_file.name,
         "adoption_date": f"{spec.adoption_date:%Y-%m-%d}",
         "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
         "pipeline": pipeline or "—",
@@ -123,8 +123,8 @@ report.section(
     ctx,
     "section_roi",
     margin=spec.gross_margin,
-    one_off=findings.money(spec.one_off_cost, spec.currency),
-    monthly=findings.money(spec.monthly_cost, spec.currency),
+    one_off=findings.money(spec.one_off_cost, spec.currency, lang),
+    monthly=findings.money(spec.monthly_cost, spec.currency, lang),
 )
 
 # %%
@@ -157,7 +157,7 @@ report.table(
         "goal": "text",
         "target": "share",
         "actual": "share",
-        "source": "text",
+        "source": "label",
         "attainment": "share",
         "weight": "days",
     },
@@ -169,6 +169,9 @@ report.table(
 
 # %%
 report.section(ctx, "section_caveats", promotions=", ".join(map(str, spec.promotion_months)) or "—")
+
+# %%
+report.about(ctx)
 
 # %%
 report.glossary("04", lang)

@@ -46,9 +46,9 @@ report.header(
     {
         "db": db_path,
         "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
-        "last week": last_week,
+        "last_week": last_week,
         "weeks": weeks,
-        "time zone": zone,
+        "time_zone": zone,
         "pipeline": pipeline or "—",
         "owner": owner or "—",
         "lang": lang,
@@ -227,6 +227,9 @@ report.table(
     },
     lang,
 )
+
+# %%
+report.about(ctx)
 
 # %%
 report.glossary("05", lang)

@@ -29,6 +29,7 @@ lang = "en"  # report language: en or ru
 
 # %%
 from crmkit import charts, findings, metrics, report
+from crmkit.i18n import t
 
 ctx = report.open_report(
     db_path, as_of=as_of, period_start=period_start, pipeline=pipeline, owner=owner, lang=lang
@@ -48,8 +49,8 @@ report.header(
         "as_of": f"{ctx.span.as_of:%Y-%m-%d %H:%M}",
         "pipeline": pipeline or "—",
         "owner": owner or "—",
-        "horizon": f"{horizon} days",
-        "presale": presale or "last two open stages",
+        "horizon": t("horizon_days", lang, days=horizon),
+        "presale": presale or t("last_two_open_stages", lang),
         "simulations": sims,
         "lang": lang,
     },
@@ -137,7 +138,7 @@ report.section(ctx, "section_forecast_deals")
 report.table(
     deals,
     {
-        "deal_id": "text",
+        "deal_id": "id",
         "title": "text",
         "owner": "text",
         "stage": "text",
@@ -150,6 +151,7 @@ report.table(
     },
     lang,
     limit=20,
+    sheet="sheet_forecast_deals",
 )
 
 # %% [markdown]
@@ -176,6 +178,9 @@ report.table(
     },
     lang,
 )
+
+# %%
+report.about(ctx)
 
 # %%
 report.glossary("06", lang)

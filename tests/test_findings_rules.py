@@ -126,7 +126,8 @@ def test_a_finding_is_data_as_well_as_a_sentence():
     assert first["rank"] == 1 and first["rule"] == "finding_stale" and first["impact"] == 1500.0
     assert first["evidence"]["n"] == 3 and first["evidence"]["threshold"] == 30.0
     assert first["text"] == str(stale.text)
-    assert second == {"rank": 2, "rule": "", "impact": None, "text": "a plain sentence", "evidence": {}}
+    assert second == {"rank": 2, "rule": "", "impact": None, "money": False, "text": "a plain sentence",
+                      "evidence": {}}  # fmt: skip
 
 
 def test_an_interval_that_spans_zero_is_called_inconclusive():

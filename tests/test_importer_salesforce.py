@@ -208,6 +208,6 @@ def test_rates_file_converts_and_the_report_says_what_it_priced(tmp_path):
     con.close()
     ctx = report.open_report(str(tmp_path / "crm.duckdb"), as_of="2024-04-01", period_start="2024-01-01")
     html = report.header(ctx, "01", {}).data
-    assert "Money is in USD: 5 of 8 deals with an amount (62%)" in html
+    assert "Money is in USD: 5 of 8\u00a0deals with an amount (62%)" in html  # a count and its noun never part
     assert "latest dated rate 2024-03-10" in html
     assert "100,000 COP (n=1); 30,000 MXN (n=1); 800 GBP (n=1)" in html

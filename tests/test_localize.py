@@ -1,0 +1,77 @@
+"""Numbers, money, plurals and dates as each language writes them (Babel's CLDR data), worked
+by hand from a Russian and an English style guide; and the same locale handed to Vega."""
+
+import datetime
+
+import pytest
+
+from crmkit import localize
+from crmkit.i18n import t
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(
+    ("count", "ru", "en"),
+    [
+        (1, "1 сделка", "1 deal"),
+        (2, "2 сделки", "2 deals"),
+        (4, "4 сделки", "4 deals"),
+        (5, "5 сделок", "5 deals"),
+        (11, "11 сделок", "11 deals"),  # 11–14 take "many" although they end in 1–4
+        (12, "12 сделок", "12 deals"),
+        (21, "21 сделка", "21 deals"),
+        (22, "22 сделки", "22 deals"),
+        (111, "111 сделок", "111 deals"),
+        (3002, "3 002 сделки", "3,002 deals"),
+    ],
+)
+def test_a_count_takes_the_noun_form_it_calls_for(count, ru, en):
+    assert localize.number(count, ",@deal", "ru") == ru.replace(" ", NBSP)
+    assert localize.number(count, ",@deal", "en") == en.replace(" ", NBSP)
+
+
+def test_a_fraction_and_a_rounded_count_agree_with_what_is_shown():
+    # «1,8 раза», «1,0 раза» (a shown fraction is "other": the few form); 1.96 shown as 2 → «2 сделки»
+    assert localize.number(1.8, ".1f@time", "ru") == f"1,8{NBSP}раза"
+    assert localize.number(1.0, ".1f@time", "ru") == f"1,0{NBSP}раза"
+    assert localize.number(1.96, ",@deal", "ru") == f"2{NBSP}сделки"
+    assert localize.number(1, ".0f@row", "ru") == f"1{NBSP}строка"
+
+
+def test_numbers_and_percentages_by_locale():
+    assert localize.number(3002, ",", "ru") == f"3{NBSP}002"
+    assert localize.number(3002, ",", "en") == "3,002"
+    assert localize.number(0.151, ".1%", "ru") == f"15,1{NBSP}%"
+    assert localize.number(0.151, ".1%", "en") == "15.1%"
+    assert localize.number(0.3, "+.0%", "ru") == f"+30{NBSP}%"
+    assert localize.number(-0.3, "+.0%", "en") == "-30%"
+    assert localize.number(1234567.891, ",.1f", "ru") == f"1{NBSP}234{NBSP}567,9"
+    assert localize.number(float("nan"), ".1f", "ru") == "—"
+    assert localize.number(2025, "", "ru") == "2025"  # no spec: as it is (a year, an id)
+
+
+def test_money_by_locale_never_with_a_bare_code_glued_to_digits():
+    assert localize.money(92300, "RUB", "ru") == f"92{NBSP}300{NBSP}₽"
+    assert localize.money(92300, "USD", "en") == "$92,300"
+    assert localize.money(92300, "RUB", "en") == f"RUB{NBSP}92,300"
+    assert localize.money(92300, "", "ru") == f"92{NBSP}300"
+
+
+def test_months_and_days_from_cldr():
+    november = datetime.date(2025, 11, 3)
+    assert localize.month(november, "ru") == "нояб. 2025"
+    assert localize.month(november, "en") == "Nov 2025"
+    vega = localize.vega_locale("ru")
+    assert vega["number"]["decimal"] == "," and vega["number"]["thousands"] == NBSP
+    assert vega["number"]["percent"] == f"{NBSP}%"
+    assert vega["time"]["shortDays"][1] == "пн" and vega["time"]["days"][0] == "воскресенье"
+    assert vega["time"]["shortMonths"][10] == "нояб."
+
+
+def test_messages_format_in_the_language():
+    # the data note of every report: counts grouped, a share with the Russian percent sign
+    note = t("quality_note", "ru", n=3002, history=2550, share=0.849, no_created=1, before=12, rejects=5)
+    assert note.startswith(f"Сделок: 3{NBSP}002; с историей этапов: 2{NBSP}550 (85{NBSP}%)")
+    english = t("quality_note", "en", n=3002, history=2550, share=0.849, no_created=1, before=12, rejects=5)
+    assert english.startswith(f"3,002{NBSP}deals: 2,550 with stage history (85%)")
