@@ -195,8 +195,11 @@ def cmd_audit(args) -> int:
         author=args.author,
         logo=args.logo,
         jobs=args.jobs,
+        pdf=args.out.with_suffix(".pdf") if args.pdf else None,
+        workbook=args.out.with_suffix(".xlsx") if args.xlsx else None,
     )
-    print(f"audit for {args.client}: {out}")
+    written = [out] + [out.with_suffix(s) for s, on in ((".pdf", args.pdf), (".xlsx", args.xlsx)) if on]
+    print(f"audit for {args.client}: " + ", ".join(map(str, written)))
     return 0
 
 
@@ -320,6 +323,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--month", help="YYYY-MM: data as of that month's end")
     p.add_argument("--as-of", help="instead of --month: an exact moment")
     p.add_argument("--jobs", type=positive_int, default=2, help="reports rendered in parallel")
+    p.add_argument("--pdf", action="store_true", help="also an A4 PDF beside it (same name, .pdf)")
+    p.add_argument(
+        "--xlsx", action="store_true", help="also the full deal lists as an Excel workbook (same name, .xlsx)"
+    )
     p.set_defaults(func=cmd_audit)
     return top
 

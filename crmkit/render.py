@@ -118,14 +118,14 @@ def execute(source: Path, output: Path, parameters: dict) -> None:
             ) from None
 
 
-def to_html(executed: Path, target: Path, title: str) -> None:
+def to_html(executed: Path, target: Path, title: str, lang: str = "en") -> None:
     """Export an executed notebook file to self-contained HTML (see `export_html`)."""
     import nbformat
 
-    export_html(nbformat.read(executed, as_version=4), target, title)
+    export_html(nbformat.read(executed, as_version=4), target, title, lang)
 
 
-def export_html(notebook, target: Path, title: str) -> None:
+def export_html(notebook, target: Path, title: str, lang: str = "en") -> None:
     """A notebook to self-contained HTML: no inputs, no prompts, no CDN scripts."""
     from nbconvert import HTMLExporter
 
@@ -138,6 +138,7 @@ def export_html(notebook, target: Path, title: str) -> None:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         exclude_markdown=True,
+        language_code=lang,  # <html lang>: hyphenation, screen readers, the browser's spelling
     )
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
@@ -179,7 +180,7 @@ def write_notice(target: Path, title: str, message: str, lang: str = "en") -> No
         f"{html.escape(example)}</pre></div>"
     )
     cell = new_code_cell(outputs=[new_output("display_data", data={"text/html": body})])
-    export_html(new_notebook(cells=[cell]), target, title)
+    export_html(new_notebook(cells=[cell]), target, title, lang)
 
 
 def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
@@ -193,7 +194,7 @@ def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
         return Rendered(source.stem, target)
     try:
         execute(source, executed, parameters)
-        to_html(executed, target, title=title)
+        to_html(executed, target, title=title, lang=parameters.get("lang", "en"))
     except CrmkitError as exc:
         return Rendered(source.stem, None, str(exc))
     except OSError as exc:  # no space left on the device, a folder that cannot be written

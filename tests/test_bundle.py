@@ -55,12 +55,58 @@ def test_bundle_escapes_crm_text_and_reports_a_failed_section(make_db, tmp_path)
 
 def test_the_summary_is_read_from_the_findings_data(deliverable):
     """Each report's findings travel as data beside their HTML (report.FINDINGS_MIME); the summary
-    lists every report's first finding before any report's second, each with its report's title,
-    the sentence escaped once (no '&amp;lt;' from escaping an already escaped text)."""
+    lists at most ten, each linking to its section, the sentence escaped once (no '&amp;lt;' from
+    escaping an already escaped text); the audit's findings sit in the data box, not the list."""
     page = deliverable.read_text(encoding="utf-8")
-    summary = page[page.index("Главное") : page.index('href="#00')]
-    items = re.findall(r"<li><span class=.crmkit-from.>(.*?)</span> (.*?)</li>", summary, flags=re.S)
+    summary = page[page.index('class="crmkit-section crmkit-summary"') : page.index('class="crmkit-databox"')]
+    items = re.findall(r'<li>(.*?) <a class="crmkit-from" href="#(\w+)">', summary, flags=re.S)
     assert 6 <= len(items) <= bundle.SUMMARY_ITEMS
-    firsts = [title for title, _ in items[: len({title for title, _ in items})]]
-    assert len(firsts) == len(set(firsts))  # the first round: one finding per report
-    assert "&amp;" not in summary and all(text.strip() for _, text in items)
+    assert "&amp;" not in summary and all(text.strip() for text, _ in items)
+    assert not any(name.startswith("00") for _, name in items)
+    box = page[page.index('class="crmkit-databox"') : page.index('class="crmkit-contents"')]
+    assert "Сделки без истории этапов" in box
+
+
+def _finding(rank, text, impact, money):
+    return {"rank": rank, "rule": "r", "impact": impact, "money": money, "text": text, "evidence": {}}
+
+
+def test_the_summary_ranks_by_money_at_stake_then_by_each_reports_order():
+    """Worked by hand: money first, largest first (B 900 > A 500 > C 100), then the findings
+    without money by their report's own rank (D rank 1 before E rank 2; a tie goes to the earlier
+    report); the same sentence twice (02 repeats 01's) once; the audit's finding goes to the box;
+    the statement's first sentence only ("Act: …" is for the section)."""
+    sections = [
+        bundle.Section("00_data_audit", [bundle.Piece("", [_finding(1, "Audit X.", 5.0, False)])]),
+        bundle.Section("01_pipeline_duration", [bundle.Piece("", [
+            _finding(1, "A 500 at stake. Act: call.", 500.0, True),
+            _finding(2, "E second.", 0.0, False),
+            _finding(3, "Same stuck.", 100.0, True),
+        ])]),
+        bundle.Section("02_stage_bottlenecks", [bundle.Piece("", [
+            _finding(1, "B 900 at stake.", 900.0, True),
+            _finding(2, "Same stuck.", 100.0, True),
+            _finding(3, "C 100.", 100.0, True),
+        ])]),
+        bundle.Section("05_weekly_kpi", [bundle.Piece("", [_finding(1, "D first.", 3.0, False)])]),
+    ]  # fmt: skip
+    page = bundle._summary(sections, "Data note.", "en")
+    items = re.findall(r"<li>(.*?) <a class=\"crmkit-from\" href=\"#(\w+)\">", page)
+    assert items == [
+        ("B 900 at stake.", "02_stage_bottlenecks"),
+        ("A 500 at stake.", "01_pipeline_duration"),
+        ("Same stuck.", "01_pipeline_duration"),
+        ("C 100.", "02_stage_bottlenecks"),
+        ("D first.", "05_weekly_kpi"),
+        ("E second.", "01_pipeline_duration"),
+    ]
+    box = page[page.index("crmkit-databox") :]
+    assert "Audit X." in box and "Data note." in box
+    assert "Audit X." not in page[: page.index("crmkit-databox")]
+
+
+def test_first_sentence_keeps_abbreviations():
+    assert bundle._first_sentence("Медиана 54 дн. (95 % ДИ 46–68). Что делать: разобрать.") == (
+        "Медиана 54 дн. (95 % ДИ 46–68)."
+    )
+    assert bundle._first_sentence("One sentence only") == "One sentence only"
