@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 
-from crmkit import __version__, charts, report
+from crmkit import __version__, charts, localize, report
 from crmkit.db import query
 from crmkit.errors import CrmkitError
 from crmkit.i18n import GLOSSARY, TERMS, t
@@ -131,7 +132,8 @@ def build(
     if workbook is not None:
         _write_workbook(sheets, Path(workbook), lang)
     if pdf is not None:
-        _write_pdf(body(static=True), Path(pdf), client=client, title=title, lang=lang)
+        as_of_day = localize.day(ctx.span.as_of - pd.Timedelta(days=1), lang, "long")
+        _write_pdf(body(static=True), Path(pdf), client=client, stamp=as_of_day, title=title, lang=lang)
     return out
 
 
@@ -232,7 +234,9 @@ def _summary(sections: list[Section], quality: str, lang: str) -> str:
 
 def _cover(client, author, as_of, freshness, lang, logo) -> str:
     latest = freshness["latest_at"].max()
-    period = as_of or (f"{latest:%Y-%m-%d}" if latest is not None else "—")
+    # as_of is the moment after the data's last day: the cover names that day
+    day = pd.Timestamp(as_of) - pd.Timedelta(days=1) if as_of else latest
+    period = localize.day(day, lang, "long") if day is not None and pd.notna(day) else "—"
     image = ""
     if logo is not None:
         kind = mimetypes.guess_type(str(logo))[0] or "image/png"
@@ -242,7 +246,7 @@ def _cover(client, author, as_of, freshness, lang, logo) -> str:
         (t("client", lang), client),
         (t("as_of", lang), period),
         (t("author", lang), author or "—"),
-        (t("prepared", lang), datetime.now(UTC).strftime("%Y-%m-%d")),
+        (t("prepared", lang), localize.day(datetime.now(UTC).date(), lang, "long")),
     ]
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return (
@@ -370,17 +374,20 @@ def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _write_pdf(blocks: list[str], target: Path, *, client: str, title: str, lang: str) -> None:
+def _write_pdf(blocks: list[str], target: Path, *, client: str, stamp: str, title: str, lang: str) -> None:
     """The bundle as an A4 PDF, made by WeasyPrint from the same blocks and the same print
     stylesheet a browser uses, charts as static SVG; the client's name in the page header, the
-    page number in the footer, no browser date or file path."""
+    date the data reach beside the title on every page, the page number in the footer, no browser
+    date or file path."""
     from weasyprint import HTML
 
     styles = "".join((TEMPLATES / "crmkit" / name).read_text() for name in ("report.css", "print.css"))
     page = (
         "@page { size: A4; margin: 16mm 14mm 16mm 14mm;"
+        " font-family: Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif;"
         f" @top-left {{ content: {_css_string(client)}; font-size: 8pt; color: #777; }}"
-        f" @top-right {{ content: {_css_string(t('bundle_title', lang))}; font-size: 8pt; color: #777; }}"
+        f" @top-right {{ content: {_css_string(t('bundle_title', lang) + ' · ' + stamp)}; font-size: 8pt;"
+        " color: #777; }"
         f" @bottom-right {{ content: {_css_string(t('page', lang))} ' ' counter(page) ' / ' counter(pages);"
         " font-size: 8pt; color: #777; } }"
         " @page :first { @top-left { content: none; } @top-right { content: none; } }"

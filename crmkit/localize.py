@@ -113,9 +113,10 @@ def month(value, lang: str = "en") -> str:
     return format_date(value, "LLL y", locale=_locale(lang))
 
 
-def day(value, lang: str = "en") -> str:
-    """A date: "Nov 3, 2025", «3 нояб. 2025 г.»."""
-    return format_date(value, "medium", locale=_locale(lang))
+def day(value, lang: str = "en", length: str = "medium") -> str:
+    """A date: "Nov 3, 2025", «3 нояб. 2025 г.»; length "long": "November 3, 2025",
+    «3 ноября 2025 г.»."""
+    return format_date(value, length, locale=_locale(lang))
 
 
 @cache

@@ -215,6 +215,9 @@ def findings(items: list[Finding], lang: str, *, heading: str = "findings") -> F
     return FindingsBlock(f'<h2>{_esc(t(heading, lang))}</h2><ol class="crmkit-findings">{rows}</ol>', items)
 
 
+_NUM = ' class="num"'  # a numeric column: its header aligned with its figures
+
+
 # Values a metric writes into a text column for a row of its own: shown in the reader's language.
 MARKERS = {"—all—": "marker_all", "—weighted—": "marker_weighted"}
 
@@ -233,8 +236,8 @@ def _fmt(value, kind: str, lang: str = "en") -> str:
         return localize.number(value, ".1%", lang)
     if kind == "int":
         return localize.number(int(value), ",", lang)
-    if kind == "date":
-        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    if kind == "date":  # «19.10.2026» in Russian; ISO in English (no month/day ambiguity)
+        return f"{pd.Timestamp(value):{'%d.%m.%Y' if lang == 'ru' else '%Y-%m-%d'}}"
     if kind == "p":  # a p-value
         shown = localize.number(max(value, 0.001), ".3f", lang)
         return f"< {shown}" if value < 0.001 else shown
@@ -265,7 +268,10 @@ def table(
     shown = frame if limit is None else frame.head(limit)
     labels = LABELS
     shades = _shades(shown, highlight or {})
-    head = "".join(f"<th>{_esc(t(c, lang) if c in labels else c)}</th>" for c in columns)
+    head = "".join(
+        f"<th{'' if kind in ('text', 'label', 'id') else _NUM}>{_esc(t(c, lang) if c in labels else c)}</th>"
+        for c, kind in columns.items()
+    )
     body = []
     for index, row in shown.iterrows():
         small = "n" in row and pd.notna(row["n"]) and row["n"] < SMALL_N
@@ -448,7 +454,7 @@ def _change_cell(row: pd.Series, block: str, kind: str, lang: str) -> str:
 
 
 def _kpi_table(head: list[str], rows: list[tuple[str, list[str]]], lang: str) -> HTML:
-    header = "".join(f"<th>{_esc(h)}</th>" for h in head)
+    header = "".join(f"<th{_NUM if i else ''}>{_esc(h)}</th>" for i, h in enumerate(head))
     body = "".join(f"<tr><td>{_esc(label)}</td>{''.join(cells)}</tr>" for label, cells in rows)
     return HTML(
         f'<table class="crmkit-table kpi"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
