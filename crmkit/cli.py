@@ -155,6 +155,7 @@ def cmd_report(args) -> int:
         jobs=args.jobs,
         extra={"owner": args.owner, "pipeline": args.pipeline, **dict(args.param or [])},
         per_client=len(dbs) > 1,
+        cluster=args.cluster,
     )
     for r in results:
         where = r.folder.relative_to(Path(args.out)) if r.folder else ""
@@ -312,6 +313,13 @@ def parser() -> argparse.ArgumentParser:
         help="any other notebook parameter, e.g. view=period, whatif_reduction=0.3",
     )
     p.add_argument("--jobs", type=positive_int, help="reports rendered in parallel (default: cores)")
+    p.add_argument(
+        "--cluster",
+        default=os.environ.get("CRMKIT_CLUSTER") or None,
+        metavar="ADDRESS",
+        help="render on a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786 (default: $CRMKIT_CLUSTER, "
+        "else this machine); its workers must see the databases and --out at the same paths",
+    )
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("audit", help="one self-contained HTML of every report for a client (the deliverable)")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)

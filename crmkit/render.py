@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,11 +252,13 @@ def render_batch(
     jobs: int | None = None,
     extra: dict | None = None,
     per_client: bool = True,
+    cluster: str | None = None,
 ) -> list[Rendered]:
     """Render every notebook for every run, all on one pool (both cores busy across periods and
-    databases). With several databases each gets reports/<database>/<period>/; a language other
-    than English its own sub-folder (reports/<period>/ru/). A database that
-    cannot be opened fails its own reports at once, with the reason; the others go on."""
+    databases), or on the Dask cluster at `cluster` (see `_executor`). With several databases
+    each gets reports/<database>/<period>/; a language other than English its own sub-folder
+    (reports/<period>/ru/). A database that cannot be opened fails its own reports at once, with
+    the reason; the others go on."""
     sources = notebooks(names)
     extra = {k: v for k, v in (extra or {}).items() if v not in (None, "")}
     check_parameters(sources, extra)
@@ -275,13 +278,12 @@ def render_batch(
             else:
                 tasks.append((source, out_dir, parameters))
     jobs = jobs or min(max(len(tasks), 1), os.cpu_count() or 1)
-    with _progress(len(tasks)) as advance:
-        if jobs > 1:
-            with ProcessPoolExecutor(jobs) as pool:
-                futures = [(pool.submit(render_one, *task), task) for task in tasks]
-                for future, task in futures:
-                    results.append(_with_folder(future.result(), task[1]))
-                    advance(results[-1].notebook)
+    with _progress(len(tasks)) as advance, _executor(jobs, cluster) as pool:
+        if pool is not None:
+            futures = [(pool.submit(render_one, *task), task) for task in tasks]
+            for future, task in futures:
+                results.append(_with_folder(future.result(), task[1]))
+                advance(results[-1].notebook)
         else:
             for task in tasks:
                 results.append(_with_folder(render_one(*task), task[1]))
@@ -292,6 +294,34 @@ def render_batch(
         write_index(folder, run_results, parameters, folder.relative_to(out_root).as_posix(), lang)
     write_root_index(out_root, lang)
     return results
+
+
+# A render that raised on a worker is tried again this many times; a worker that died mid-render
+# has its jobs moved to the others by the Dask scheduler itself (distributed's allowed-failures).
+CLUSTER_RETRIES = 2
+
+
+@contextmanager
+def _executor(jobs: int, cluster: str | None):
+    """Where the render jobs run: the Dask distributed scheduler at `cluster` (its workers must
+    reach the same paths: the databases and the reports folder, on shared storage), else a local
+    process pool of `jobs`; None: in this process, one after another."""
+    if cluster:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise CrmkitError("--cluster needs Dask's distributed: pip install 'crmkit[cluster]'") from exc
+        try:
+            client = Client(cluster, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise CrmkitError(f"--cluster {cluster}: no Dask scheduler answers there ({exc})") from exc
+        with client:
+            yield client.get_executor(retries=CLUSTER_RETRIES, pure=False)
+    elif jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            yield pool
+    else:
+        yield None
 
 
 def _with_folder(result: Rendered, folder: Path) -> Rendered:
