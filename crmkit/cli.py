@@ -63,6 +63,20 @@ def cmd_load(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from crmkit.db import connect, export_parquet
+
+    con = connect(args.db, read_only=True)
+    try:
+        written = export_parquet(con, args.parquet)
+    except OSError as exc:
+        raise CrmkitError(f"--parquet {args.parquet}: cannot write there ({exc.strerror or exc})") from exc
+    finally:
+        con.close()
+    print(f"{args.parquet}: " + ", ".join(f"{table} {n:,}" for table, n in written.items()))
+    return 0
+
+
 def cmd_metrics(args) -> int:
     from crmkit import metrics
 
@@ -288,6 +302,13 @@ def parser() -> argparse.ArgumentParser:
         help="a metric's own option, e.g. view=period, by=team, stage=..., reduction=0.3",
     )
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser(
+        "export", help="write the database's tables as Parquet: reports and metrics read that folder as --db"
+    )
+    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--parquet", type=Path, required=True, metavar="FOLDER", help="where <table>.parquet go")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", help="render the report notebooks to offline HTML")
     p.add_argument(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -45,9 +46,12 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyC
             f"--db {db_path.name}: that names an export or a text file; --db is the crmkit database "
             "file, e.g. data/crm.duckdb (give exports as the files to load)"
         )
+    if db_path.is_dir() and read_only and is_parquet_account(db_path):
+        return _connect_parquet(db_path)
     if db_path.is_dir():
         raise CrmkitError(
-            f"--db {db_path}: a folder; --db is the database file, e.g. {db_path / 'crm.duckdb'}"
+            f"--db {db_path}: a folder without deals.parquet; --db is the database file, e.g. "
+            f"{db_path / 'crm.duckdb'}, or a folder written by `crmkit export --parquet`"
         )
     if db_path.exists() and db_path.stat().st_size and not _is_duckdb(db_path):
         raise CrmkitError(f"cannot open {db_path}: not a DuckDB database file (crmkit's database is one)")
@@ -64,6 +68,59 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyC
         con.execute(schema_sql())
     define_views(con)
     return con
+
+
+def schema_tables() -> list[str]:
+    """The canonical tables, in the order schema.sql creates them."""
+    return re.findall(r"^create table if not exists (\w+)", schema_sql(), flags=re.M)
+
+
+def is_parquet_account(folder: Path) -> bool:
+    return (folder / "deals.parquet").exists() or (folder / "deals").is_dir()
+
+
+def _parquet_source(folder: Path, table: str) -> str | None:
+    """The Parquet behind a table: `<table>.parquet`, or a folder `<table>/` of parts."""
+    if (folder / f"{table}.parquet").exists():
+        return str(folder / f"{table}.parquet")
+    if (folder / table).is_dir():
+        return str(folder / table / "*.parquet")
+    return None
+
+
+def _connect_parquet(folder: Path) -> duckdb.DuckDBPyConnection:
+    """An account kept as Parquet (a folder of canonical tables, `crmkit export --parquet`): an
+    in-memory DuckDB whose tables are views over the files, so every metric reads them as it reads
+    a database file, scanning the files (not holding them) and spilling to disk beyond its memory."""
+    spill = Path(tempfile.gettempdir()) / "crmkit-spill"
+    con = duckdb.connect(config={"temp_directory": str(spill)})
+    con.execute(schema_sql())
+    for table in schema_tables():
+        source = _parquet_source(folder, table)
+        if source is None:
+            continue  # a table the account does not have stays empty
+        try:
+            con.execute(f"drop table {table}")
+            quoted = source.replace("'", "''")
+            con.execute(f"create view {table} as select * from read_parquet('{quoted}')")
+        except duckdb.Error as exc:
+            raise CrmkitError(f"{source}: cannot read as Parquet ({str(exc).splitlines()[0]})") from exc
+    define_views(con)
+    return con
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
+    """Every canonical table (the loads and rejects too) as `<table>.parquet` in `folder`, zstd;
+    written beside and renamed, so a reader never sees half a file. Returns rows per table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for table in schema_tables():
+        target, partial = folder / f"{table}.parquet", folder / f".{table}.parquet.partial"
+        quoted = str(partial).replace("'", "''")
+        con.execute(f"copy (select * from main.{table}) to '{quoted}' (format parquet, compression zstd)")
+        partial.replace(target)
+        written[table] = con.execute(f"select count(*) from main.{table}").fetchone()[0]
+    return written
 
 
 # What a load may hold in memory (DuckDB's part) before DuckDB spills to disk (beside the database, <db>.tmp):

@@ -95,7 +95,8 @@ def test_the_workbook_holds_every_row_of_each_list_cut_short(printed):
         rows = list(sheet.iter_rows(values_only=True))
         assert len(rows) - 1 == int(total.replace("\u00a0", "")) > int(shown)
         table = page[: page.index(f"лист {number} («{name}»)")]
-        head = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", table[table.rindex("<thead>") : table.rindex("</thead>")])
+        header = table[table.rindex("<thead>") : table.rindex("</thead>")]
+        head = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", header)
         assert list(rows[0]) == head  # the same columns as the HTML
     stale = book[book.sheetnames[0]]
     money = [c for c in stale[1] if c.value == "Сумма"][0].column

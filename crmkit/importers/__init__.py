@@ -36,30 +36,39 @@ def expand(paths: list[Path]) -> list[Path]:
     files = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".json"))
+            files += sorted(
+                p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".json", ".parquet")
+            )
         elif not path.exists():
             raise CrmkitError(f"file not found: {path}")
-        elif path.suffix.lower() not in (".csv", ".xlsx", ".xlsm", ".json"):
-            raise CrmkitError(f"{path.name}: not a CSV, XLSX or JSON file; export the data as one of these")
+        elif path.suffix.lower() not in (".csv", ".xlsx", ".xlsm", ".json", ".parquet"):
+            raise CrmkitError(
+                f"{path.name}: not a CSV, XLSX, JSON or Parquet file; export the data as one of these"
+            )
         else:
             files.append(path)
     return files
 
 
+# crmkit's own tables in a folder of `crmkit export --parquet`: a history of its loads, not data to load
+BOOKKEEPING = ("loads.parquet", "rejects.parquet")
+
+
 def detect(paths: list[Path]) -> str:
     """The format of the files: a named CRM's when its files say so, else the canonical layout."""
-    files = expand(paths)
+    files = [p for p in expand(paths) if p.name not in BOOKKEEPING]
     for module in NAMED:
         if module.looks_like(files):
             return module.FORMAT
-    if all(p.suffix.lower() == ".csv" and canonical.is_table_file(p) for p in files) and files:
+    if files and all(canonical.is_table_file(p) for p in files):
         return canonical.FORMAT
     raise CrmkitError(
         f"cannot tell the format of {', '.join(p.name for p in files) or 'no files'}: "
         "expected a Salesforce export (Opportunity.csv), an amoCRM export (columns «ID», «Этап сделки» "
         "or API JSON with _embedded leads), Bitrix24 REST JSON (crm.deal.list …), a HubSpot deals export "
         "(Record ID, Deal Stage), a Pipedrive deals export (Deal - ID, Deal - Stage) or canonical "
-        "<table>.csv files; name the format with --format, or describe the file with --mapping"
+        "<table>.csv or <table>.parquet files; name the format with --format, or describe the file "
+        "with --mapping"
     )
 
 

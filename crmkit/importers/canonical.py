@@ -1,7 +1,9 @@
-"""The canonical CSV layout: one `<table>.csv` per canonical table, headers = column names.
+"""The canonical layout: one `<table>.csv` (or `<table>.parquet`) per canonical table, headers =
+column names.
 
-This is what `crmkit sample` writes and the simplest target for a hand-made export. Any subset
-of the tables may be present; a directory is read in load order (pipelines first).
+This is what `crmkit sample` writes (and `crmkit export --parquet`), and the simplest target for a
+hand-made export. Any subset of the tables may be present; a directory is read in load order
+(pipelines first).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from crmkit.importers.files import read_text_table
 FORMAT = "csv"
 
 
+SUFFIXES = (".csv", ".parquet")
+
+
 def is_table_file(path: Path) -> bool:
-    return path.stem in TABLES
+    return path.stem in TABLES and path.suffix.lower() in SUFFIXES
 
 
 def looks_like(paths: list[Path]) -> bool:
-    return bool(paths) and all(p.suffix.lower() == ".csv" and is_table_file(p) for p in paths)
+    return bool(paths) and all(is_table_file(p) for p in paths)
 
 
 def table_files(paths: list[Path]) -> dict[str, list[Path]]:
@@ -30,14 +35,16 @@ def table_files(paths: list[Path]) -> dict[str, list[Path]]:
     updating what the earlier gave for the same key."""
     found: dict[str, list[Path]] = {}
     for path in paths:
-        candidates = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+        candidates = [path]
+        if path.is_dir():
+            candidates = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
         for file in candidates:
             if file.stem in TABLES:
                 found.setdefault(file.stem, []).append(file)
             elif not path.is_dir():
                 raise CrmkitError(
                     f"{file.name}: not a canonical table file; expected one of "
-                    f"{', '.join(t + '.csv' for t in LOAD_ORDER)} (or use a mapping file)"
+                    f"{', '.join(t + '.csv' for t in LOAD_ORDER)} or .parquet (or use a mapping file)"
                 )
     if not found:
         raise CrmkitError(

@@ -157,11 +157,14 @@ def head_text(path: Path, size: int = 1 << 16) -> str:
 
 
 def peek_columns(path: Path) -> list[str]:
-    """The header of a CSV or XLSX file, read cheaply for auto-detection ([] if unreadable)."""
+    """The header of a CSV, XLSX or Parquet file, read cheaply for auto-detection ([] if unreadable)."""
     path = Path(path)
     try:
         if is_spreadsheet(path):
             return _xlsx_header(path)[0]
+        if path.suffix.lower() == ".parquet":
+            with duckdb.connect() as con:
+                return [c[0] for c in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description]
         with duckdb.connect() as con:
             cursor = con.execute(
                 "select * from read_csv(?, all_varchar = true, header = true) limit 0",
@@ -182,7 +185,33 @@ def read_text_table(con: duckdb.DuckDBPyConnection, path: Path, *, decimal: str 
         return _read_xlsx(con, path, decimal)
     if path.suffix.lower() == ".json":
         raise CrmkitError(f"{path.name}: a JSON file where a CSV or XLSX table was expected")
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet(con, path)
     return _read_csv(con, path)
+
+
+def _read_parquet(con, path: Path) -> RawFile:
+    """A Parquet table read as text, as every file is: validation types each value itself, so a
+    Parquet file and a CSV file of the same rows load the same (DuckDB reads it in row groups)."""
+    n = next(_counter)
+    try:
+        columns = [c[0] for c in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description]
+    except duckdb.Error as exc:
+        raise CrmkitError(
+            f"{path.name}: cannot read as Parquet ({str(exc).splitlines()[0]}); write it again"
+        ) from exc
+    as_text = ", ".join(f'src."{c.replace(chr(34), chr(34) * 2)}"::varchar as "{c.replace(chr(34), chr(34) * 2)}"'
+                        for c in columns)  # fmt: skip
+    con.execute(
+        f"create or replace temp view _raw_{n} as select row_number() over () as _row, "
+        f"to_json(src)::varchar as _raw, {as_text} from read_parquet('{_sql_path(path)}') as src"
+    )
+    total = con.execute(f"select count(*) from _raw_{n}").fetchone()[0]
+    return RawFile(path, f"_raw_{n}", columns, total)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _ends_mid_line(path: Path) -> bool:
