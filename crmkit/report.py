@@ -109,11 +109,28 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
         latest=f"{latest:%Y-%m-%d %H:%M}" if pd.notna(latest) else "—",
         zone=zone,
     )
+    title = t("report_" + report, lang)
     return HTML(
-        f'<div class="crmkit-header"><h1>{_esc(t("report_" + report, lang))}</h1>'
+        f'<div class="crmkit-header">{_page_stamp(title, stamp)}<h1>{_esc(title)}</h1>'
         f"<p>{_esc(t('intro_' + report, lang))}</p>"
         f'<p class="crmkit-stamp-line">{_esc(stamp)}</p>'
         f'<p class="crmkit-quality">{_esc(quality_note(ctx.con, ctx.span.as_of, lang))}</p></div>'
+    )
+
+
+def _page_stamp(title: str, stamp: str) -> str:
+    """The report's title and its window on every printed page (CSS page margin boxes, which
+    browsers print instead of their own date-and-path header)."""
+
+    def css(text: str) -> str:  # a CSS string; `<` escaped too, so no CRM text can close the style
+        kept = " .,:;()«»—–-"
+        return '"' + "".join(c if c.isalnum() or c in kept else f"\\{ord(c):x} " for c in text) + '"'
+
+    small = "font-size: 8pt; color: #777;"
+    return (
+        f"<style>@page {{ @top-left {{ content: {css(title)}; {small} }}"
+        f" @top-right {{ content: {css(stamp)}; {small} }}"
+        f" @bottom-right {{ content: counter(page) ' / ' counter(pages); {small} }} }}</style>"
     )
 
 
