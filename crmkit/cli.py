@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -61,6 +62,35 @@ def cmd_load(args) -> int:
             print(f"  {table:<14} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>7,}")
     con.close()
     return 0
+
+
+def cmd_pull(args) -> int:
+    from rich.progress import Progress, TextColumn
+
+    from crmkit.pull import CRMS
+
+    with Progress(TextColumn("{task.description}"), transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(resource: str, pages: int, records: int) -> None:
+            if resource not in tasks:
+                tasks[resource] = bar.add_task(resource)
+            bar.update(tasks[resource], description=f"{resource}: {pages:,} pages, {records:,} records")
+
+        pulled = CRMS[args.crm].run(args.out, args.base_url, progress=progress)
+    since = ""
+    if pulled.since is not None:
+        since = datetime.fromtimestamp(pulled.since, UTC).strftime("%Y-%m-%d %H:%M")
+    counts = ", ".join(f"{name} {pulled.records.get(name, 0):,}" for name in pulled.pages)
+    print(
+        f"{args.crm}: {f'changes since {since} UTC' if since else 'everything'}; {counts}; "
+        f"waited {pulled.waits:.1f} s for the API; written to {pulled.folder}"
+    )
+    if not args.load:
+        return 0
+    args.paths, args.format, args.mapping, args.force = [pulled.folder], args.crm, None, False
+    args.rates, args.encoding, args.append = None, None, False
+    return cmd_load(args)
 
 
 def cmd_export(args) -> int:
@@ -302,6 +332,15 @@ def parser() -> argparse.ArgumentParser:
         help="a metric's own option, e.g. view=period, by=team, stage=..., reduction=0.3",
     )
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("pull", help="an account's records from the CRM's API into raw files (and load them)")
+    p.add_argument("crm", choices=["amocrm"])
+    p.add_argument("--out", type=Path, required=True, help="the CRM's raw folder, e.g. data/raw/amocrm/")
+    p.add_argument("--base-url", required=True, help="the account's address, e.g. https://SUBDOMAIN.amocrm.ru")
+    p.add_argument("--load", action="store_true", help="then load what was pulled into --db")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--tz", default="UTC", help="the account's time zone (days and weeks are cut in it)")
+    p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser(
         "export", help="write the database's tables as Parquet: reports and metrics read that folder as --db"

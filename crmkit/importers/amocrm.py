@@ -362,7 +362,9 @@ def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[St
     ]
     # Each deal with stage-change events: its first stage (the first change's value_before),
     # entered at its creation. A lead without any (older than the event history, say) has no
-    # known path: it gets the flagged synthetic entry, as a lead loaded without events does.
+    # known path: it gets the flagged synthetic entry, as a lead loaded without events does. A
+    # pull of what changed brings a lead's new events only: when the stored history already goes
+    # back further, its first stage is known and is kept (the new events' value_before is not it).
     if events:
         changes = " union all ".join(f"select * from {e.relation}" for e in events)
         staged.append(
@@ -374,12 +376,22 @@ def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[St
             with changes as ({changes}),
             first_change as (
                 select deal_id, arg_min(before_pipeline_id, entered_at) as pipeline_id,
-                       arg_min(before_stage_id, entered_at) as stage_id
+                       arg_min(before_stage_id, entered_at) as stage_id,
+                       min(try_cast(entered_at as timestamptz))::timestamp as first_at
                 from changes where _drop is null group by deal_id
+            ),
+            known as (  -- stored changes after the creation, reaching further back than these events
+                select stored.deal_id, min(stored.entered_at) as first_stored
+                from main.stage_changes as stored
+                inner join main.deals as deal on deal.deal_id = stored.deal_id
+                where not stored.is_synthetic and stored.entered_at > deal.created_at
+                group by stored.deal_id
             )
             select src._row, src._raw, src.deal_id, first_change.pipeline_id, first_change.stage_id,
                    src.created_at as entered_at, src.created_by as changed_by, src._drop
-            from {raw.relation} as src inner join first_change using (deal_id)""",
+            from {raw.relation} as src inner join first_change using (deal_id)
+            left join known using (deal_id)
+            where known.first_stored is null or known.first_stored >= first_change.first_at""",
                 drop_reason="_drop",
                 derived=True,
                 replace_key=("deal_id", "entered_at"),

@@ -1,0 +1,112 @@
+"""`crmkit pull amocrm` against amoCRM's API mocked on 127.0.0.1 (tests/fixtures/mock_amocrm.py):
+every page pulled through a 429 and a 500, the canonical rows exactly those of loading the same
+documented responses as files; a second pull asks only for what changed and its load keeps the
+history already stored; an expired token is one line; an interrupted pull resumes."""
+
+import json
+import time
+
+import pytest
+
+from crmkit.cli import main
+from crmkit.db import connect
+from crmkit.importers import load
+from crmkit.pull import amocrm, base
+from tests.fixtures.mock_amocrm import API, MockAmoCRM
+
+TABLES = ("pipelines", "stages", "users", "deals", "stage_changes", "activities")
+
+
+@pytest.fixture
+def mock(monkeypatch):
+    with MockAmoCRM() as server:
+        monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN", server.token)
+        yield server
+
+
+def _rows(db) -> dict:
+    con = connect(db, read_only=True)
+    rows = {t: con.execute(f"select * from main.{t} order by all").fetchall() for t in TABLES}
+    con.close()
+    return rows
+
+
+def test_a_pull_pages_to_the_end_through_a_429_and_a_500(mock, tmp_path):
+    mock.trouble = {("/api/v4/leads", 2): [429], ("/api/v4/events", 1): [500]}
+    pulled = amocrm.run(tmp_path / "raw", mock.base_url)
+    # 4 leads, 2 a page: 2 pages; 5 of the 6 events are stage changes or calls (a tag event is not
+    # asked for): 3 pages; 3 users: 2 pages; 3 notes: 2; 2 tasks: 1; the pipelines: 1 response.
+    assert pulled.pages == {"pipelines": 1, "users": 2, "leads": 2, "events": 3, "tasks": 1, "notes": 2}
+    assert pulled.records["leads"] == 4 and pulled.records["events"] == 5
+    assert pulled.since is None and pulled.waits >= 1.0  # Retry-After: 1 was honoured
+    assert sorted(p.name for p in pulled.folder.iterdir())[:2] == ["events-0001.json", "events-0002.json"]
+    assert not (tmp_path / "raw" / ".partial").exists()
+    events = [q for path, q in mock.requests if path == "/api/v4/events"]
+    assert events[0]["filter[type]"] == "lead_status_changed,incoming_call,outgoing_call"
+
+
+def test_the_pulled_files_load_as_the_documented_responses_do(mock, tmp_path):
+    """The exact canonical rows: those the importer makes of the same responses saved as files."""
+    db = tmp_path / "pulled.duckdb"
+    code = main(["pull", "amocrm", "--out", str(tmp_path / "raw"), "--base-url", mock.base_url,
+                 "--load", "--db", str(db), "--tz", "Europe/Moscow"])  # fmt: skip
+    assert code == 0
+    reference = connect(tmp_path / "files.duckdb")
+    load(reference, [API], time_zone="Europe/Moscow")
+    reference.close()
+    assert _rows(db) == _rows(tmp_path / "files.duckdb")
+
+
+def test_a_second_pull_asks_only_for_changes_and_keeps_the_stored_history(mock, tmp_path):
+    db, raw = tmp_path / "crm.duckdb", tmp_path / "raw"
+    pull = ["pull", "amocrm", "--out", str(raw), "--base-url", mock.base_url, "--load", "--db", str(db)]
+    assert main(pull) == 0
+    before = _rows(db)
+    cursor = json.loads((raw / "cursor.json").read_text())["since"]
+    # Lead 202 moves on, after the first pull: the lead is updated and a stage-change event added.
+    now = int(time.time())
+    lead = next(r for r in mock.data["/api/v4/leads"] if r["id"] == 202)
+    stages = [s["id"] for p in mock.pipelines["_embedded"]["pipelines"] for s in p["_embedded"]["statuses"]
+              if p["id"] == lead["pipeline_id"] and s["id"] not in (lead["status_id"], 142, 143)]  # fmt: skip
+    mock.update_lead(202, status_id=stages[-1], pipeline_id=lead["pipeline_id"], at=now, event_id="new-1")
+    mock.requests.clear()
+    time.sleep(1)  # a new folder: named by the second
+    assert main(pull) == 0
+    asked = {path: q for path, q in mock.requests if "since" not in path}
+    assert asked["/api/v4/leads"]["filter[updated_at][from]"] == str(cursor)
+    assert asked["/api/v4/events"]["filter[created_at][from]"] == str(cursor)
+    second = max(p for p in raw.iterdir() if p.is_dir() and not p.name.startswith("."))
+    leads = json.loads((second / "leads-0001.json").read_text())["_embedded"]["leads"]
+    assert [lead["id"] for lead in leads] == [202]  # only the changed lead
+    assert not (second / "tasks-0001.json").exists()  # nothing changed: 204, no page
+    after = _rows(db)
+    old = [r for r in before["stage_changes"] if r[0] == "202"]
+    new = [r for r in after["stage_changes"] if r[0] == "202"]
+    added = set(new) - set(old)
+    assert set(old) <= set(new) and len(added) == 1  # its history kept (its first stage too), one added
+    assert next(iter(added))[2] == str(stages[-1])
+    others = [r for r in after["stage_changes"] if r[0] != "202"]
+    assert others == [r for r in before["stage_changes"] if r[0] != "202"]
+
+
+def test_an_expired_token_is_one_line_naming_the_setting(mock, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN", "tok-3f9a-expired")
+    assert main(["pull", "amocrm", "--out", str(tmp_path / "raw"), "--base-url", mock.base_url]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "CRMKIT_AMOCRM_TOKEN" in error and "401" in error
+    assert "tok-3f9a" not in error  # the secret is never printed
+    assert not [p for p in (tmp_path / "raw").iterdir() if not p.name.startswith(".")]
+
+
+def test_an_interrupted_pull_resumes_where_it_stopped(mock, tmp_path, monkeypatch):
+    monkeypatch.setattr(base, "ATTEMPTS", 2)
+    mock.trouble = {("/api/v4/tasks", 1): [500, 500]}
+    raw = tmp_path / "raw"
+    with pytest.raises(Exception, match="HTTP 500"):
+        amocrm.run(raw, mock.base_url)
+    assert (raw / ".partial" / "leads-0002.json").exists() and not (raw / "cursor.json").exists()
+    mock.requests.clear()
+    pulled = amocrm.run(raw, mock.base_url)
+    assert {path for path, _ in mock.requests} == {"/api/v4/tasks", "/api/v4/leads/notes"}
+    assert pulled.pages == {"pipelines": 1, "users": 2, "leads": 2, "events": 3, "tasks": 1, "notes": 2}
+    assert (raw / "cursor.json").exists() and not (raw / ".partial").exists()
