@@ -334,9 +334,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("pull", help="an account's records from the CRM's API into raw files (and load them)")
-    p.add_argument("crm", choices=["amocrm"])
+    p.add_argument("crm", choices=["amocrm", "bitrix24"])
     p.add_argument("--out", type=Path, required=True, help="the CRM's raw folder, e.g. data/raw/amocrm/")
-    p.add_argument("--base-url", required=True, help="the account's address, e.g. https://SUBDOMAIN.amocrm.ru")
+    p.add_argument(
+        "--base-url",
+        required=True,
+        help="the account's address: https://SUBDOMAIN.amocrm.ru, or Bitrix24's incoming webhook URL up to "
+        "its secret code (https://PORTAL.bitrix24.ru/rest/1/; the code goes in CRMKIT_BITRIX24_TOKEN)",
+    )
     p.add_argument("--load", action="store_true", help="then load what was pulled into --db")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
     p.add_argument("--tz", default="UTC", help="the account's time zone (days and weeks are cut in it)")

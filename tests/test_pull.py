@@ -5,14 +5,17 @@ history already stored; an expired token is one line; an interrupted pull resume
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from crmkit.cli import main
 from crmkit.db import connect
 from crmkit.importers import load
-from crmkit.pull import amocrm, base
+from crmkit.pull import amocrm, base, bitrix24
 from tests.fixtures.mock_amocrm import API, MockAmoCRM
+from tests.fixtures.mock_bitrix24 import FIXTURES as FIXTURES_B24
+from tests.fixtures.mock_bitrix24 import MockBitrix24
 
 TABLES = ("pipelines", "stages", "users", "deals", "stage_changes", "activities")
 
@@ -110,3 +113,51 @@ def test_an_interrupted_pull_resumes_where_it_stopped(mock, tmp_path, monkeypatc
     assert {path for path, _ in mock.requests} == {"/api/v4/tasks", "/api/v4/leads/notes"}
     assert pulled.pages == {"pipelines": 1, "users": 2, "leads": 2, "events": 3, "tasks": 1, "notes": 2}
     assert (raw / "cursor.json").exists() and not (raw / ".partial").exists()
+
+
+@pytest.fixture
+def portal(monkeypatch):
+    with MockBitrix24() as server:
+        monkeypatch.setenv("CRMKIT_BITRIX24_TOKEN", server.code)
+        yield server
+
+
+def test_bitrix24_pages_by_start_through_query_limit_and_loads_as_its_responses_do(portal, tmp_path, capsys):
+    portal.trouble = {("crm.deal.list", 2): [503]}
+    db = tmp_path / "pulled.duckdb"
+    command = ["pull", "bitrix24", "--out", str(tmp_path / "raw"), "--base-url", portal.base_url, "--load",
+               "--db", str(db)]  # fmt: skip
+    assert main(command) == 0
+    assert portal.code not in capsys.readouterr().out  # the webhook's secret is never printed
+    folder = next(p for p in (tmp_path / "raw").iterdir() if p.is_dir())
+    # 3 deals, 2 a response: 2 pages (start 0, start 2 after a 503); 8 history entries: 4 pages
+    assert sorted(p.name for p in folder.glob("crm.deal.list-*")) == ["crm.deal.list-0001.json",
+                                                                       "crm.deal.list-0002.json"]  # fmt: skip
+    assert len(list(folder.glob("crm.stagehistory.list-*"))) == 4
+    starts = [q.get("start", "0") for method, q in portal.requests if method == "crm.deal.list"]
+    assert starts == ["0", "2"]
+    reference = connect(tmp_path / "files.duckdb")
+    load(reference, [FIXTURES_B24])
+    reference.close()
+    assert _rows(db) == _rows(tmp_path / "files.duckdb")
+
+
+def test_bitrix24_second_pull_asks_only_for_changes(portal, tmp_path):
+    raw = tmp_path / "raw"
+    assert bitrix24.run(raw, portal.base_url).since is None
+    cursor = json.loads((raw / "cursor.json").read_text())["since"]
+    portal.requests.clear()
+    time.sleep(1)
+    second = bitrix24.run(raw, portal.base_url)
+    asked = dict(portal.requests)
+    since = datetime.fromtimestamp(cursor, UTC).isoformat(timespec="seconds")
+    assert asked["crm.deal.list"]["filter[>DATE_MODIFY]"] == since
+    assert asked["crm.stagehistory.list"]["filter[>CREATED_TIME]"] == since
+    assert second.records["crm.deal.list"] == 0 and second.records["crm.status.list"] == 11  # stages whole
+
+
+def test_a_wrong_webhook_is_one_line(portal, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRMKIT_BITRIX24_TOKEN", "wrong-code-77")
+    assert main(["pull", "bitrix24", "--out", str(tmp_path / "raw"), "--base-url", portal.base_url]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "CRMKIT_BITRIX24_TOKEN" in error and "wrong-code-77" not in error

@@ -113,8 +113,9 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     staged: list[Staged] = []
     for path, records in by_kind["categories"]:
         staged.append(stage_records(con, "pipelines", path, records, _category_record))
+    positions = _positions(statuses)
     for path, records in by_kind["statuses"]:
-        staged += _stages(con, path, records, names)
+        staged += _stages(con, path, records, names, positions)
     for path, records in by_kind["users"]:
         staged.append(stage_records(con, "users", path, records, _user))
     for path, records in by_kind["deals"]:
@@ -145,17 +146,42 @@ def _category(entity_id: str | None) -> str | None:
     return None
 
 
-def _stages(con, path: Path, records: list, names: dict) -> list[Staged]:
+def _kind(status: dict) -> str:
+    semantics = status.get("SEMANTICS") or (status.get("EXTRA") or {}).get("SEMANTICS")
+    return {"S": "won", "success": "won", "F": "lost", "failure": "lost"}.get(semantics, "open")
+
+
+def _positions(statuses: list[dict]) -> dict[tuple, str]:
+    """Each deal stage's place in its pipeline's funnel — open stages by SORT, then won, then
+    lost — over every status file at once: a portal lists its statuses 50 to a response, and a
+    funnel split over two pages is still one funnel."""
+
+    def sort(status: dict) -> int:
+        try:
+            return int(status.get("SORT"))
+        except (TypeError, ValueError):
+            return 0
+
+    stages = [(i, s) for i, s in enumerate(statuses) if _category(s.get("ENTITY_ID"))]
+    ordered = sorted(stages, key=lambda e: (_kind(e[1]) == "lost", _kind(e[1]) == "won", sort(e[1]), e[0]))
+    positions, counts = {}, {}
+    for _, status in ordered:
+        category = _category(status.get("ENTITY_ID"))
+        counts[category] = counts.get(category, 0) + 1
+        positions.setdefault((category, text(status.get("STATUS_ID"))), str(counts[category]))
+    return positions
+
+
+def _stages(con, path: Path, records: list, names: dict, positions: dict) -> list[Staged]:
     def shape(record: dict) -> dict:
         status = _upper(record)
         category = _category(status.get("ENTITY_ID"))
-        semantics = status.get("SEMANTICS") or (status.get("EXTRA") or {}).get("SEMANTICS")
         return {
             "pipeline_id": category,
             "stage_id": text(status.get("STATUS_ID")),
             "name": text(status.get("NAME")),
-            "sort": text(status.get("SORT")),
-            "kind": {"S": "won", "success": "won", "F": "lost", "failure": "lost"}.get(semantics, "open"),
+            "position": positions.get((category, text(status.get("STATUS_ID")))),
+            "kind": _kind(status),
             "pipeline_name": names.get(
                 category, DEFAULT_PIPELINE if category == "0" else f"Направление {category}"
             ),
@@ -163,7 +189,7 @@ def _stages(con, path: Path, records: list, names: dict) -> list[Staged]:
         }
 
     raw = records_table(
-        con, path, records, shape, ("pipeline_id", "stage_id", "name", "sort", "kind", "_drop")
+        con, path, records, shape, ("pipeline_id", "stage_id", "name", "position", "kind", "_drop")
     )
     return [
         # Pipelines named by their stage lists where no category list (stored first) names them.
@@ -183,10 +209,7 @@ def _stages(con, path: Path, records: list, names: dict) -> list[Staged]:
             "stages",
             raw,
             f"""
-            select _row, _raw, pipeline_id, stage_id, name, kind, _drop,
-                   row_number() over (partition by pipeline_id order by _drop is not null, kind = 'lost',
-                                      kind = 'won', try_cast(sort as integer), _row)::varchar as position
-            from {raw.relation}""",
+            select _row, _raw, pipeline_id, stage_id, name, kind, _drop, position from {raw.relation}""",
             drop_reason="_drop",
         ),
     ]

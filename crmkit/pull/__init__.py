@@ -1,6 +1,6 @@
 """`crmkit pull CRM`: the account's records straight from the CRM's API into raw files
 (`crmkit/pull/base.py` says how: paging, rate limits, retries, resuming, the cursor)."""
 
-from crmkit.pull import amocrm
+from crmkit.pull import amocrm, bitrix24
 
-CRMS = {"amocrm": amocrm}
+CRMS = {"amocrm": amocrm, "bitrix24": bitrix24}

@@ -36,8 +36,9 @@ RESOURCES = [
 ]
 
 
-def _next_page(page: dict) -> str | None:
-    return ((page.get("_links") or {}).get("next") or {}).get("href")
+def _next_page(page: dict, url: str, params: dict | None) -> tuple[str, None] | None:
+    href = ((page.get("_links") or {}).get("next") or {}).get("href")
+    return (href, None) if href else None  # the next link carries the query
 
 
 def _records(name: str, page: dict) -> int:

@@ -2,7 +2,7 @@
 page saved as it came, in a folder named by the moment the pull began (raw data is immutable),
 asked only for what changed since the last pull, at the pace the API allows.
 
-- Paging to the end, each CRM its own way (a resource's `next_page`).
+- Paging to the end, each CRM its own way (`next_page`: the next request after a page, or None).
 - HTTP 429 waits as long as `Retry-After` says (else backs off), and so does a transient 5xx or
   a dropped connection, up to `ATTEMPTS` tries (tenacity); a refused token is one line naming the
   setting, never a stack trace; requests are spaced to the CRM's published rate.
@@ -65,8 +65,9 @@ class Api:
     """An HTTP session to one CRM account: authentication, pacing, retries."""
 
     def __init__(self, base_url: str, headers: dict, *, per_second: float, setting: str, crm: str,
-                 transport: httpx.BaseTransport | None = None):  # fmt: skip
+                 shown_url: str = "", transport: httpx.BaseTransport | None = None):  # fmt: skip
         self.client = httpx.Client(base_url=base_url, headers=headers, timeout=TIMEOUT, transport=transport)
+        self.shown_url = shown_url or base_url  # the address as said in messages: never with a secret in it
         self.interval = 1.0 / per_second
         self.setting, self.crm = setting, crm
         self.last = 0.0
@@ -106,8 +107,9 @@ class Api:
                 f"{self.crm}: {url} still answers {exc} after {ATTEMPTS} tries; try again later"
             ) from exc
         except httpx.TransportError as exc:
-            where = self.client.base_url
-            raise CrmkitError(f"{self.crm}: cannot reach {where} ({exc}); check --base-url") from exc
+            kind = type(exc).__name__  # not the exception's text: it may quote a URL holding the secret
+            message = f"{self.crm}: cannot reach {self.shown_url} ({kind}); check --base-url"
+            raise CrmkitError(message) from None
         raise AssertionError("unreachable")  # Retrying either returns or raises
 
     def _get_once(self, url: str, params: dict | None) -> httpx.Response:
@@ -149,7 +151,7 @@ def pull(
     resources: list[Resource],
     out: Path,
     *,
-    next_page: Callable[[dict], str | None],
+    next_page: Callable[[dict, str, dict | None], tuple[str, dict | None] | None],
     records_of: Callable[[str, dict], int],
     empty: Callable[[httpx.Response], bool] = lambda response: False,
     since_value: Callable[[int], str] = str,
@@ -161,8 +163,8 @@ def pull(
     state = _load_state(work)
     if state is None:
         cursor = _read_json(out / "cursor.json") or {}
-        state = {"began": int(time.time()), "since": cursor.get("since"), "next": {}, "pages": {},
-                 "records": {}, "done": []}  # fmt: skip
+        state = {"began": int(time.time()), "since": cursor.get("since"), "next": {}, "params": {},
+                 "pages": {}, "records": {}, "done": []}  # fmt: skip
         work.mkdir(parents=True, exist_ok=True)
         _write_json(work / "state.json", state)
     since = state["since"]
@@ -189,7 +191,7 @@ def pull(
 
 def _pages(api, resource, state, since, next_page, empty, since_value) -> Iterator[dict]:
     url = state["next"].get(resource.name) or resource.path
-    params = None if resource.name in state["next"] else dict(resource.params)
+    params = state["params"].get(resource.name) if resource.name in state["next"] else dict(resource.params)
     if params is not None and since is not None and resource.since:
         params[resource.since] = since_value(since)
     while url:
@@ -197,8 +199,9 @@ def _pages(api, resource, state, since, next_page, empty, since_value) -> Iterat
         if empty(response):
             return
         page = response.json()
-        url, params = next_page(page), None  # the next link carries the query
+        url, params = next_page(page, url, params) or (None, None)
         state["next"][resource.name] = url
+        state["params"][resource.name] = params
         yield page
 
 
