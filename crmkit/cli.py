@@ -93,6 +93,23 @@ def cmd_pull(args) -> int:
     return cmd_load(args)
 
 
+def cmd_schedule(args) -> int:
+    from crmkit.schedule import cron_lines, install
+
+    pull = None
+    if args.pull:
+        if not (args.base_url and args.raw):
+            raise CrmkitError("--pull needs --base-url and --raw (the folder pulls are written to)")
+        pull = {"crm": args.pull, "base_url": args.base_url, "out": args.raw, "tz": args.tz}
+    lines = cron_lines(db=args.db, out=args.out, lang=args.lang, pull=pull, mail=args.mail or "")
+    if args.install:
+        install(lines)
+        print(f"installed in your crontab ({len(lines) - 2} lines between the crmkit markers)")
+    else:
+        print("\n".join(lines))
+    return 0
+
+
 def cmd_export(args) -> int:
     from crmkit.db import connect, export_parquet
 
@@ -211,6 +228,14 @@ def cmd_report(args) -> int:
     print(
         f"{len(results) - len(failed)} rendered, {len(failed)} failed; index: {Path(args.out) / 'index.html'}"
     )
+    if args.mail:
+        from crmkit.schedule import send
+
+        files = [Path(args.out) / "index.html"] + [r.html for r in results if r.html is not None]
+        names = ", ".join(dict.fromkeys(period for _, period in periods))
+        body = "\n".join(f"{r.notebook}: {'FAILED — ' + r.error if r.error else 'attached'}" for r in results)
+        sent = send(args.mail, f"crmkit reports {names}", body, files)
+        print(f"mailed {sent} files to {args.mail}")
     return 1 if failed else 0
 
 
@@ -347,6 +372,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tz", default="UTC", help="the account's time zone (days and weeks are cut in it)")
     p.set_defaults(func=cmd_pull)
 
+    p = sub.add_parser("schedule", help="cron lines for the Monday KPI table and the monthly reports")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--out", type=Path, default=Path("reports"))
+    p.add_argument("--lang", default="en", choices=["en", "ru"])
+    p.add_argument("--pull", choices=["amocrm", "bitrix24"], help="pull from this CRM before each run")
+    p.add_argument("--base-url", help="the CRM account's address (with --pull)")
+    p.add_argument("--raw", type=Path, help="where pulls are written (with --pull), e.g. data/raw/amocrm/")
+    p.add_argument("--tz", default="UTC", help="the account's time zone (with --pull)")
+    p.add_argument("--mail", metavar="TO", help="mail each run's reports to these addresses")
+    p.add_argument(
+        "--install", action="store_true", help="write the lines into your crontab (else print them)"
+    )
+    p.set_defaults(func=cmd_schedule)
+
     p = sub.add_parser(
         "export", help="write the database's tables as Parquet: reports and metrics read that folder as --db"
     )
@@ -379,6 +418,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=positive_int, help="reports rendered in parallel (default: cores)")
     p.add_argument(
+        "--mail", metavar="TO", help="send the index and the reports to these addresses (SMTP: CRMKIT_SMTP_*)"
+    )
+    p.add_argument(
         "--cluster",
         default=os.environ.get("CRMKIT_CLUSTER") or None,
         metavar="ADDRESS",
@@ -405,7 +447,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from crmkit.schedule import load_env_file
+
     args = parser().parse_args(argv)
+    load_env_file()  # secrets for cron, which has no shell's environment
     try:
         return args.func(args)
     except CrmkitError as exc:
