@@ -80,7 +80,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "quality_note": (
         "{n:,@deal}: {history:,} with stage history ({share:.0%}), {no_created:,} without a creation "
         "date (sales recorded outside the CRM), {before:,} closed before created (left out of "
-        "durations), {rejects:,} rejected rows in loads.",
+        "durations), {rejects:,@row} rejected in loads.",
         "Сделок: {n:,}; с историей этапов: {history:,} ({share:.0%}); без даты создания: "
         "{no_created:,} (продажи вне CRM); закрыты раньше создания: {before:,} (исключены из "
         "длительностей); отклонено строк при загрузке: {rejects:,}.",

@@ -115,6 +115,28 @@ def test_an_interrupted_pull_resumes_where_it_stopped(mock, tmp_path, monkeypatc
     assert (raw / "cursor.json").exists() and not (raw / ".partial").exists()
 
 
+def test_an_expired_oauth_token_is_renewed_once_and_the_new_refresh_token_kept(mock, tmp_path, monkeypatch):
+    """amoCRM's OAuth: the access token is refused (401), the refresh token (single use) buys a new
+    pair, the pull goes on; the new pair is kept, readable by its owner only, and the next pull
+    starts with it (no refresh)."""
+    store = tmp_path / "oauth.json"
+    monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN_FILE", str(store))
+    monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN", "expired-access")
+    monkeypatch.setenv("CRMKIT_AMOCRM_REFRESH_TOKEN", "refresh-1")
+    for key, value in mock.client.items():
+        monkeypatch.setenv(f"CRMKIT_AMOCRM_{key.upper()}", value)
+    pulled = amocrm.run(tmp_path / "raw", mock.base_url)
+    assert mock.refreshes == 1 and pulled.records["leads"] == 4
+    assert json.loads(store.read_text()) == {"access_token": "access-2", "refresh_token": "refresh-2"}
+    assert store.stat().st_mode & 0o077 == 0
+    amocrm.run(tmp_path / "raw", mock.base_url)
+    assert mock.refreshes == 1  # the kept access token was good
+    mock.refresh_token = "revoked"  # and when the refresh token itself is refused: one clear line
+    mock.token = "rotated"
+    with pytest.raises(Exception, match="refused the refresh token"):
+        amocrm.run(tmp_path / "raw", mock.base_url)
+
+
 @pytest.fixture
 def portal(monkeypatch):
     with MockBitrix24() as server:

@@ -3,7 +3,11 @@ with their contacts, the pipelines and statuses, the stage-change and call event
 leads' notes and the users with their groups — the files the amoCRM importer reads.
 
 - Address: the account's own, `https://SUBDOMAIN.amocrm.ru` (`--base-url`); the token: a long-lived
-  token of an integration, `CRMKIT_AMOCRM_TOKEN` (sent as `Authorization: Bearer`).
+  token of an integration, `CRMKIT_AMOCRM_TOKEN` (sent as `Authorization: Bearer`). Or OAuth 2.0:
+  with CRMKIT_AMOCRM_CLIENT_ID, _CLIENT_SECRET and _REDIRECT_URI set, an access token refused as
+  expired is renewed once from the refresh token (CRMKIT_AMOCRM_REFRESH_TOKEN at first, then the
+  one amoCRM returns, kept in `~/.config/crmkit/amocrm-oauth.json`, readable by its owner only:
+  amoCRM's refresh tokens are good for one use).
 - Paging: `page` and `limit` (250; events 100), to the end by `_links.next.href`; an empty list
   is answered `204 No Content`.
 - Changes since the last pull: `filter[updated_at][from]` (leads, tasks, notes),
@@ -13,10 +17,14 @@ leads' notes and the users with their groups — the files the amoCRM importer r
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from crmkit.errors import CrmkitError
 from crmkit.pull.base import Api, Pulled, Resource, pull, token
 
 CRM = "amoCRM"
@@ -46,15 +54,67 @@ def _records(name: str, page: dict) -> int:
     return sum(len(v) for v in embedded.values() if isinstance(v, list))
 
 
+OAUTH = ("CRMKIT_AMOCRM_CLIENT_ID", "CRMKIT_AMOCRM_CLIENT_SECRET", "CRMKIT_AMOCRM_REDIRECT_URI")
+
+
+def token_file() -> Path:
+    default = Path.home() / ".config" / "crmkit" / "amocrm-oauth.json"
+    return Path(os.environ.get("CRMKIT_AMOCRM_TOKEN_FILE") or default)
+
+
+def _saved() -> dict:
+    try:
+        return json.loads(token_file().read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _refresher(base_url: str, transport) -> Callable[[], dict]:
+    """A new access token from the refresh token (POST /oauth2/access_token), both kept."""
+
+    def refresh() -> dict:
+        saved = _saved()
+        refresh_token = saved.get("refresh_token") or os.environ.get("CRMKIT_AMOCRM_REFRESH_TOKEN", "")
+        client_id, secret, redirect = (os.environ[name] for name in OAUTH)
+        body = {"client_id": client_id, "client_secret": secret, "grant_type": "refresh_token",
+                "refresh_token": refresh_token, "redirect_uri": redirect}  # fmt: skip
+        with httpx.Client(base_url=base_url, timeout=60, transport=transport) as client:
+            answer = client.post("/oauth2/access_token", json=body)
+        if answer.status_code != 200:
+            raise CrmkitError(
+                f"amoCRM refused the refresh token (HTTP {answer.status_code}): authorise the integration "
+                "again and set CRMKIT_AMOCRM_REFRESH_TOKEN to the new refresh token"
+            )
+        tokens = answer.json()
+        path = token_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".tmp")
+        partial.touch(mode=0o600)
+        kept = {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]}
+        partial.write_text(json.dumps(kept), encoding="utf-8")
+        os.replace(partial, path)
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    return refresh
+
+
 def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTransport | None = None) -> Pulled:
+    oauth = all(os.environ.get(name) for name in OAUTH)
+    refresh = _refresher(base_url.rstrip("/"), transport) if oauth else None
+    access = (_saved().get("access_token") if oauth else None) or os.environ.get(SETTING, "").strip()
+    if refresh is not None and not access:
+        authorization = refresh()  # OAuth with a refresh token only: the first access token
+    else:
+        authorization = {"Authorization": f"Bearer {access or token(SETTING)}"}
     api = Api(
         base_url.rstrip("/"),
-        {"Authorization": f"Bearer {token(SETTING)}", "Accept": "application/json"},
+        {**authorization, "Accept": "application/json"},
         per_second=PER_SECOND,
         setting=SETTING,
         crm=CRM,
         transport=transport,
     )
+    api.refresh = refresh
     try:
         return pull(
             api,

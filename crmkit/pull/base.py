@@ -73,6 +73,8 @@ class Api:
         self.last = 0.0
         self.waited = 0.0
         self.on_wait: Callable[[float], None] = lambda seconds: None
+        # OAuth: new headers from a refresh token, asked for once when the access token is refused
+        self.refresh: Callable[[], dict] | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -115,6 +117,10 @@ class Api:
     def _get_once(self, url: str, params: dict | None) -> httpx.Response:
         self._pace()
         response = self.client.get(url, params=params)
+        if response.status_code == 401 and self.refresh is not None:
+            self.client.headers.update(self.refresh())
+            self.refresh = None  # once: a fresh token refused as well is a real refusal
+            response = self.client.get(url, params=params)
         if response.status_code in (401, 403):
             raise CrmkitError(
                 f"{self.crm} refused the token (HTTP {response.status_code}): set {self.setting} to a "
