@@ -50,8 +50,9 @@ def cron_lines(*, db: Path, out: Path, lang: str, pull: dict | None = None, mail
     deliver = f" --mail {shlex.quote(mail)}" if mail else ""
     lines = [BEGIN]
     if pull:
+        address = f" --base-url {shlex.quote(pull['base_url'])}" if pull.get("base_url") else ""
         fetch = (
-            f"{crmkit} pull {pull['crm']} --base-url {shlex.quote(pull['base_url'])} "
+            f"{crmkit} pull {pull['crm']}{address} "
             f"--out {shlex.quote(str(pull['out']))} --load --db {shlex.quote(str(db))} --tz {pull['tz']}"
         )
         lines += [f"0 6 * * 1  cd {here} && {fetch}", f"0 6 1 * *  cd {here} && {fetch}"]

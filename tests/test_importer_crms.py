@@ -386,15 +386,17 @@ def test_pipedrive(tmp_path):
         ("4", "Partners", "Qualified", "open", Decimal("1200.00"), "EUR", "John Roe", datetime(2026, 9, 7, 6, 0),
          None, None),
     ]  # fmt: skip
+    # The export's times are Berlin's (09:00 CEST is 07:00 UTC); the flow's log_time comes from the
+    # API, in UTC (2026-09-04 09:00:00 is 09:00 UTC).
     assert rows(con, "select deal_id, stage_id, entered_at from stage_changes order by 1, 3") == [
         ("1", "Qualified", datetime(2026, 9, 1, 7, 0)),  # the first change's old stage, at creation
-        ("1", "Proposal Made", datetime(2026, 9, 4, 7, 0)),
-        ("1", "Negotiations Started", datetime(2026, 9, 12, 12, 0)),
+        ("1", "Proposal Made", datetime(2026, 9, 4, 9, 0)),
+        ("1", "Negotiations Started", datetime(2026, 9, 12, 14, 0)),
         ("1", "Won", datetime(2026, 9, 20, 14, 0)),
         ("2", "Contact Made", datetime(2026, 9, 3, 8, 0)),
         ("2", "Lost", datetime(2026, 9, 10, 9, 0)),
         ("3", "Contact Made", datetime(2026, 9, 5, 10, 0)),
-        ("3", "Proposal Made", datetime(2026, 9, 6, 8, 0)),
+        ("3", "Proposal Made", datetime(2026, 9, 6, 10, 0)),
         ("4", "Qualified", datetime(2026, 9, 7, 6, 0)),
     ]
     assert rows(con, "select pipeline_id, position, stage_id, kind from stages where pipeline_id = 'Sales' "

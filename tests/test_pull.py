@@ -12,10 +12,12 @@ import pytest
 from crmkit.cli import main
 from crmkit.db import connect
 from crmkit.importers import load
-from crmkit.pull import amocrm, base, bitrix24
+from crmkit.pull import amocrm, base, bitrix24, pipedrive
 from tests.fixtures.mock_amocrm import API, MockAmoCRM
 from tests.fixtures.mock_bitrix24 import FIXTURES as FIXTURES_B24
 from tests.fixtures.mock_bitrix24 import MockBitrix24
+from tests.fixtures.mock_pipedrive import API as PIPEDRIVE_API
+from tests.fixtures.mock_pipedrive import MockPipedrive
 
 TABLES = ("pipelines", "stages", "users", "deals", "stage_changes", "activities")
 
@@ -183,3 +185,54 @@ def test_a_wrong_webhook_is_one_line(portal, tmp_path, monkeypatch, capsys):
     assert main(["pull", "bitrix24", "--out", str(tmp_path / "raw"), "--base-url", portal.base_url]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "CRMKIT_BITRIX24_TOKEN" in error and "wrong-code-77" not in error
+
+
+@pytest.fixture
+def pipedrive_api(monkeypatch):
+    with MockPipedrive() as server:
+        monkeypatch.setenv("CRMKIT_PIPEDRIVE_TOKEN", server.token)
+        yield server
+
+
+def test_pipedrive_deals_and_each_flow_load_as_its_responses_do(pipedrive_api, tmp_path):
+    pipedrive_api.trouble = {("/deals", 2): [429]}
+    db = tmp_path / "pulled.duckdb"
+    command = ["pull", "pipedrive", "--out", str(tmp_path / "raw"), "--base-url", pipedrive_api.base_url,
+               "--load", "--db", str(db), "--tz", "Europe/Berlin"]  # fmt: skip
+    assert main(command) == 0
+    folder = next(p for p in (tmp_path / "raw").iterdir() if p.is_dir())
+    # 5 stages, 2 a page: 3 pages; 4 deals: 2 pages (the second after a 429); a flow per deal, asked
+    # for its deal changes only: deal 1 has 4 (2 pages), deal 3 one, deals 2 and 4 none (no data)
+    names = sorted(p.name for p in folder.iterdir())
+    assert {"deals-0001.json", "deals-0002.json", "stages-0003.json"} <= set(names)
+    assert sorted(n for n in names if n.startswith("flow-")) == [
+        "flow-1-0001.json", "flow-1-0002.json", "flow-2-0001.json", "flow-3-0001.json", "flow-4-0001.json"]
+    assert {q.get("items") for path, q in pipedrive_api.requests if path.endswith("/flow")} == {"dealChange"}
+    reference = connect(tmp_path / "files.duckdb")
+    load(reference, [PIPEDRIVE_API], time_zone="Europe/Berlin")
+    reference.close()
+    rows = _rows(db)
+    assert rows == _rows(tmp_path / "files.duckdb")
+    # by hand, from deals.json: deal 1 was created 2026-09-01 06:00 UTC and won 2026-09-20 13:00 UTC
+    # (the API's times are UTC whatever --tz says); its path: Qualified, Proposal Made, Negotiations
+    # Started (from its flow), Won
+    path = [(r[2], r[3]) for r in rows["stage_changes"] if r[0] == "1"]
+    assert sorted(path, key=lambda r: r[1]) == [
+        ("Qualified", datetime(2026, 9, 1, 6, 0)),
+        ("Proposal Made", datetime(2026, 9, 4, 9, 0)),
+        ("Negotiations Started", datetime(2026, 9, 12, 14, 0)),
+        ("Won", datetime(2026, 9, 20, 13, 0)),
+    ]
+
+
+def test_pipedrive_second_pull_asks_for_recent_deals_and_their_flow_only(pipedrive_api, tmp_path):
+    raw = tmp_path / "raw"
+    pipedrive.run(raw, pipedrive_api.base_url)
+    pipedrive_api.move(3, 4, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"))
+    pipedrive_api.requests.clear()
+    time.sleep(1)
+    second = pipedrive.run(raw, pipedrive_api.base_url)
+    paths = [path for path, _ in pipedrive_api.requests]
+    assert "/recents" in paths and "/deals" not in paths
+    assert [p for p in paths if p.endswith("/flow")] == ["/deals/3/flow"]  # the changed deal's flow only
+    assert second.records["deals"] == 1

@@ -1,8 +1,9 @@
 """Pipedrive: the deals export (CSV or XLSX; "Deal - Stage", "Deal - Status", "Deal - Owner",
-"Deal - Won time", … or the same names without "Deal - "), optionally the stages from `/v1/stages`
-and the deal flow from `/v1/deals/{id}/flow` (or a `dealflow` stream of dealChange records),
-saved as JSON.
+"Deal - Won time", … or the same names without "Deal - ") or the deals of `/v1/deals` saved as
+JSON (what `crmkit pull pipedrive` writes), optionally the stages from `/v1/stages` and the deal
+flow from `/v1/deals/{id}/flow` (or a `dealflow` stream of dealChange records), saved as JSON.
 
+- The API's times are UTC (its deals' and its flow's); the export's are in the account's zone.
 - Pipedrive keeps a won or lost deal in its last stage and marks the status; crmkit gives every
   pipeline a won stage «Won» and a lost stage «Lost», entered at "Won time" / "Lost time", so that
   status follows the stage as in the other CRMs.
@@ -68,21 +69,27 @@ def looks_like(files: list[Path]) -> bool:
             head = head_text(path)
             if '"dealChange"' in head or ('"order_nr"' in head and '"pipeline_id"' in head):
                 return True
+            if all(f'"{key}"' in head for key in ("add_time", "stage_id", "pipeline_id", "won_time")):
+                return True
         elif any(c.startswith("Deal - ") for c in peek_columns(path)):
             return True
     return False
 
 
 def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
-    exports, stages, flows = [], [], []
+    exports, stages, flows, api_deals = [], [], [], []
     for path in files:
         if path.suffix.lower() == ".json":
             doc = read_json(path)
             records = _records(doc)
             if records is None:
                 raise CrmkitError(f"{path.name}: not a Pipedrive API response (no `data` list)")
+            records = [_unwrapped(r) for r in records]
             first = next((r for r in records if isinstance(r, dict)), {})
-            (stages if "order_nr" in first else flows).append((path, records))
+            if {"add_time", "stage_id", "status", "title"} <= first.keys():  # /v1/deals
+                api_deals.append((path, records))
+            else:
+                (stages if "order_nr" in first else flows).append((path, records))
         else:
             raw = read_text_table(con, path, decimal=options.decimal)
             missing = [f for f in ("deal_id", "pipeline", "stage", "status") if not column(raw.columns, f)]
@@ -93,14 +100,25 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
                     f"{', '.join(map(repr, raw.columns))}. Export deals with ID, Pipeline, Stage and Status"
                 )
             exports.append(raw)
+    if api_deals and not stages:
+        raise CrmkitError(
+            f"{api_deals[0][0].name}: Pipedrive's /v1/deals name stages by id: load /v1/stages (saved as "
+            "JSON) with them"
+        )
+    named = {text(st.get("id")): (text(st.get("name")), text(st.get("pipeline_name")))
+             for _, records in stages for st in records if isinstance(st, dict)}  # fmt: skip
+    for path, records in api_deals:
+        exports.append(records_table(con, path, records, lambda d: _api_deal(d, named), API_DEAL_COLUMNS))
     if not exports:
         raise CrmkitError("no Pipedrive deals export among the files: the stages and flow need the deals")
     staged: list[Staged] = []
     con.execute("""create or replace temp table _pd_stages
         (stage_id varchar, name varchar, pipeline varchar, order_nr integer)""")
+    positions = _positions([st for _, records in stages for st in records if isinstance(st, dict)])
     for path, records in stages:
         raw = records_table(con, path, records, lambda s: {"stage_id": text(s.get("id")), "name": text(s.get("name")),
-                            "pipeline": text(s.get("pipeline_name")), "order_nr": text(s.get("order_nr"))})  # fmt: skip
+                            "pipeline": text(s.get("pipeline_name")), "order_nr": text(s.get("order_nr")),
+                            "position": positions.get(text(s.get("id")))})  # fmt: skip
         con.execute(f"insert into _pd_stages select stage_id, name, pipeline, try_cast(order_nr as integer) "
                     f"from {raw.relation}")  # fmt: skip
         staged.append(
@@ -109,9 +127,7 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
                 "stages",
                 raw,
                 f"""
-            select _row, _raw, pipeline as pipeline_id, name as stage_id, name, 'open' as kind,
-                   row_number() over (partition by pipeline order by try_cast(order_nr as integer), _row)::varchar
-                       as position
+            select _row, _raw, pipeline as pipeline_id, name as stage_id, name, 'open' as kind, position
             from {raw.relation}""",
             )
         )
@@ -136,6 +152,31 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     return staged
 
 
+def _positions(stages: list[dict]) -> dict[str, str]:
+    """Each stage's place in its pipeline by `order_nr`, over every stages file at once (the API
+    lists them a page at a time; a pipeline split over two pages is still one funnel)."""
+
+    def order(stage: dict) -> int:
+        try:
+            return int(stage.get("order_nr"))
+        except (TypeError, ValueError):
+            return 0
+
+    positions, counts = {}, {}
+    for _, stage in sorted(enumerate(stages), key=lambda e: (order(e[1]), e[0])):
+        pipeline = text(stage.get("pipeline_name"))
+        counts[pipeline] = counts.get(pipeline, 0) + 1
+        positions.setdefault(text(stage.get("id")), str(counts[pipeline]))
+    return positions
+
+
+def _unwrapped(record):
+    """A /v1/recents item ({"item": "deal", "data": {…}}) is its deal."""
+    if isinstance(record, dict) and record.get("item") == "deal" and isinstance(record.get("data"), dict):
+        return record["data"]
+    return record
+
+
 def _records(doc) -> list | None:
     pages = doc if isinstance(doc, list) and all(isinstance(p, dict) and "data" in p for p in doc) else [doc]
     if isinstance(doc, list) and pages is not doc:
@@ -143,10 +184,37 @@ def _records(doc) -> list | None:
     records = []
     for page in pages:
         data = page.get("data") if isinstance(page, dict) else None
+        if data is None and isinstance(page, dict) and page.get("success") is True:
+            data = []  # the API's answer when there is nothing: "data": null
         if not isinstance(data, list):
             return None
         records += data
     return records
+
+
+API_DEAL_COLUMNS = tuple(f"Deal - {name}" for name in (
+    "ID", "Title", "Value", "Currency", "Owner", "Pipeline", "Stage", "Status", "Deal created", "Won time",
+    "Lost time", "Lost reason", "Organization", "Source channel"))  # fmt: skip
+
+
+def _utc(value) -> str | None:
+    """An API time ("2026-09-01 06:00:00", UTC) with its offset, so no --tz moves it."""
+    shown = text(value)
+    return f"{shown}+00:00" if shown and "+" not in shown and not shown.endswith("Z") else shown
+
+
+def _api_deal(deal: dict, stages: dict) -> dict:
+    """A /v1/deals record as the export's columns (the export path then does the rest)."""
+    stage, pipeline = stages.get(text(deal.get("stage_id")), (None, None))
+    owner, organization = deal.get("user_id"), deal.get("org_id")
+    values = (
+        text(deal.get("id")), text(deal.get("title")), text(deal.get("value")), text(deal.get("currency")),
+        text(owner.get("name")) if isinstance(owner, dict) else text(owner), pipeline,
+        stage or text(deal.get("stage_id")), text(deal.get("status")), _utc(deal.get("add_time")),
+        _utc(deal.get("won_time")), _utc(deal.get("lost_time")), text(deal.get("lost_reason")),
+        text(organization.get("name")) if isinstance(organization, dict) else None, text(deal.get("origin")),
+    )  # fmt: skip
+    return dict(zip(API_DEAL_COLUMNS, values, strict=True))
 
 
 FLOW_COLUMNS = (
@@ -179,7 +247,7 @@ def _change(record: dict) -> dict:
         "old_stage": text(change.get("old_value")),
         "stage_name": text(extra.get("new_value_formatted")),
         "old_stage_name": text(extra.get("old_value_formatted")),
-        "entered_at": text(change.get("log_time")),
+        "entered_at": _utc(change.get("log_time")),  # the API's time: UTC
         "changed_by": text(change.get("user_id")),
         "_drop": drop,
     }

@@ -162,8 +162,10 @@ def pull(
     empty: Callable[[httpx.Response], bool] = lambda response: False,
     since_value: Callable[[int], str] = str,
     progress: Callable[[str, int, int], None] = lambda resource, pages, records: None,
+    then: Callable[[Path], list[Resource]] | None = None,
 ) -> Pulled:
-    """Every page of every resource into `out/<moment>/`; see the module's docstring."""
+    """Every page of every resource into `out/<moment>/`; see the module's docstring. `then`, given
+    the folder of pages so far, names the resources they call for (one per deal, say)."""
     out.mkdir(parents=True, exist_ok=True)
     work = out / ".partial"
     state = _load_state(work)
@@ -174,7 +176,12 @@ def pull(
         work.mkdir(parents=True, exist_ok=True)
         _write_json(work / "state.json", state)
     since = state["since"]
-    for resource in resources:
+    queue = list(resources)
+    while queue or then is not None:
+        if not queue:  # the fixed list done: the resources its pages call for
+            queue, then = then(work), None
+            continue
+        resource = queue.pop(0)
         if resource.name in state["done"]:
             continue
         for page in _pages(api, resource, state, since, next_page, empty, since_value):
@@ -209,6 +216,11 @@ def _pages(api, resource, state, since, next_page, empty, since_value) -> Iterat
         state["next"][resource.name] = url
         state["params"][resource.name] = params
         yield page
+
+
+def cursor(out: Path) -> int | None:
+    """The moment the next pull asks for changes from (None: no complete pull yet)."""
+    return (_read_json(out / "cursor.json") or {}).get("since")
 
 
 def _load_state(work: Path) -> dict | None:
