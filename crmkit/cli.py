@@ -101,7 +101,7 @@ def cmd_schedule(args) -> int:
     pull = None
     if args.pull:
         if not args.raw or (not args.base_url and args.pull != "pipedrive"):
-            raise CrmkitError("--pull needs --raw (the folder pulls are written to) and the account's --base-url")
+            raise CrmkitError("--pull needs --raw (where pulls are written) and the account's --base-url")
         pull = {"crm": args.pull, "base_url": args.base_url, "out": args.raw, "tz": args.tz}
     lines = cron_lines(db=args.db, out=args.out, lang=args.lang, pull=pull, mail=args.mail or "")
     if args.install:
