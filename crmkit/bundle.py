@@ -120,11 +120,15 @@ def build(
     front = [cover, _summary(sections, quality, lang), _contents(sections, lang)]
     back = [_glossary(lang), _appendix(Path(db).name, as_of, client, author, loads, lang)]
 
+    as_of_day = localize.day(ctx.span.as_of - pd.Timedelta(days=1), lang, "long")
+
     def body(static: bool) -> list[str]:
         return front + _sections(sections, lang, static=static, sheets=sheets) + back
 
     title = f"{client} — {t('bundle_title', lang)}"
-    notebook = nbformat.v4.new_notebook(cells=[_html_cell(block) for block in body(static=False)])
+    # printed from a browser: the client, the title and the date on every page, and page numbers
+    stamp = report.page_stamp(client, f"{t('bundle_title', lang)} · {as_of_day}")
+    notebook = nbformat.v4.new_notebook(cells=[_html_cell(block) for block in [stamp, *body(static=False)]])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +136,6 @@ def build(
     if workbook is not None:
         _write_workbook(sheets, Path(workbook), lang)
     if pdf is not None:
-        as_of_day = localize.day(ctx.span.as_of - pd.Timedelta(days=1), lang, "long")
         _write_pdf(body(static=True), Path(pdf), client=client, stamp=as_of_day, title=title, lang=lang)
     return out
 

@@ -111,14 +111,14 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
     )
     title = t("report_" + report, lang)
     return HTML(
-        f'<div class="crmkit-header">{_page_stamp(title, stamp)}<h1>{_esc(title)}</h1>'
+        f'<div class="crmkit-header">{page_stamp(title, stamp)}<h1>{_esc(title)}</h1>'
         f"<p>{_esc(t('intro_' + report, lang))}</p>"
         f'<p class="crmkit-stamp-line">{_esc(stamp)}</p>'
         f'<p class="crmkit-quality">{_esc(quality_note(ctx.con, ctx.span.as_of, lang))}</p></div>'
     )
 
 
-def _page_stamp(title: str, stamp: str) -> str:
+def page_stamp(title: str, stamp: str) -> str:
     """The report's title and its window on every printed page (CSS page margin boxes, which
     browsers print instead of their own date-and-path header)."""
 
