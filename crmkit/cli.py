@@ -100,7 +100,7 @@ def cmd_schedule(args) -> int:
 
     pull = None
     if args.pull:
-        if not args.raw or (not args.base_url and args.pull != "pipedrive"):
+        if not args.raw or (not args.base_url and args.pull in ("amocrm", "bitrix24")):
             raise CrmkitError("--pull needs --raw (where pulls are written) and the account's --base-url")
         pull = {"crm": args.pull, "base_url": args.base_url, "out": args.raw, "tz": args.tz}
     lines = cron_lines(db=args.db, out=args.out, lang=args.lang, pull=pull, mail=args.mail or "")
@@ -361,13 +361,13 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("pull", help="an account's records from the CRM's API into raw files (and load them)")
-    p.add_argument("crm", choices=["amocrm", "bitrix24", "pipedrive"])
+    p.add_argument("crm", choices=["amocrm", "bitrix24", "hubspot", "pipedrive"])
     p.add_argument("--out", type=Path, required=True, help="the CRM's raw folder, e.g. data/raw/amocrm/")
     p.add_argument(
         "--base-url",
         help="the account's address: https://SUBDOMAIN.amocrm.ru, or Bitrix24's incoming webhook URL up to "
         "its secret code (https://PORTAL.bitrix24.ru/rest/1/; the code goes in CRMKIT_BITRIX24_TOKEN); "
-        "Pipedrive: its API root by default",
+        "HubSpot, Pipedrive: their API root by default",
     )
     p.add_argument("--load", action="store_true", help="then load what was pulled into --db")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
@@ -378,7 +378,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
     p.add_argument("--out", type=Path, default=Path("reports"))
     p.add_argument("--lang", default="en", choices=["en", "ru"])
-    p.add_argument("--pull", choices=["amocrm", "bitrix24", "pipedrive"], help="pull from it before each run")
+    p.add_argument("--pull", choices=["amocrm", "bitrix24", "hubspot", "pipedrive"], help="pull first")
     p.add_argument("--base-url", help="the CRM account's address (with --pull)")
     p.add_argument("--raw", type=Path, help="where pulls are written (with --pull), e.g. data/raw/amocrm/")
     p.add_argument("--tz", default="UTC", help="the account's time zone (with --pull)")

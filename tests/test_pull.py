@@ -12,10 +12,12 @@ import pytest
 from crmkit.cli import main
 from crmkit.db import connect
 from crmkit.importers import load
-from crmkit.pull import amocrm, base, bitrix24, pipedrive
+from crmkit.pull import amocrm, base, bitrix24, hubspot, pipedrive
 from tests.fixtures.mock_amocrm import API, MockAmoCRM
 from tests.fixtures.mock_bitrix24 import FIXTURES as FIXTURES_B24
 from tests.fixtures.mock_bitrix24 import MockBitrix24
+from tests.fixtures.mock_hubspot import API as HUBSPOT_API
+from tests.fixtures.mock_hubspot import MockHubSpot
 from tests.fixtures.mock_pipedrive import API as PIPEDRIVE_API
 from tests.fixtures.mock_pipedrive import MockPipedrive
 
@@ -236,3 +238,46 @@ def test_pipedrive_second_pull_asks_for_recent_deals_and_their_flow_only(pipedri
     assert "/recents" in paths and "/deals" not in paths
     assert [p for p in paths if p.endswith("/flow")] == ["/deals/3/flow"]  # the changed deal's flow only
     assert second.records["deals"] == 1
+
+
+@pytest.fixture
+def hubspot_api(monkeypatch):
+    with MockHubSpot() as server:
+        monkeypatch.setenv("CRMKIT_HUBSPOT_TOKEN", server.token)
+        yield server
+
+
+def test_hubspot_deals_with_every_stages_date_entered_load_as_its_responses_do(hubspot_api, tmp_path):
+    hubspot_api.trouble = {("/crm/v3/objects/deals", "2"): [429]}
+    db = tmp_path / "pulled.duckdb"
+    command = ["pull", "hubspot", "--out", str(tmp_path / "raw"), "--base-url", hubspot_api.base_url,
+               "--load", "--db", str(db)]  # fmt: skip
+    assert main(command) == 0
+    deals = [q for path, q in hubspot_api.requests if path == "/crm/v3/objects/deals"]
+    asked = deals[0]["properties"].split(",")
+    # the 7 stages of the two pipelines (pipelines.json), each v2 and legacy, besides the usual 13
+    assert len(asked) == 13 + 7 * 2 and "hs_v2_date_entered_1122335" in asked
+    assert [q.get("after") for q in deals] == [None, "2"]  # page two after a 429
+    reference = connect(tmp_path / "files.duckdb")
+    load(reference, [HUBSPOT_API])
+    reference.close()
+    rows = _rows(db)
+    assert rows == _rows(tmp_path / "files.duckdb")
+    assert sorted({r[0] for r in rows["users"]}) == ["Ann Lee", "Bob Ray", "Cy Fox"]  # owners by name
+
+
+def test_hubspot_second_pull_searches_what_was_modified_since(hubspot_api, tmp_path):
+    raw = tmp_path / "raw"
+    hubspot.run(raw, hubspot_api.base_url)
+    since = json.loads((raw / "cursor.json").read_text())["since"]
+    changed = hubspot_api.deals[2]["properties"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    changed.update(dealstage="closedwon", hs_lastmodifieddate=now)
+    hubspot_api.requests.clear()
+    time.sleep(1)
+    second = hubspot.run(raw, hubspot_api.base_url)
+    search = [body for path, body in hubspot_api.requests if path == "/crm/v3/objects/deals/search"]
+    assert search[0]["filterGroups"][0]["filters"][0] == {
+        "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(since * 1000)}  # fmt: skip
+    assert second.records["deals"] == 1
+    assert not [path for path, _ in hubspot_api.requests if path == "/crm/v3/objects/deals"]

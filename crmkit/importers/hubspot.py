@@ -1,7 +1,8 @@
 """HubSpot: the deals export (CSV or XLSX) with the per-stage "date entered" properties, by their
 internal names (`hs_date_entered_<stage id>` and the newer `hs_v2_date_entered_<stage id>`) or
-their labels (`Date entered "Appointment Scheduled (Sales Pipeline)"`), and optionally the
-pipelines from `/crm/v3/pipelines/deals` saved as JSON.
+their labels (`Date entered "Appointment Scheduled (Sales Pipeline)"`) — or the same deals as
+`/crm/v3/objects/deals` (or its search) gives them, saved as JSON — and optionally the pipelines
+from `/crm/v3/pipelines/deals` and the owners from `/crm/v3/owners` (owners by name) as JSON.
 
 - History: one stage entry per filled "date entered" cell. When both the legacy and the v2
   property are exported for a stage, the v2 value wins and the legacy one fills in where v2 is
@@ -36,6 +37,7 @@ from crmkit.importers.files import (
     peek_columns,
     read_json,
     read_text_table,
+    records_table,
     text,
 )
 
@@ -88,6 +90,8 @@ def looks_like(files: list[Path]) -> bool:
             head = head_text(path)
             if '"results"' in head and '"stages"' in head and '"displayOrder"' in head:
                 return True
+            if '"results"' in head and '"properties"' in head and '"dealstage"' in head:
+                return True
         else:
             columns = peek_columns(path)
             if (
@@ -100,14 +104,24 @@ def looks_like(files: list[Path]) -> bool:
 
 
 def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
-    staged, exports, has_pipelines = [], [], False
+    staged, exports, has_pipelines, objects, owners = [], [], False, [], {}
     for path in files:
         if path.suffix.lower() == ".json":
             doc = read_json(path)
-            if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
-                raise CrmkitError(f"{path.name}: not a HubSpot pipelines response (no `results` list)")
-            staged += _pipelines(con, path, doc["results"])
-            has_pipelines = True
+            pages = doc if isinstance(doc, list) else [doc]  # one response, or a list of pages
+            if not all(isinstance(p, dict) and isinstance(p.get("results"), list) for p in pages):
+                raise CrmkitError(f"{path.name}: not a HubSpot API response (no `results` list)")
+            results = [r for page in pages for r in page["results"]]
+            first = next((r for r in results if isinstance(r, dict)), {})
+            if not results:
+                continue  # an empty page (a search that found nothing new)
+            if "properties" in first:  # /crm/v3/objects/deals (or its search)
+                objects.append((path, results))
+            elif "firstName" in first or "email" in first:  # /crm/v3/owners
+                owners.update({text(o.get("id")): _owner_name(o) for o in results if isinstance(o, dict)})
+            else:
+                staged += _pipelines(con, path, results)
+                has_pipelines = True
         else:
             raw = read_text_table(con, path, decimal=options.decimal)
             missing = [f for f in ("deal_id", "stage") if not column(raw.columns, f)]
@@ -117,9 +131,33 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
                     f"found: {', '.join(map(repr, raw.columns))}. Export deals with Record ID and Deal Stage"
                 )
             exports.append(raw)
+    for path, records in objects:
+        exports.append(_objects(con, path, records, owners))
     for raw in exports:
         staged += _export(con, raw, has_pipelines)
     return staged
+
+
+def _owner_name(owner: dict) -> str | None:
+    name = " ".join(str(owner.get(k) or "").strip() for k in ("firstName", "lastName")).strip()
+    return name or text(owner.get("email")) or text(owner.get("id"))
+
+
+def _objects(con, path: Path, records: list, owners: dict) -> RawFile:
+    """Deals as the API gives them ({id, properties: {internal name: value}}) read as an export
+    with internal names for headers; an owner by name when /crm/v3/owners was loaded with them."""
+    names = sorted({k for r in records if isinstance(r, dict) for k in (r.get("properties") or {})})
+    columns = ["hs_object_id", *[n for n in names if n != "hs_object_id"]]
+
+    def shape(record: dict) -> dict:
+        values = {k: text(v) for k, v in (record.get("properties") or {}).items()}
+        values["hs_object_id"] = text(record.get("id"))
+        owner = values.get("hubspot_owner_id")
+        if owner in owners:
+            values["hubspot_owner_id"] = owners[owner]
+        return {c: values.get(c) for c in columns}
+
+    return records_table(con, path, records, shape, columns)
 
 
 def _pipelines(con, path: Path, records: list) -> list[Staged]:

@@ -42,6 +42,7 @@ class Resource:
     path: str
     params: dict = field(default_factory=dict)
     since: str | None = None
+    body: dict | None = None  # a POST (a search): the JSON body, the paging's parameters merged in
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Api:
         self.on_wait(seconds)
         return seconds
 
-    def get(self, url: str, params: dict | None = None) -> httpx.Response:
+    def get(self, url: str, params: dict | None = None, body: dict | None = None) -> httpx.Response:
         retrying = Retrying(
             stop=stop_after_attempt(ATTEMPTS),
             wait=self._wait,
@@ -103,7 +104,7 @@ class Api:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._get_once(url, params)
+                    return self._get_once(url, params, body)
         except _Again as exc:
             raise CrmkitError(
                 f"{self.crm}: {url} still answers {exc} after {ATTEMPTS} tries; try again later"
@@ -114,13 +115,19 @@ class Api:
             raise CrmkitError(message) from None
         raise AssertionError("unreachable")  # Retrying either returns or raises
 
-    def _get_once(self, url: str, params: dict | None) -> httpx.Response:
+    def _get_once(self, url: str, params: dict | None, body: dict | None = None) -> httpx.Response:
         self._pace()
-        response = self.client.get(url, params=params)
+
+        def ask() -> httpx.Response:
+            if body is not None:
+                return self.client.post(url, json={**body, **(params or {})})
+            return self.client.get(url, params=params)
+
+        response = ask()
         if response.status_code == 401 and self.refresh is not None:
             self.client.headers.update(self.refresh())
             self.refresh = None  # once: a fresh token refused as well is a real refusal
-            response = self.client.get(url, params=params)
+            response = ask()
         if response.status_code in (401, 403):
             raise CrmkitError(
                 f"{self.crm} refused the token (HTTP {response.status_code}): set {self.setting} to a "
@@ -208,7 +215,7 @@ def _pages(api, resource, state, since, next_page, empty, since_value) -> Iterat
     if params is not None and since is not None and resource.since:
         params[resource.since] = since_value(since)
     while url:
-        response = api.get(url, params)
+        response = api.get(url, params, resource.body)
         if empty(response):
             return
         page = response.json()
