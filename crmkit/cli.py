@@ -77,7 +77,7 @@ def cmd_pull(args) -> int:
                 tasks[resource] = bar.add_task(resource)
             bar.update(tasks[resource], description=f"{resource}: {pages:,} pages, {records:,} records")
 
-        if not args.base_url and args.crm in ("amocrm", "bitrix24"):
+        if not args.base_url and args.crm in ("amocrm", "bitrix24", "salesforce"):
             raise CrmkitError(f"{args.crm} needs --base-url: the account's own address")
         pulled = CRMS[args.crm].run(args.out, args.base_url, progress=progress)
     since = ""
@@ -90,6 +90,9 @@ def cmd_pull(args) -> int:
     )
     if not args.load:
         return 0
+    if not getattr(CRMS[args.crm], "loadable", lambda folder: True)(pulled.folder):
+        print(f"{args.crm}: nothing changed that can be loaded")
+        return 0
     args.paths, args.format, args.mapping, args.force = [pulled.folder], args.crm, None, False
     args.rates, args.encoding, args.append = None, None, False
     return cmd_load(args)
@@ -100,7 +103,7 @@ def cmd_schedule(args) -> int:
 
     pull = None
     if args.pull:
-        if not args.raw or (not args.base_url and args.pull in ("amocrm", "bitrix24")):
+        if not args.raw or (not args.base_url and args.pull in ("amocrm", "bitrix24", "salesforce")):
             raise CrmkitError("--pull needs --raw (where pulls are written) and the account's --base-url")
         pull = {"crm": args.pull, "base_url": args.base_url, "out": args.raw, "tz": args.tz}
     lines = cron_lines(db=args.db, out=args.out, lang=args.lang, pull=pull, mail=args.mail or "")
@@ -298,6 +301,9 @@ def latest_month(db: Path) -> str:
     return f"{latest:%Y-%m}"
 
 
+PULLS = ("amocrm", "bitrix24", "hubspot", "pipedrive", "salesforce")  # crmkit.pull.CRMS, not imported here
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="crmkit", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -361,13 +367,13 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("pull", help="an account's records from the CRM's API into raw files (and load them)")
-    p.add_argument("crm", choices=["amocrm", "bitrix24", "hubspot", "pipedrive"])
+    p.add_argument("crm", choices=sorted(PULLS))
     p.add_argument("--out", type=Path, required=True, help="the CRM's raw folder, e.g. data/raw/amocrm/")
     p.add_argument(
         "--base-url",
         help="the account's address: https://SUBDOMAIN.amocrm.ru, or Bitrix24's incoming webhook URL up to "
         "its secret code (https://PORTAL.bitrix24.ru/rest/1/; the code goes in CRMKIT_BITRIX24_TOKEN); "
-        "HubSpot, Pipedrive: their API root by default",
+        "Salesforce: the org's instance URL; HubSpot, Pipedrive: their API root by default",
     )
     p.add_argument("--load", action="store_true", help="then load what was pulled into --db")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
@@ -378,7 +384,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
     p.add_argument("--out", type=Path, default=Path("reports"))
     p.add_argument("--lang", default="en", choices=["en", "ru"])
-    p.add_argument("--pull", choices=["amocrm", "bitrix24", "hubspot", "pipedrive"], help="pull first")
+    p.add_argument("--pull", choices=sorted(PULLS), help="pull from this CRM before each run")
     p.add_argument("--base-url", help="the CRM account's address (with --pull)")
     p.add_argument("--raw", type=Path, help="where pulls are written (with --pull), e.g. data/raw/amocrm/")
     p.add_argument("--tz", default="UTC", help="the account's time zone (with --pull)")

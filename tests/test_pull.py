@@ -20,6 +20,8 @@ from tests.fixtures.mock_hubspot import API as HUBSPOT_API
 from tests.fixtures.mock_hubspot import MockHubSpot
 from tests.fixtures.mock_pipedrive import API as PIPEDRIVE_API
 from tests.fixtures.mock_pipedrive import MockPipedrive
+from tests.fixtures.mock_salesforce import EXPORT as FIXTURES_SF
+from tests.fixtures.mock_salesforce import MockSalesforce
 
 TABLES = ("pipelines", "stages", "users", "deals", "stage_changes", "activities")
 
@@ -281,3 +283,55 @@ def test_hubspot_second_pull_searches_what_was_modified_since(hubspot_api, tmp_p
         "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(since * 1000)}  # fmt: skip
     assert second.records["deals"] == 1
     assert not [path for path, _ in hubspot_api.requests if path == "/crm/v3/objects/deals"]
+
+
+@pytest.fixture
+def salesforce_org(monkeypatch):
+    with MockSalesforce() as server:
+        monkeypatch.setenv("CRMKIT_SALESFORCE_TOKEN", server.token)
+        yield server
+
+
+def test_salesforce_queries_become_the_data_export_and_load_as_it_does(salesforce_org, tmp_path):
+    db = tmp_path / "pulled.duckdb"
+    command = ["pull", "salesforce", "--out", str(tmp_path / "raw"), "--base-url", salesforce_org.base_url,
+               "--load", "--db", str(db)]  # fmt: skip
+    assert main(command) == 0
+    folder = next(p for p in (tmp_path / "raw").iterdir() if p.is_dir())
+    # 9 opportunities, 3 a page: 3 pages, kept as they came in pages/; one CSV per object
+    assert len(list((folder / "pages").glob("Opportunity-*.json"))) == 3
+    assert {"Opportunity.csv", "OpportunityHistory.csv", "User.csv", "CurrencyType.csv"} <= {
+        p.name for p in folder.iterdir()}  # fmt: skip
+    assert all(q.startswith("SELECT FIELDS(STANDARD) FROM ") for q in salesforce_org.queries)
+    reference = connect(tmp_path / "files.duckdb")
+    load(reference, [FIXTURES_SF])
+    reference.close()
+    assert _rows(db) == _rows(tmp_path / "files.duckdb")
+
+
+def test_salesforce_second_pull_asks_for_what_changed_and_keeps_the_stages(salesforce_org, tmp_path):
+    """An opportunity saved again after the first pull with only its amount changed: the second
+    pull asks by SystemModstamp and CreatedDate; the new save is not a new stage entry."""
+    db, raw = tmp_path / "crm.duckdb", tmp_path / "raw"
+    pull = ["pull", "salesforce", "--out", str(raw), "--base-url", salesforce_org.base_url, "--load",
+            "--db", str(db)]  # fmt: skip
+    assert main(pull) == 0
+    before = _rows(db)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    opportunity = next(r for r in salesforce_org.objects["Opportunity"] if r["Id"] == "006A5")
+    opportunity.update(Amount=7777.0, SystemModstamp=now)
+    last = [r for r in salesforce_org.objects["OpportunityHistory"] if r["OpportunityId"] == "006A5"][-1]
+    salesforce_org.objects["OpportunityHistory"].append(
+        {**last, "Id": "008A599", "Amount": 7777.0, "CreatedDate": now, "SystemModstamp": now})
+    salesforce_org.absent = {"CurrencyType", "DatedConversionRate"}  # an org without several currencies
+    salesforce_org.queries.clear()
+    time.sleep(1)
+    assert main(pull) == 0
+    changed = [q for q in salesforce_org.queries if " WHERE " in q]
+    assert {q.split(" FROM ")[1].split(" WHERE ")[0] for q in changed} == {
+        "Opportunity", "OpportunityHistory", "Task", "Event"}  # fmt: skip
+    after = _rows(db)
+    assert [r for r in after["stage_changes"] if r[0] == "006A5"] == [
+        r for r in before["stage_changes"] if r[0] == "006A5"]  # the amount save is no stage entry
+    amount = next(r for r in after["deals"] if r[0] == "006A5")
+    assert 7777 in amount

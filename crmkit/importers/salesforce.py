@@ -299,10 +299,17 @@ def _rates(con, found: dict[str, Path]) -> list[Staged]:
 def _history(con, history: RawFile) -> Staged:
     order_id = _column(history, "Id", "src._row::varchar")
     saver = _column(history, "CreatedById").replace("src.", "")  # read from `ordered`, which has it
+    # A file of the saves since the last pull starts mid-history: its first save of a deal is
+    # compared with the stage stored before it, so a save that changed only the amount does not
+    # read as entering the stage again.
     con.execute(f"""create or replace temp view _sf_history as
         with ordered as (
-            select src.*, lag(src.StageName) over (
-                partition by src.OpportunityId order by src.CreatedDate, {order_id}, src._row) as previous
+            select src.*, coalesce(lag(src.StageName) over (
+                partition by src.OpportunityId order by src.CreatedDate, {order_id}, src._row), (
+                select arg_max(stored.stage_id, stored.entered_at) from main.stage_changes as stored
+                where stored.deal_id = src.OpportunityId and not stored.is_synthetic
+                    and stored.entered_at < try_cast(src.CreatedDate as timestamptz)::timestamp
+            )) as previous
             from {history.relation} as src
         )
         select _row, _raw, OpportunityId as deal_id, '{PIPELINE[0]}' as pipeline_id, StageName as stage_id,

@@ -43,6 +43,7 @@ class Resource:
     params: dict = field(default_factory=dict)
     since: str | None = None
     body: dict | None = None  # a POST (a search): the JSON body, the paging's parameters merged in
+    optional: bool = False  # an object not every account has (a 400/404 for it means: none here)
 
 
 @dataclass
@@ -52,6 +53,10 @@ class Pulled:
     records: dict[str, int]
     since: int | None  # the cursor this pull asked from (None: everything)
     waits: float = 0.0  # seconds spent waiting for the API (rate limits, retries)
+
+
+class Unavailable(CrmkitError):
+    """The API has no such list for this account (HTTP 400 or 404)."""
 
 
 class _Again(Exception):
@@ -137,7 +142,8 @@ class Api:
             raise _Again(response.status_code, _retry_after(response))
         if response.status_code >= 400:
             answer = response.text[:200]
-            raise CrmkitError(f"{self.crm}: {url} answered HTTP {response.status_code}: {answer}")
+            error = Unavailable if response.status_code in (400, 404) else CrmkitError
+            raise error(f"{self.crm}: {url.split('?')[0]} answered HTTP {response.status_code}: {answer}")
         return response
 
 
@@ -191,14 +197,18 @@ def pull(
         resource = queue.pop(0)
         if resource.name in state["done"]:
             continue
-        for page in _pages(api, resource, state, since, next_page, empty, since_value):
-            number = state["pages"].get(resource.name, 0) + 1
-            _write_json(work / f"{resource.name}-{number:04d}.json", page)
-            state["pages"][resource.name] = number
-            counted = state["records"].get(resource.name, 0) + records_of(resource.name, page)
-            state["records"][resource.name] = counted
-            _write_json(work / "state.json", state)
-            progress(resource.name, number, state["records"][resource.name])
+        try:
+            for page in _pages(api, resource, state, since, next_page, empty, since_value):
+                number = state["pages"].get(resource.name, 0) + 1
+                _write_json(work / f"{resource.name}-{number:04d}.json", page)
+                state["pages"][resource.name] = number
+                counted = state["records"].get(resource.name, 0) + records_of(resource.name, page)
+                state["records"][resource.name] = counted
+                _write_json(work / "state.json", state)
+                progress(resource.name, number, state["records"][resource.name])
+        except Unavailable:
+            if not resource.optional:
+                raise
         state["done"].append(resource.name)
         _write_json(work / "state.json", state)
     moment = datetime.fromtimestamp(state["began"], UTC).strftime("%Y-%m-%dT%H%M%SZ")
