@@ -72,10 +72,12 @@ def cmd_pull(args) -> int:
     with Progress(TextColumn("{task.description}"), transient=False) as bar:
         tasks: dict[str, int] = {}
 
-        def progress(resource: str, pages: int, records: int) -> None:
+        def progress(resource: str, pages: int, records: int, waited: float) -> None:
             if resource not in tasks:
                 tasks[resource] = bar.add_task(resource)
-            bar.update(tasks[resource], description=f"{resource}: {pages:,} pages, {records:,} records")
+            waits = f"; waited {waited:.1f} s for the API so far" if waited else ""
+            line = f"{resource}: {pages:,} pages, {records:,} records{waits}"
+            bar.update(tasks[resource], description=line)
 
         if not args.base_url and args.crm in ("amocrm", "bitrix24", "salesforce"):
             raise CrmkitError(f"{args.crm} needs --base-url: the account's own address")

@@ -123,7 +123,7 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
             next_page=_next_page,
             records_of=_records,
             empty=lambda response: response.status_code == 204,
-            progress=progress or (lambda resource, pages, records: None),
+            progress=progress or (lambda resource, pages, records, waited: None),
         )
     finally:
         api.close()

@@ -174,7 +174,7 @@ def pull(
     records_of: Callable[[str, dict], int],
     empty: Callable[[httpx.Response], bool] = lambda response: False,
     since_value: Callable[[int], str] = str,
-    progress: Callable[[str, int, int], None] = lambda resource, pages, records: None,
+    progress: Callable[[str, int, int, float], None] = lambda resource, pages, records, waited: None,
     then: Callable[[Path], list[Resource]] | None = None,
 ) -> Pulled:
     """Every page of every resource into `out/<moment>/`; see the module's docstring. `then`, given
@@ -197,6 +197,10 @@ def pull(
         resource = queue.pop(0)
         if resource.name in state["done"]:
             continue
+        # a wait (a 429's Retry-After, a backoff) shows on the resource's line while it lasts
+        api.on_wait = lambda seconds, name=resource.name: progress(
+            name, state["pages"].get(name, 0), state["records"].get(name, 0), api.waited
+        )
         try:
             for page in _pages(api, resource, state, since, next_page, empty, since_value):
                 number = state["pages"].get(resource.name, 0) + 1
@@ -205,7 +209,7 @@ def pull(
                 counted = state["records"].get(resource.name, 0) + records_of(resource.name, page)
                 state["records"][resource.name] = counted
                 _write_json(work / "state.json", state)
-                progress(resource.name, number, state["records"][resource.name])
+                progress(resource.name, number, state["records"][resource.name], api.waited)
         except Unavailable:
             if not resource.optional:
                 raise

@@ -76,7 +76,7 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
             next_page=_next_page,
             records_of=_records,
             since_value=_since,
-            progress=progress or (lambda resource, pages, records: None),
+            progress=progress or (lambda resource, pages, records, waited: None),
         )
     finally:
         api.close()

@@ -88,7 +88,7 @@ def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.Base
             out,
             next_page=_next_page,
             records_of=_records,
-            progress=progress or (lambda resource, pages, records: None),
+            progress=progress or (lambda resource, pages, records, waited: None),
             then=_deals(cursor(out)),
         )
     finally:

@@ -75,7 +75,7 @@ def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.Base
             next_page=_next_page,
             records_of=_records,
             since_value=_since,
-            progress=progress or (lambda resource, pages, records: None),
+            progress=progress or (lambda resource, pages, records, waited: None),
             then=_flows,
         )
     finally:

@@ -113,7 +113,7 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
             out,
             next_page=_next_page,
             records_of=_records,
-            progress=progress or (lambda resource, pages, records: None),
+            progress=progress or (lambda resource, pages, records, waited: None),
         )
     finally:
         api.close()
