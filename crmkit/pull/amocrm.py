@@ -115,15 +115,12 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
         transport=transport,
     )
     api.refresh = refresh
-    try:
-        return pull(
-            api,
-            RESOURCES,
-            out,
-            next_page=_next_page,
-            records_of=_records,
-            empty=lambda response: response.status_code == 204,
-            progress=progress or (lambda resource, pages, records, waited: None),
-        )
-    finally:
-        api.close()
+    return pull(
+        api,
+        RESOURCES,
+        out,
+        next_page=_next_page,
+        records_of=_records,
+        empty=lambda response: response.status_code == 204,
+        progress=progress,
+    )

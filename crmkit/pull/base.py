@@ -174,11 +174,20 @@ def pull(
     records_of: Callable[[str, dict], int],
     empty: Callable[[httpx.Response], bool] = lambda response: False,
     since_value: Callable[[int], str] = str,
-    progress: Callable[[str, int, int, float], None] = lambda resource, pages, records, waited: None,
+    progress: Callable[[str, int, int, float], None] | None = None,
     then: Callable[[Path], list[Resource]] | None = None,
 ) -> Pulled:
     """Every page of every resource into `out/<moment>/`; see the module's docstring. `then`, given
-    the folder of pages so far, names the resources they call for (one per deal, say)."""
+    the folder of pages so far, names the resources they call for (one per deal, say). The pull
+    closes `api` when it ends, however it ends."""
+    try:
+        return _pull(api, resources, out, next_page, records_of, empty, since_value,
+                     progress or (lambda resource, pages, records, waited: None), then)  # fmt: skip
+    finally:
+        api.close()
+
+
+def _pull(api, resources, out, next_page, records_of, empty, since_value, progress, then) -> Pulled:
     out.mkdir(parents=True, exist_ok=True)
     work = out / ".partial"
     state = _load_state(work)

@@ -68,15 +68,12 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
         shown_url=base_url,
         transport=transport,
     )
-    try:
-        return pull(
-            api,
-            RESOURCES,
-            out,
-            next_page=_next_page,
-            records_of=_records,
-            since_value=_since,
-            progress=progress or (lambda resource, pages, records, waited: None),
-        )
-    finally:
-        api.close()
+    return pull(
+        api,
+        RESOURCES,
+        out,
+        next_page=_next_page,
+        records_of=_records,
+        since_value=_since,
+        progress=progress,
+    )

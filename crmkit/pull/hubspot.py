@@ -81,15 +81,12 @@ def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.Base
     api = Api((base_url or BASE_URL).rstrip("/"),
               {"Authorization": f"Bearer {token(SETTING)}", "Accept": "application/json"},
               per_second=PER_SECOND, setting=SETTING, crm=CRM, transport=transport)  # fmt: skip
-    try:
-        return pull(
-            api,
-            [PIPELINES, OWNERS],
-            out,
-            next_page=_next_page,
-            records_of=_records,
-            progress=progress or (lambda resource, pages, records, waited: None),
-            then=_deals(cursor(out)),
-        )
-    finally:
-        api.close()
+    return pull(
+        api,
+        [PIPELINES, OWNERS],
+        out,
+        next_page=_next_page,
+        records_of=_records,
+        progress=progress,
+        then=_deals(cursor(out)),
+    )

@@ -67,16 +67,13 @@ def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.Base
     api = Api(base, {"x-api-token": token(SETTING), "Accept": "application/json"}, per_second=PER_SECOND,
               setting=SETTING, crm=CRM, transport=transport)  # fmt: skip
     deals = CHANGED_DEALS if cursor(out) is not None else ALL_DEALS
-    try:
-        return pull(
-            api,
-            [STAGES, deals],
-            out,
-            next_page=_next_page,
-            records_of=_records,
-            since_value=_since,
-            progress=progress or (lambda resource, pages, records, waited: None),
-            then=_flows,
-        )
-    finally:
-        api.close()
+    return pull(
+        api,
+        [STAGES, deals],
+        out,
+        next_page=_next_page,
+        records_of=_records,
+        since_value=_since,
+        progress=progress,
+        then=_flows,
+    )

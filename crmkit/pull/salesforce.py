@@ -106,16 +106,13 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
     headers = {"Authorization": f"Bearer {token(SETTING)}", "Accept": "application/json"}
     api = Api(base_url.rstrip("/"), headers, per_second=PER_SECOND, setting=SETTING, crm=CRM,
               transport=transport)  # fmt: skip
-    try:
-        pulled = pull(
-            api,
-            _resources(cursor(out)),
-            out,
-            next_page=_next_page,
-            records_of=_records,
-            progress=progress or (lambda resource, pages, records, waited: None),
-        )
-    finally:
-        api.close()
+    pulled = pull(
+        api,
+        _resources(cursor(out)),
+        out,
+        next_page=_next_page,
+        records_of=_records,
+        progress=progress,
+    )
     write_export(pulled.folder)
     return pulled
