@@ -51,7 +51,8 @@ def test_a_pull_pages_to_the_end_through_a_429_and_a_500(mock, tmp_path):
     assert sorted(p.name for p in pulled.folder.iterdir())[:2] == ["events-0001.json", "events-0002.json"]
     assert not (tmp_path / "raw" / ".partial").exists()
     events = [q for path, q in mock.requests if path == "/api/v4/events"]
-    assert events[0]["filter[type]"] == "lead_status_changed,incoming_call,outgoing_call"
+    asked = "lead_status_changed,incoming_call,outgoing_call,lead_deleted,lead_restored"
+    assert events[0]["filter[type]"] == asked
 
 
 def test_the_pulled_files_load_as_the_documented_responses_do(mock, tmp_path):
@@ -96,6 +97,23 @@ def test_a_second_pull_asks_only_for_changes_and_keeps_the_stored_history(mock, 
     assert next(iter(added))[2] == str(stages[-1])
     others = [r for r in after["stage_changes"] if r[0] != "202"]
     assert others == [r for r in before["stage_changes"] if r[0] != "202"]
+
+
+def test_a_lead_deleted_in_amocrm_leaves_the_database(mock, tmp_path):
+    """API v4 lists a deleted lead only by its lead_deleted event: the next pull brings the event,
+    and the lead leaves deals, its history and its activities (lead 201 has a call and notes)."""
+    db, raw = tmp_path / "crm.duckdb", tmp_path / "raw"
+    pull = ["pull", "amocrm", "--out", str(raw), "--base-url", mock.base_url, "--load", "--db", str(db)]
+    assert main(pull) == 0
+    before = _rows(db)
+    assert any(r[0] == "201" for r in before["activities"] + before["stage_changes"])
+    mock.delete_lead(201, at=int(time.time()))
+    time.sleep(1)
+    assert main(pull) == 0
+    after = _rows(db)
+    assert [r for r in after["deals"] if r[0] == "201"] == []
+    assert not [r for table in ("stage_changes", "activities") for r in after[table] if "201" in r[:2]]
+    assert len(after["deals"]) == len(before["deals"]) - 1
 
 
 def test_an_expired_token_is_one_line_naming_the_setting(mock, tmp_path, monkeypatch, capsys):

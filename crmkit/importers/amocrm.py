@@ -21,6 +21,8 @@ API v4 responses saved as JSON (`/api/v4/leads`, `/leads/pipelines`, `/events`, 
   or it lasted, else missed), other notes are notes; tasks of type 1 are calls, 2 meetings, other
   types tasks — done (at their last update) or planned (due at `complete_till`).
 - API times are Unix seconds (UTC); export times are in the account's zone (`--tz`).
+- A lead deleted in amoCRM (its last `lead_deleted` / `lead_restored` event is a deletion) leaves
+  the database with its history and activities: the API lists deleted leads only by that event.
 """
 
 from __future__ import annotations
@@ -178,10 +180,12 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     events = [records_table(con, p, r, _event, EVENT_COLUMNS) for p, r in api["events"]]
     for path, records in api["leads"]:
         staged += _api_leads(con, path, records, events)
-    for raw in events:  # each event is either a stage change or a call
+    for raw in events:  # each event is a stage change, a call, or a lead's deletion
+        changes = stage_view(con, "stage_changes", raw, f"select {STAGE_CHANGE} from {raw.relation} where not is_call",
+                             drop_reason="_drop", routed=True)  # fmt: skip
+        changes.removes = DELETED.format(relation=raw.relation)
         staged += [
-            stage_view(con, "stage_changes", raw, f"select {STAGE_CHANGE} from {raw.relation} where not is_call",
-                       drop_reason="_drop", routed=True),
+            changes,
             stage_view(con, "activities", raw, f"select {CALL} from {raw.relation} where is_call", derived=True),
         ]  # fmt: skip
     for path, records in api["tasks"]:
@@ -401,7 +405,10 @@ def _api_leads(con, path: Path, records: list, events: list[RawFile]) -> list[St
 
 
 EVENT_COLUMNS = ("deal_id", "pipeline_id", "stage_id", "entered_at", "changed_by", "before_pipeline_id",
-                 "before_stage_id", "is_call", "call_id", "direction", "_drop")  # fmt: skip
+                 "before_stage_id", "is_call", "call_id", "direction", "event_type", "_drop")  # fmt: skip
+# Leads deleted in amoCRM: the last of their lead_deleted / lead_restored events says so.
+DELETED = """select deal_id from {relation} where event_type in ('lead_deleted', 'lead_restored')
+             group by deal_id having arg_max(event_type, entered_at) = 'lead_deleted'"""
 STAGE_CHANGE = "_row, _raw, deal_id, pipeline_id, stage_id, entered_at, changed_by, _drop"
 # A call event links the call's note (value_after: [{"note": {"id": …}}]): it takes the note's id,
 # so the note, loaded after it with the duration and the call's result, replaces it.
@@ -437,6 +444,7 @@ def _event(event: dict) -> dict:
         "is_call": kind in CALL_EVENTS,
         "call_id": f"note-{note['id']}" if note.get("id") else f"event-{text(event.get('id'))}",
         "direction": CALL_EVENTS.get(kind),
+        "event_type": kind,
         "_drop": drop,
     }
 

@@ -63,6 +63,9 @@ class Staged:
     # seen in) replace what an older export derived for the same deal and moment, even when the
     # stage differs: the part of the key that says "the same entry".
     replace_key: tuple[str, ...] | None = None
+    # A SELECT of deal ids the source says were deleted (amoCRM's lead_deleted events): those
+    # deals, their history and activities leave the database once this file is stored.
+    removes: str | None = None
 
 
 @dataclass
@@ -485,6 +488,9 @@ def store(
     load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
     if not staged.accounting_only:
         merge(con, table, staged.replace_key)
+    if staged.removes:
+        for name in ("activities", "stage_changes", "deals"):
+            con.execute(f"delete from main.{name} where deal_id in ({staged.removes})")
     con.execute(
         "insert into main.rejects select ?, ?, _row, _reason, _raw from _validated where _reason is not null",
         [load_id, table.name],

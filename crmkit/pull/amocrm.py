@@ -30,7 +30,8 @@ from crmkit.pull.base import Api, Pulled, Resource, pull, token
 CRM = "amoCRM"
 SETTING = "CRMKIT_AMOCRM_TOKEN"
 PER_SECOND = 7
-EVENT_TYPES = "lead_status_changed,incoming_call,outgoing_call"
+# stage changes, calls, and deletions (API v4 lists a deleted lead only by its lead_deleted event)
+EVENT_TYPES = "lead_status_changed,incoming_call,outgoing_call,lead_deleted,lead_restored"
 UPDATED_SINCE = "filter[updated_at][from]"
 CREATED_SINCE = "filter[created_at][from]"  # events are never updated
 
