@@ -68,6 +68,7 @@ def cmd_pull(args) -> int:
     from rich.progress import Progress, TextColumn
 
     from crmkit.pull import CRMS
+    from crmkit.pull.base import FOLDER
 
     with Progress(TextColumn("{task.description}"), transient=False) as bar:
         tasks: dict[str, int] = {}
@@ -81,7 +82,8 @@ def cmd_pull(args) -> int:
 
         if not args.base_url and args.crm in ("amocrm", "bitrix24", "salesforce"):
             raise CrmkitError(f"{args.crm} needs --base-url: the account's own address")
-        pulled = CRMS[args.crm].run(args.out, args.base_url, progress=progress)
+        since, last_load = _pull_cursor(args.db, args.crm) if args.load else (FOLDER, 0)
+        pulled = CRMS[args.crm].run(args.out, args.base_url, progress=progress, since=since)
     since = ""
     if pulled.since is not None:
         since = datetime.fromtimestamp(pulled.since, UTC).strftime("%Y-%m-%d %H:%M")
@@ -97,7 +99,30 @@ def cmd_pull(args) -> int:
         return 0
     args.paths, args.format, args.mapping, args.force = [pulled.folder], args.crm, None, False
     args.rates, args.encoding, args.append = None, None, False
-    return cmd_load(args)
+    code = cmd_load(args)
+    if code == 0:  # the next pull asks for what changed after this one
+        from crmkit.db import connect
+
+        con = connect(args.db)
+        con.execute("update main.loads set pull_cursor = ? where source_format = ? and load_id > ?",
+                    [pulled.next_since, args.crm, last_load])  # fmt: skip
+        con.close()
+    return code
+
+
+def _pull_cursor(db: Path, crm: str) -> tuple[int | None, int]:
+    """The cursor the database's loads keep for this CRM (None: never pulled into it), and its
+    last load id (the loads after it are the pull's)."""
+    if not Path(db).exists():
+        return None, 0
+    from crmkit.db import connect
+
+    con = connect(db)
+    since, last = con.execute(
+        "select max(pull_cursor) filter (source_format = ?), coalesce(max(load_id), 0) from main.loads", [crm]
+    ).fetchone()
+    con.close()
+    return since, last
 
 
 def cmd_schedule(args) -> int:

@@ -88,8 +88,11 @@ create table if not exists loads (
     rows_loaded   bigint not null,
     rows_rejected bigint not null,
     time_zone     varchar not null,          -- the zone the source timestamps were in
-    loaded_at     timestamp not null         -- UTC
+    loaded_at     timestamp not null,        -- UTC
+    pull_cursor   bigint                     -- a `crmkit pull`'s: the next pull asks for changes since (Unix s)
 );
+-- a database made before `crmkit pull` gains the column
+alter table loads add column if not exists pull_cursor bigint;
 
 create table if not exists rejects (
     load_id    integer not null,

@@ -99,6 +99,25 @@ def test_a_second_pull_asks_only_for_changes_and_keeps_the_stored_history(mock, 
     assert others == [r for r in before["stage_changes"] if r[0] != "202"]
 
 
+def test_the_cursor_is_the_databases_when_the_pull_is_loaded(mock, tmp_path):
+    """A pull loaded into a database keeps its cursor in that database's loads; a pull into a new
+    database asks for everything, though the raw folder has pulled before."""
+    raw = tmp_path / "raw"
+    first = ["pull", "amocrm", "--out", str(raw), "--base-url", mock.base_url, "--load", "--db"]
+    assert main([*first, str(tmp_path / "a.duckdb")]) == 0
+    con = connect(tmp_path / "a.duckdb", read_only=True)
+    kept = con.execute("select distinct pull_cursor from main.loads where source_format = 'amocrm'")
+    kept = kept.fetchall()
+    con.close()
+    assert kept == [(json.loads((raw / "cursor.json").read_text())["since"],)]
+    mock.requests.clear()
+    time.sleep(1)
+    assert main([*first, str(tmp_path / "b.duckdb")]) == 0
+    leads = [q for path, q in mock.requests if path == "/api/v4/leads"]
+    assert leads and all("filter[updated_at][from]" not in q for q in leads)  # everything again
+    assert _rows(tmp_path / "b.duckdb")["deals"] == _rows(tmp_path / "a.duckdb")["deals"]
+
+
 def test_a_lead_deleted_in_amocrm_leaves_the_database(mock, tmp_path):
     """API v4 lists a deleted lead only by its lead_deleted event: the next pull brings the event,
     and the lead leaves deals, its history and its activities (lead 201 has a call and notes)."""

@@ -509,7 +509,8 @@ def store(
     if loaded + rejected != staged.rows_read:  # the invariant, checked on every load
         raise AssertionError(f"{staged.file}: read {staged.rows_read} != {loaded} + {rejected}")
     con.execute(
-        "insert into main.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into main.loads (load_id, source_format, file_name, file_hash, rows_read, rows_loaded, "
+        "rows_rejected, time_zone, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             load_id,
             source_format,

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from crmkit.errors import CrmkitError
-from crmkit.pull.base import Api, Pulled, Resource, pull, token
+from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
 
 CRM = "amoCRM"
 SETTING = "CRMKIT_AMOCRM_TOKEN"
@@ -99,7 +99,8 @@ def _refresher(base_url: str, transport) -> Callable[[], dict]:
     return refresh
 
 
-def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTransport | None = None) -> Pulled:
+def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FOLDER,
+        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
     oauth = all(os.environ.get(name) for name in OAUTH)
     refresh = _refresher(base_url.rstrip("/"), transport) if oauth else None
     access = (_saved().get("access_token") if oauth else None) or os.environ.get(SETTING, "").strip()
@@ -124,4 +125,5 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
         records_of=_records,
         empty=lambda response: response.status_code == 204,
         progress=progress,
+        since=cursor(out, since),
     )

@@ -9,8 +9,10 @@ asked only for what changed since the last pull, at the pace the API allows.
 - A pull writes into `<out>/.partial/` and keeps its place there (`state.json`: the next page of
   each resource); it is renamed to `<out>/<moment>/` only when every resource is complete. A pull
   that was interrupted resumes where it stopped; nothing half-pulled is ever given to `load`.
-- The cursor (`<out>/cursor.json`) is the moment the last complete pull began: the next pull asks
-  for records updated since then (a minute earlier, for clocks that disagree).
+- The cursor is the moment the last complete pull began (a minute earlier, for clocks that
+  disagree): the next pull asks for records updated since then. It is kept in the database's
+  `loads` when the pull is loaded (what the database holds decides what it lacks), and in
+  `<out>/cursor.json` for a pull kept as files only.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Pulled:
     records: dict[str, int]
     since: int | None  # the cursor this pull asked from (None: everything)
     waits: float = 0.0  # seconds spent waiting for the API (rate limits, retries)
+    next_since: int | None = None  # the cursor for the next pull
 
 
 class Unavailable(CrmkitError):
@@ -176,28 +179,28 @@ def pull(
     since_value: Callable[[int], str] = str,
     progress: Callable[[str, int, int, float], None] | None = None,
     then: Callable[[Path], list[Resource]] | None = None,
+    since: int | None = None,
 ) -> Pulled:
     """Every page of every resource into `out/<moment>/`; see the module's docstring. `then`, given
     the folder of pages so far, names the resources they call for (one per deal, say). The pull
     closes `api` when it ends, however it ends."""
     try:
         return _pull(api, resources, out, next_page, records_of, empty, since_value,
-                     progress or (lambda resource, pages, records, waited: None), then)  # fmt: skip
+                     progress or (lambda resource, pages, records, waited: None), then, since)  # fmt: skip
     finally:
         api.close()
 
 
-def _pull(api, resources, out, next_page, records_of, empty, since_value, progress, then) -> Pulled:
+def _pull(api, resources, out, next_page, records_of, empty, since_value, progress, then, since) -> Pulled:
     out.mkdir(parents=True, exist_ok=True)
     work = out / ".partial"
     state = _load_state(work)
     if state is None:
-        cursor = _read_json(out / "cursor.json") or {}
-        state = {"began": int(time.time()), "since": cursor.get("since"), "next": {}, "params": {},
+        state = {"began": int(time.time()), "since": since, "next": {}, "params": {},
                  "pages": {}, "records": {}, "done": []}  # fmt: skip
         work.mkdir(parents=True, exist_ok=True)
         _write_json(work / "state.json", state)
-    since = state["since"]
+    since = state["since"]  # an interrupted pull resumes with the cursor it began with
     queue = list(resources)
     while queue or then is not None:
         if not queue:  # the fixed list done: the resources its pages call for
@@ -228,8 +231,9 @@ def _pull(api, resources, out, next_page, records_of, empty, since_value, progre
     folder = out / moment
     (work / "state.json").unlink()
     work.rename(folder)
-    _write_json(out / "cursor.json", {"since": state["began"] - OVERLAP_SECONDS})
-    return Pulled(folder, state["pages"], state["records"], since, api.waited)
+    following = state["began"] - OVERLAP_SECONDS
+    _write_json(out / "cursor.json", {"since": following})
+    return Pulled(folder, state["pages"], state["records"], state["since"], api.waited, following)
 
 
 def _pages(api, resource, state, since, next_page, empty, since_value) -> Iterator[dict]:
@@ -248,9 +252,14 @@ def _pages(api, resource, state, since, next_page, empty, since_value) -> Iterat
         yield page
 
 
-def cursor(out: Path) -> int | None:
-    """The moment the next pull asks for changes from (None: no complete pull yet)."""
-    return (_read_json(out / "cursor.json") or {}).get("since")
+FOLDER = "folder"  # a pull's cursor is the raw folder's (a pull kept as files only)
+
+
+def cursor(out: Path, since: int | None | str = FOLDER) -> int | None:
+    """The moment a pull asks for changes from: the raw folder's last complete pull (FOLDER), or
+    the one given — the database's, when the pull is loaded into one, None if it never was:
+    then everything."""
+    return (_read_json(out / "cursor.json") or {}).get("since") if since == FOLDER else since
 
 
 def _load_state(work: Path) -> dict | None:

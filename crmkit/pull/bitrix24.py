@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import Api, Pulled, Resource, pull, token
+from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
 
 CRM = "Bitrix24"
 SETTING = "CRMKIT_BITRIX24_TOKEN"
@@ -58,7 +58,8 @@ def _since(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
-def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTransport | None = None) -> Pulled:
+def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FOLDER,
+        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
     api = Api(
         f"{base_url.rstrip('/')}/{token(SETTING)}/",
         {"Accept": "application/json"},
@@ -76,4 +77,5 @@ def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTranspo
         records_of=_records,
         since_value=_since,
         progress=progress,
+        since=cursor(out, since),
     )

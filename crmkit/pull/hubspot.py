@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import Api, Pulled, Resource, cursor, pull, token
+from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
 
 CRM = "HubSpot"
 SETTING = "CRMKIT_HUBSPOT_TOKEN"
@@ -76,8 +76,8 @@ def _deals(since: int | None):
     return then
 
 
-def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.BaseTransport | None = None,
-        ) -> Pulled:  # fmt: skip
+def run(out: Path, base_url: str | None, *, progress=None, since: int | None | str = FOLDER,
+        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
     api = Api((base_url or BASE_URL).rstrip("/"),
               {"Authorization": f"Bearer {token(SETTING)}", "Accept": "application/json"},
               per_second=PER_SECOND, setting=SETTING, crm=CRM, transport=transport)  # fmt: skip
@@ -88,5 +88,6 @@ def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.Base
         next_page=_next_page,
         records_of=_records,
         progress=progress,
-        then=_deals(cursor(out)),
+        since=cursor(out, since),
+        then=_deals(cursor(out, since)),
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import Api, Pulled, Resource, cursor, pull, token
+from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
 
 CRM = "Pipedrive"
 SETTING = "CRMKIT_PIPEDRIVE_TOKEN"
@@ -61,12 +61,12 @@ def _flows(work: Path) -> list[Resource]:
     return [Resource(f"flow-{i}", f"/deals/{i}/flow", params) for i in dict.fromkeys(ids)]
 
 
-def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.BaseTransport | None = None,
-        ) -> Pulled:  # fmt: skip
+def run(out: Path, base_url: str | None, *, progress=None, since: int | None | str = FOLDER,
+        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
     base = (base_url or BASE_URL).rstrip("/")
     api = Api(base, {"x-api-token": token(SETTING), "Accept": "application/json"}, per_second=PER_SECOND,
               setting=SETTING, crm=CRM, transport=transport)  # fmt: skip
-    deals = CHANGED_DEALS if cursor(out) is not None else ALL_DEALS
+    deals = CHANGED_DEALS if cursor(out, since) is not None else ALL_DEALS
     return pull(
         api,
         [STAGES, deals],
@@ -75,5 +75,6 @@ def run(out: Path, base_url: str | None, *, progress=None, transport: httpx.Base
         records_of=_records,
         since_value=_since,
         progress=progress,
+        since=cursor(out, since),
         then=_flows,
     )

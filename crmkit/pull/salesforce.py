@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import Api, Pulled, Resource, cursor, pull, token
+from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
 
 CRM = "Salesforce"
 SETTING = "CRMKIT_SALESFORCE_TOKEN"
@@ -102,17 +102,19 @@ def loadable(folder: Path) -> bool:
     return (folder / "Opportunity.csv").exists()
 
 
-def run(out: Path, base_url: str, *, progress=None, transport: httpx.BaseTransport | None = None) -> Pulled:
+def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FOLDER,
+        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
     headers = {"Authorization": f"Bearer {token(SETTING)}", "Accept": "application/json"}
     api = Api(base_url.rstrip("/"), headers, per_second=PER_SECOND, setting=SETTING, crm=CRM,
               transport=transport)  # fmt: skip
     pulled = pull(
         api,
-        _resources(cursor(out)),
+        _resources(cursor(out, since)),
         out,
         next_page=_next_page,
         records_of=_records,
         progress=progress,
+        since=cursor(out, since),
     )
     write_export(pulled.folder)
     return pulled
