@@ -257,6 +257,10 @@ def test_pipedrive_deals_and_each_flow_load_as_its_responses_do(pipedrive_api, t
     # by hand, from deals.json: deal 1 was created 2026-09-01 06:00 UTC and won 2026-09-20 13:00 UTC
     # (the API's times are UTC whatever --tz says); its path: Qualified, Proposal Made, Negotiations
     # Started (from its flow), Won
+    assert sorted(rows["users"]) == [
+        ("Jane Doe", "Jane Doe", None, True), ("John Roe", "John Roe", None, True),
+        ("Old Hand", "Old Hand", None, False),  # from /v1/users: inactive, and owns no deal
+    ]  # fmt: skip
     path = [(r[2], r[3]) for r in rows["stage_changes"] if r[0] == "1"]
     assert sorted(path, key=lambda r: r[1]) == [
         ("Qualified", datetime(2026, 9, 1, 6, 0)),

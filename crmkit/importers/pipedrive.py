@@ -4,6 +4,7 @@ JSON (what `crmkit pull pipedrive` writes), optionally the stages from `/v1/stag
 flow from `/v1/deals/{id}/flow` (or a `dealflow` stream of dealChange records), saved as JSON.
 
 - The API's times are UTC (its deals' and its flow's); the export's are in the account's zone.
+- Users (`/v1/users`) are named as the deals name their owners, with whether they are active.
 - Pipedrive keeps a won or lost deal in its last stage and marks the status; crmkit gives every
   pipeline a won stage «Won» and a lost stage «Lost», entered at "Won time" / "Lost time", so that
   status follows the stage as in the other CRMs.
@@ -25,6 +26,7 @@ from crmkit.importers.base import (
     amount_text,
     owners_as_users,
     pipelines_as_named,
+    stage_records,
     stage_view,
 )
 from crmkit.importers.files import (
@@ -77,7 +79,7 @@ def looks_like(files: list[Path]) -> bool:
 
 
 def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
-    exports, stages, flows, api_deals = [], [], [], []
+    exports, stages, flows, api_deals, users = [], [], [], [], []
     for path in files:
         if path.suffix.lower() == ".json":
             doc = read_json(path)
@@ -88,6 +90,8 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             first = next((r for r in records if isinstance(r, dict)), {})
             if {"add_time", "stage_id", "status", "title"} <= first.keys():  # /v1/deals
                 api_deals.append((path, records))
+            elif {"email", "name", "active_flag"} <= first.keys():  # /v1/users
+                users.append((path, records))
             else:
                 (stages if "order_nr" in first else flows).append((path, records))
         else:
@@ -100,6 +104,9 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
                     f"{', '.join(map(repr, raw.columns))}. Export deals with ID, Pipeline, Stage and Status"
                 )
             exports.append(raw)
+    # Users, named as the deals name their owners (the export's "Owner", the API's user_id.name):
+    # who is active; stored before the deals, whose unknown owners then become users of their own.
+    user_files = [stage_records(con, "users", path, records, _user) for path, records in users]
     if api_deals and not stages:
         raise CrmkitError(
             f"{api_deals[0][0].name}: Pipedrive's /v1/deals name stages by id: load /v1/stages (saved as "
@@ -111,7 +118,7 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
         exports.append(records_table(con, path, records, lambda d: _api_deal(d, named), API_DEAL_COLUMNS))
     if not exports:
         raise CrmkitError("no Pipedrive deals export among the files: the stages and flow need the deals")
-    staged: list[Staged] = []
+    staged: list[Staged] = user_files
     con.execute("""create or replace temp table _pd_stages
         (stage_id varchar, name varchar, pipeline varchar, order_nr integer)""")
     positions = _positions([st for _, records in stages for st in records if isinstance(st, dict)])
@@ -168,6 +175,11 @@ def _positions(stages: list[dict]) -> dict[str, str]:
         counts[pipeline] = counts.get(pipeline, 0) + 1
         positions.setdefault(text(stage.get("id")), str(counts[pipeline]))
     return positions
+
+
+def _user(user: dict) -> dict:
+    name = text(user.get("name"))
+    return {"user_id": name, "name": name, "is_active": text(user.get("active_flag"))}
 
 
 def _unwrapped(record):

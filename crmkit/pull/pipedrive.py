@@ -1,5 +1,5 @@
-"""Pipedrive API v1 (https://developers.pipedrive.com/docs/api/v1): the stages, the deals and each
-deal's flow (its stage changes) — the files the Pipedrive importer reads.
+"""Pipedrive API v1 (https://developers.pipedrive.com/docs/api/v1): the stages, the users, the deals
+and each deal's flow (its stage changes) — the files the Pipedrive importer reads.
 
 - Address: `https://api.pipedrive.com/v1` by default, or the company's own
   `https://COMPANY.pipedrive.com/api/v1` (`--base-url`); the token: a personal API token,
@@ -28,6 +28,7 @@ PER_SECOND = 10
 LIMIT = 500
 
 STAGES = Resource("stages", "/stages", {"start": 0, "limit": LIMIT})
+USERS = Resource("users", "/users")
 ALL_DEALS = Resource("deals", "/deals", {"status": "all_not_deleted", "start": 0, "limit": LIMIT})
 CHANGED_DEALS = Resource(
     "deals", "/recents", {"items": "deal", "start": 0, "limit": LIMIT}, since="since_timestamp"
@@ -69,7 +70,7 @@ def run(out: Path, base_url: str | None, *, progress=None, since: int | None | s
     deals = CHANGED_DEALS if cursor(out, since) is not None else ALL_DEALS
     return pull(
         api,
-        [STAGES, deals],
+        [STAGES, USERS, deals],
         out,
         next_page=_next_page,
         records_of=_records,
