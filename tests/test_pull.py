@@ -28,6 +28,7 @@ TABLES = ("pipelines", "stages", "users", "deals", "stage_changes", "activities"
 
 @pytest.fixture
 def mock(monkeypatch):
+    monkeypatch.setattr(amocrm, "PER_SECOND", 100)  # pacing runs, at a test's speed
     with MockAmoCRM() as server:
         monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN", server.token)
         yield server
@@ -182,6 +183,7 @@ def test_an_expired_oauth_token_is_renewed_once_and_the_new_refresh_token_kept(m
 
 @pytest.fixture
 def portal(monkeypatch):
+    monkeypatch.setattr(bitrix24, "PER_SECOND", 100)
     with MockBitrix24() as server:
         monkeypatch.setenv("CRMKIT_BITRIX24_TOKEN", server.code)
         yield server
@@ -230,6 +232,7 @@ def test_a_wrong_webhook_is_one_line(portal, tmp_path, monkeypatch, capsys):
 
 @pytest.fixture
 def pipedrive_api(monkeypatch):
+    monkeypatch.setattr(pipedrive, "PER_SECOND", 100)
     with MockPipedrive() as server:
         monkeypatch.setenv("CRMKIT_PIPEDRIVE_TOKEN", server.token)
         yield server
@@ -285,6 +288,7 @@ def test_pipedrive_second_pull_asks_for_recent_deals_and_their_flow_only(pipedri
 
 @pytest.fixture
 def hubspot_api(monkeypatch):
+    monkeypatch.setattr(hubspot, "PER_SECOND", 100)
     with MockHubSpot() as server:
         monkeypatch.setenv("CRMKIT_HUBSPOT_TOKEN", server.token)
         yield server
@@ -328,6 +332,9 @@ def test_hubspot_second_pull_searches_what_was_modified_since(hubspot_api, tmp_p
 
 @pytest.fixture
 def salesforce_org(monkeypatch):
+    from crmkit.pull import salesforce
+
+    monkeypatch.setattr(salesforce, "PER_SECOND", 100)
     with MockSalesforce() as server:
         monkeypatch.setenv("CRMKIT_SALESFORCE_TOKEN", server.token)
         yield server

@@ -228,7 +228,10 @@ def _pull(api, resources, out, next_page, records_of, empty, since_value, progre
         state["done"].append(resource.name)
         _write_json(work / "state.json", state)
     moment = datetime.fromtimestamp(state["began"], UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    folder = out / moment
+    folder, number = out / moment, 1
+    while folder.exists():  # two pulls began in the same second: the second is moment-2
+        number += 1
+        folder = out / f"{moment}-{number}"
     (work / "state.json").unlink()
     work.rename(folder)
     following = state["began"] - OVERLAP_SECONDS
