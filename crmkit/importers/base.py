@@ -156,6 +156,26 @@ def stage_records(con, table: str, path: Path, records: list, shape) -> Staged:
     return stage_view(con, table, raw, f"select * from {raw.relation}", drop_reason="_drop")
 
 
+def funnel_positions(stages: list[tuple[str, str, str, object]]) -> dict[tuple[str, str], str]:
+    """Each stage's place in its pipeline's funnel from (pipeline, stage, kind, sort) in the order
+    the files list them: open stages by sort, then won, then lost. Ranked over every file at once,
+    in Python: a CRM lists its stages a page at a time, and a funnel split over two pages is still
+    one funnel (a rank per file gave it two)."""
+
+    def sort(value) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return 0
+
+    ordered = sorted(enumerate(stages), key=lambda e: (e[1][2] == "lost", e[1][2] == "won", sort(e[1][3]), e[0]))
+    positions, counts = {}, {}
+    for _, (pipeline, stage, _kind, _sort) in ordered:
+        counts[pipeline] = counts.get(pipeline, 0) + 1
+        positions.setdefault((pipeline, stage), str(counts[pipeline]))
+    return positions
+
+
 def stage_pipelines(con, path: Path, pipelines: list[dict], stages: list[dict]) -> list[Staged]:
     """Stage a CRM's pipelines and their stages as its API lists them: pipelines as
     {pipeline_id, name}, stages as {pipeline_id, stage_id, name, sort, kind, is_inbox}. A pipeline's funnel

@@ -22,7 +22,14 @@ from datetime import datetime
 from pathlib import Path
 
 from crmkit.errors import CrmkitError
-from crmkit.importers.base import ReadOptions, Staged, owners_as_users, stage_records, stage_view
+from crmkit.importers.base import (
+    ReadOptions,
+    Staged,
+    funnel_positions,
+    owners_as_users,
+    stage_records,
+    stage_view,
+)
 from crmkit.importers.files import head_text, read_json, records_table, text
 
 FORMAT = "bitrix24"
@@ -113,7 +120,10 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     staged: list[Staged] = []
     for path, records in by_kind["categories"]:
         staged.append(stage_records(con, "pipelines", path, records, _category_record))
-    positions = _positions(statuses)
+    positions = funnel_positions([
+        (_category(st.get("ENTITY_ID")), text(st.get("STATUS_ID")), _kind(st), st.get("SORT"))
+        for st in statuses if _category(st.get("ENTITY_ID"))
+    ])  # fmt: skip
     for path, records in by_kind["statuses"]:
         staged += _stages(con, path, records, names, positions)
     for path, records in by_kind["users"]:
@@ -149,27 +159,6 @@ def _category(entity_id: str | None) -> str | None:
 def _kind(status: dict) -> str:
     semantics = status.get("SEMANTICS") or (status.get("EXTRA") or {}).get("SEMANTICS")
     return {"S": "won", "success": "won", "F": "lost", "failure": "lost"}.get(semantics, "open")
-
-
-def _positions(statuses: list[dict]) -> dict[tuple, str]:
-    """Each deal stage's place in its pipeline's funnel — open stages by SORT, then won, then
-    lost — over every status file at once: a portal lists its statuses 50 to a response, and a
-    funnel split over two pages is still one funnel."""
-
-    def sort(status: dict) -> int:
-        try:
-            return int(status.get("SORT"))
-        except (TypeError, ValueError):
-            return 0
-
-    stages = [(i, s) for i, s in enumerate(statuses) if _category(s.get("ENTITY_ID"))]
-    ordered = sorted(stages, key=lambda e: (_kind(e[1]) == "lost", _kind(e[1]) == "won", sort(e[1]), e[0]))
-    positions, counts = {}, {}
-    for _, status in ordered:
-        category = _category(status.get("ENTITY_ID"))
-        counts[category] = counts.get(category, 0) + 1
-        positions.setdefault((category, text(status.get("STATUS_ID"))), str(counts[category]))
-    return positions
 
 
 def _stages(con, path: Path, records: list, names: dict, positions: dict) -> list[Staged]:

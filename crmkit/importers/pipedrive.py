@@ -24,6 +24,7 @@ from crmkit.importers.base import (
     ReadOptions,
     Staged,
     amount_text,
+    funnel_positions,
     owners_as_users,
     pipelines_as_named,
     stage_records,
@@ -121,11 +122,14 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     staged: list[Staged] = user_files
     con.execute("""create or replace temp table _pd_stages
         (stage_id varchar, name varchar, pipeline varchar, order_nr integer)""")
-    positions = _positions([st for _, records in stages for st in records if isinstance(st, dict)])
+    listed = [st for _, records in stages for st in records if isinstance(st, dict)]
+    positions = funnel_positions(
+        [(text(st.get("pipeline_name")), text(st.get("id")), "open", st.get("order_nr")) for st in listed]
+    )
     for path, records in stages:
         raw = records_table(con, path, records, lambda s: {"stage_id": text(s.get("id")), "name": text(s.get("name")),
                             "pipeline": text(s.get("pipeline_name")), "order_nr": text(s.get("order_nr")),
-                            "position": positions.get(text(s.get("id")))})  # fmt: skip
+                            "position": positions.get((text(s.get("pipeline_name")), text(s.get("id"))))})  # fmt: skip
         con.execute(f"insert into _pd_stages select stage_id, name, pipeline, try_cast(order_nr as integer) "
                     f"from {raw.relation}")  # fmt: skip
         staged.append(
@@ -157,24 +161,6 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             )
         )
     return staged
-
-
-def _positions(stages: list[dict]) -> dict[str, str]:
-    """Each stage's place in its pipeline by `order_nr`, over every stages file at once (the API
-    lists them a page at a time; a pipeline split over two pages is still one funnel)."""
-
-    def order(stage: dict) -> int:
-        try:
-            return int(stage.get("order_nr"))
-        except (TypeError, ValueError):
-            return 0
-
-    positions, counts = {}, {}
-    for _, stage in sorted(enumerate(stages), key=lambda e: (order(e[1]), e[0])):
-        pipeline = text(stage.get("pipeline_name"))
-        counts[pipeline] = counts.get(pipeline, 0) + 1
-        positions.setdefault(text(stage.get("id")), str(counts[pipeline]))
-    return positions
 
 
 def _user(user: dict) -> dict:
