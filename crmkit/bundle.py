@@ -112,8 +112,8 @@ def build(
         ]
     ctx = report.open_report(str(db), as_of=as_of, lang=lang)  # the reports' own default as_of
     loads = query(ctx.con, "metrics/load_history")
-    freshness = query(ctx.con, "metrics/data_freshness")
-    quality = report.quality_note(ctx.con, ctx.span.as_of, lang)
+    freshness = ctx.freshness
+    quality = report.quality_note(ctx.con, freshness, ctx.span.as_of, lang)
     ctx.con.close()
     sheets = _sheets(sections, lang) if workbook is not None else {}
     cover = _cover(client, author, as_of, freshness, lang, logo)

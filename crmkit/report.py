@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,15 @@ class Context:
     owner: str | None
     report: str = ""  # set by `header`, read by `about`
     params: dict = field(default_factory=dict)
+
+    @cached_property
+    def freshness(self) -> pd.DataFrame:
+        """Rows per table, the latest event and the last load: read once per report."""
+        return query(self.con, "metrics/data_freshness")
+
+    @cached_property
+    def zone(self) -> str:
+        return account_time_zone(self.con)
 
     @property
     def filters(self) -> dict:
@@ -98,9 +108,8 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
     at the end of the report."""
     lang = ctx.lang
     ctx.report, ctx.params = report, params
-    fresh = query(ctx.con, "metrics/data_freshness")
-    zone = account_time_zone(ctx.con)
-    latest = _local(fresh["latest_at"].max(), zone)
+    zone = ctx.zone
+    latest = _local(ctx.freshness["latest_at"].max(), zone)
     stamp = t(
         "stamp",
         lang,
@@ -110,11 +119,12 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
         zone=zone,
     )
     title = t("report_" + report, lang)
+    note = quality_note(ctx.con, ctx.freshness, ctx.span.as_of, lang)
     return HTML(
         f'<div class="crmkit-header">{page_stamp(title, stamp)}<h1>{_esc(title)}</h1>'
         f"<p>{_esc(t('intro_' + report, lang))}</p>"
         f'<p class="crmkit-stamp-line">{_esc(stamp)}</p>'
-        f'<p class="crmkit-quality">{_esc(quality_note(ctx.con, ctx.span.as_of, lang))}</p></div>'
+        f'<p class="crmkit-quality">{_esc(note)}</p></div>'
     )
 
 
@@ -141,10 +151,10 @@ def _local(value, zone: str):
     return pd.Timestamp(value).tz_localize("UTC").tz_convert(zone).tz_localize(None)
 
 
-def quality_note(con, as_of: pd.Timestamp, lang: str) -> str:
+def quality_note(con, freshness: pd.DataFrame, as_of: pd.Timestamp, lang: str) -> str:
     """What the whole account's data supports: stage history, dates, rejects, and money (which
     currencies were priced): the same note on every report and in the bundle's data box."""
-    counts = {row.table_name: row.n_rows for row in query(con, "metrics/data_freshness").itertuples()}
+    counts = {row.table_name: row.n_rows for row in freshness.itertuples()}
     q = query(con, "metrics/history_coverage").iloc[0]
     note = t(
         "quality_note",
@@ -175,8 +185,7 @@ def about(ctx: Context) -> HTML:
     """"About this report", at its end: the parameters it was run with (the database by its
     file name: no local path leaves the machine) and what the data held, in the account's time."""
     lang = ctx.lang
-    fresh = query(ctx.con, "metrics/data_freshness")
-    zone = account_time_zone(ctx.con)
+    fresh, zone = ctx.freshness, ctx.zone
     loaded, latest = _local(fresh["last_loaded_at"].iloc[0], zone), _local(fresh["latest_at"].max(), zone)
     params = {k: (Path(v).name if k == "db" and v else v) for k, v in getattr(ctx, "params", {}).items()}
     shown = {
