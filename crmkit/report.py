@@ -13,7 +13,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from crmkit import __version__, charts, localize, metrics
-from crmkit.db import connect, query
+from crmkit.db import connect, pin, query
 from crmkit.findings import Finding, main_currency  # noqa: F401 (notebooks call report.main_currency)
 from crmkit.i18n import GLOSSARY, LABELS, TERMS, t
 from crmkit.metrics.core import account_time_zone
@@ -95,6 +95,7 @@ def open_report(
         first = query(con, "metrics/data_span")["first_at"].iloc[0]
         period_start = pd.Timestamp(first).to_period("M").start_time if pd.notna(first) else ""
     span = metrics.window(as_of, period_start or None)
+    pin(con, span.as_of)  # every metric of the report sees the data at this one moment
     return Context(con, span, lang, pipeline or None, owner or None)
 
 
@@ -182,7 +183,7 @@ def quality_note(con, freshness: pd.DataFrame, as_of: pd.Timestamp, lang: str) -
 
 
 def about(ctx: Context) -> HTML:
-    """"About this report", at its end: the parameters it was run with (the database by its
+    """ "About this report", at its end: the parameters it was run with (the database by its
     file name: no local path leaves the machine) and what the data held, in the account's time."""
     lang = ctx.lang
     fresh, zone = ctx.freshness, ctx.zone

@@ -15,8 +15,9 @@ from crmkit.metrics.duration import stuck_deals
 OUTCOMES = ("advanced", "lost", "regressed", "moved", "still_here")
 
 
-def _stage_visits(con, span: Window, pipeline, owner) -> pd.DataFrame:
-    return query(con, "metrics/stage_visits", **span.params(pipeline, owner))
+def _stage_visits(con, span: Window, pipeline, owner, *columns) -> pd.DataFrame:
+    keys = ("pipeline", "position", "stage", "days", "is_current")
+    return query(con, "metrics/stage_visits", columns=keys + columns, **span.params(pipeline, owner))
 
 
 @metric(
@@ -26,7 +27,7 @@ def _stage_visits(con, span: Window, pipeline, owner) -> pd.DataFrame:
 )
 def stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     span = window(as_of, period_start)
-    visits = _stage_visits(con, span, pipeline, owner)
+    visits = _stage_visits(con, span, pipeline, owner, "outcome")
     open_now = query(con, "metrics/open_deals", **span.params(pipeline, owner))
     wip = open_now.groupby(["pipeline", "stage"]).agg(
         size=("deal_id", "size"), sum=("amount", stats.money_total), currency=("currency", "first")
@@ -80,7 +81,7 @@ def stage_flow(con, *, as_of, period_start=None, pipeline=None, owner=None) -> p
 @metric("Median finished stay per manager and open stage, with CI and n (the manager × stage heatmap)")
 def manager_stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     span = window(as_of, period_start)
-    visits = _stage_visits(con, span, pipeline, None)  # the team's yardstick, then the owner
+    visits = _stage_visits(con, span, pipeline, None, "owner")  # the team's yardstick, then the owner
     finished = visits[~visits["is_current"]]
     open_now = query(con, "metrics/open_deals", **span.params(pipeline, None))
     wip = open_now.groupby(["pipeline", "stage", "owner"])["amount"].sum(min_count=1)

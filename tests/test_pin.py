@@ -1,0 +1,85 @@
+"""Pinning a read-only connection to the report's as_of (deals_at and deal_stage_intervals built
+once into tables) changes no number: every metric equals the live views' under each filter, any
+other as_of is still derived live, and a connection that can write is never pinned. Rows come
+through Arrow with the types DuckDB's own .df() gives."""
+
+import inspect
+
+import duckdb
+import pandas as pd
+import pytest
+
+from crmkit import metrics
+from crmkit.db import connect, frame, pin, query
+
+AS_OF = "2026-11-01"
+
+
+def _every_metric(con, adoption, **filters) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for name, (func, _) in sorted(metrics.REGISTRY.items()):
+        options = {"adoption": str(adoption)} if "adoption" in inspect.signature(func).parameters else {}
+        try:
+            tables[name] = metrics.compute(name, con, as_of=AS_OF, **filters, **options)
+        except Exception as exc:  # noqa: BLE001 — a refusal (too few months for one manager) must match too
+            tables[name] = pd.DataFrame({"refused": [str(exc)]})
+    return tables
+
+
+@pytest.mark.parametrize("filters", [{}, {"pipeline": "Основная воронка", "owner": "Анна Смирнова"}])
+def test_every_metric_pinned_equals_live(sample_db, filters):
+    adoption = sample_db.parent / "adoption.yml"
+    live = connect(sample_db, read_only=True)
+    pinned = connect(sample_db, read_only=True)
+    pin(pinned, pd.Timestamp(AS_OF))
+    expected, got = _every_metric(live, adoption, **filters), _every_metric(pinned, adoption, **filters)
+    built = {
+        name
+        for (name,) in pinned.execute("select table_name from duckdb_tables() where temporary").fetchall()
+    }
+    assert built == {"pinned_deals_at", "pinned_deal_stage_intervals"}  # both used, each built once
+    assert len(expected) >= 37
+    for name, table in expected.items():
+        pd.testing.assert_frame_equal(got[name], table, obj=name)
+
+
+def test_a_pinned_connection_derives_other_dates_live(sample_db):
+    live, pinned = connect(sample_db, read_only=True), connect(sample_db, read_only=True)
+    pin(pinned, pd.Timestamp(AS_OF))
+    query(pinned, "metrics/open_deals", as_of=pd.Timestamp(AS_OF).to_pydatetime(), pipeline=None, owner=None)
+    sql = "select * from deals_at(?::timestamp) order by deal_id"
+    for moment in ("2026-03-01", AS_OF, "2026-10-15 12:00"):
+        pd.testing.assert_frame_equal(pinned.execute(sql, [moment]).df(), live.execute(sql, [moment]).df())
+    # a new pin replaces the old: its tables go, the views are live until first used again
+    pin(pinned, pd.Timestamp("2026-06-01"))
+    assert not pinned.execute("select * from duckdb_tables() where temporary").fetchall()
+    pd.testing.assert_frame_equal(pinned.execute(sql, [AS_OF]).df(), live.execute(sql, [AS_OF]).df())
+
+
+def test_a_writable_connection_is_never_pinned(make_db):
+    # one deal, then a second loaded through the same connection: a pin would have kept one
+    con, _ = make_db(
+        {
+            "pipelines": "pipeline_id,name\np,Sales\n",
+            "stages": "pipeline_id,stage_id,name,position,kind\np,a,New,1,open\np,w,Won,2,won\n",
+            "deals": "deal_id,pipeline_id,stage_id,created_at\n1,p,a,2026-01-05 10:00\n",
+        }
+    )
+    pin(con, pd.Timestamp(AS_OF))
+    params = {"as_of": pd.Timestamp(AS_OF).to_pydatetime(), "pipeline": None, "owner": None}
+    assert len(query(con, "metrics/open_deals", **params)) == 1
+    con.execute("insert into main.deals (deal_id, pipeline_id, stage_id, created_at, status) "
+                "values ('2', 'p', 'a', timestamp '2026-02-01 10:00', 'open')")  # fmt: skip
+    assert len(query(con, "metrics/open_deals", **params)) == 2
+
+
+def test_rows_come_with_the_types_duckdb_gives():
+    con = duckdb.connect()
+    sql = (
+        "select 1.5::decimal(18, 2) as money, date '2026-01-01' as day, v::int as maybe, 3 as whole, "
+        "v is null as flag, (case when v is null then null else true end) as maybe_flag, "
+        "'x' as word, 2::utinyint as small from (values (1), (null)) as t(v)"
+    )
+    expected, got = con.execute(sql).df(), frame(con.execute(sql).to_arrow_table())
+    pd.testing.assert_frame_equal(got, expected, check_dtype=True)
+    assert str(got["maybe"].dtype) == "Int32" and str(got["maybe_flag"].dtype) == "boolean"
