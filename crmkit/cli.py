@@ -17,8 +17,7 @@ from crmkit.paths import DEFAULT_DB, REPORTS_DIR, SAMPLE_DIR
 def cmd_sample(args) -> int:
     from crmkit import sample
 
-    tables = sample.generate(args.deals, seed=args.seed, end=args.end)
-    counts = sample.write(tables, args.out)
+    counts = sample.write_sample(args.deals, args.out, seed=args.seed, end=args.end)
     print(f"sample written to {args.out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     return 0
 

@@ -21,6 +21,8 @@ have something true to find and tests can check that it is found (see `PLANTED` 
 
 from __future__ import annotations
 
+import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,12 +171,18 @@ def _paths(spec: PipelineSpec, n: int, rng) -> np.ndarray:
     return paths, reached
 
 
+FIRST_IDS = {"sale": 10_000_001, "deal": 20_000_001, "activity": 50_000_001}
+
+
 def generate(
-    n_deals: int = 3000, *, seed: int = 42, end: str = "2026-10-31", months: int = 30
+    n_deals: int = 3000, *, seed: int = 42, end: str = "2026-10-31", months: int = 30, first_ids=None
 ) -> dict[str, pd.DataFrame]:
-    """The sample CRM as canonical tables (DataFrames), `n_deals` deals in `months` months."""
+    """The sample CRM as canonical tables (DataFrames), `n_deals` deals in `months` months.
+    `first_ids`: where the ids of accounting sales, CRM deals and activities begin (a part of a
+    larger sample continues the previous part's)."""
+    ids = {**FIRST_IDS, **(first_ids or {})}
     rng = np.random.default_rng(seed)
-    end_ts = np.datetime64(pd.Timestamp(end) + pd.Timedelta(days=1), "s")  # exclusive
+    end_ts = _end_ts(end)
     start_ts = np.datetime64(
         pd.Timestamp(end).to_period("M").to_timestamp() - pd.DateOffset(months=months - 1), "s"
     )
@@ -212,7 +220,7 @@ def generate(
     owner_idx = _owners(rng, created)
     source_idx = rng.choice(len(SOURCES), n_crm, p=_norm([s[1] for s in SOURCES]))
     pipe_idx = rng.choice(len(PIPELINES), n_crm, p=_norm([p.share for p in PIPELINES]))
-    deal_ids = np.arange(20_000_001, 20_000_001 + n_crm)
+    deal_ids = np.arange(ids["deal"], ids["deal"] + n_crm)
 
     frames_deals, frames_changes = [], []
     for p_i, spec in enumerate(PIPELINES):
@@ -223,9 +231,9 @@ def generate(
     deals = pd.concat(frames_deals, ignore_index=True).sort_values("deal_id", ignore_index=True)
     changes = pd.concat(frames_changes, ignore_index=True)
 
-    pre = _accounting_sales(rng, start_ts, adoption, end_ts, deals)
-    activities = _activities(rng, deals, changes, users, end_ts)
-    plans = _plans(deals, users, adoption, end_ts)
+    pre = _accounting_sales(rng, start_ts, adoption, end_ts, deals, ids["sale"])
+    activities = _activities(rng, deals, changes, users, end_ts, ids["activity"])
+    plans = _plans(won_per_month(deals), adoption, end_ts)
     deals = pd.concat([pre, deals], ignore_index=True)
     deals, changes, activities = _plant_defects(deals, changes, activities, end_ts)
     return {
@@ -237,6 +245,10 @@ def generate(
         "activities": activities,
         "plans": plans,
     }
+
+
+def _end_ts(end: str) -> np.datetime64:
+    return np.datetime64(pd.Timestamp(end) + pd.Timedelta(days=1), "s")  # exclusive
 
 
 def _norm(weights) -> np.ndarray:
@@ -346,7 +358,7 @@ def _simulate(spec: PipelineSpec, rng, sel, created, owner_idx, source_idx, deal
     return deals, changes
 
 
-def _accounting_sales(rng, start, adoption, end, crm_deals: pd.DataFrame) -> pd.DataFrame:
+def _accounting_sales(rng, start, adoption, end, crm_deals: pd.DataFrame, first_id: int) -> pd.DataFrame:
     """Pre-adoption won sales as accounting knows them: a date, an amount, a manager. As many
     per month as the CRM months win, less the planted lift; amounts drawn from CRM wins."""
     won = crm_deals[crm_deals["stage_id"] == int(WON[0])]
@@ -360,7 +372,7 @@ def _accounting_sales(rng, start, adoption, end, crm_deals: pd.DataFrame) -> pd.
     main = PIPELINES[0]
     return pd.DataFrame(
         {
-            "deal_id": np.arange(10_000_001, 10_000_001 + n),
+            "deal_id": np.arange(first_id, first_id + n),
             "pipeline_id": int(main.pipeline_id),
             "stage_id": int(WON[0]),
             "title": _categorical(np.zeros(n, dtype=int), ["Продажа по данным бухгалтерии"]),
@@ -387,7 +399,7 @@ def _categorical(codes, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=labels)
 
 
-def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
+def _activities(rng, deals, changes, users, end_ts, first_id: int) -> pd.DataFrame:
     """Calls, emails, meetings, proposals, payments and tasks around each deal's life."""
     n = len(deals)
     deal_id = deals["deal_id"].to_numpy()
@@ -457,7 +469,7 @@ def _activities(rng, deals, changes, users, end_ts) -> pd.DataFrame:
     stray_missed = rng.random(k) < 0.3
     frame = pd.DataFrame(
         {
-            "activity_id": np.arange(50_000_001, 50_000_001 + m + k),
+            "activity_id": np.arange(first_id, first_id + m + k),
             "deal_id": pd.array(np.concatenate([deal_id[idx], np.zeros(k, dtype="int64")]), dtype="Int64"),
             "owner_id": np.concatenate([owner, stray_owner]),
             "kind": _categorical(np.concatenate([kind, np.zeros(k, dtype="int8")]), ACTIVITY_KINDS),
@@ -530,13 +542,15 @@ def _plant_defects(deals, changes, activities, end_ts):
     return deals, changes, activities
 
 
-def _plans(deals, users, adoption, end_ts) -> pd.DataFrame:
+def won_per_month(deals) -> pd.DataFrame:
+    """Revenue and won deals per manager and month (what the plans are set from)."""
+    won = deals[deals["stage_id"] == int(WON[0])].assign(month=lambda d: d["closed_at"].dt.to_period("M"))
+    return won.groupby(["owner_id", "month"]).agg(revenue=("amount", "sum"), won_deals=("deal_id", "size"))
+
+
+def _plans(per_month: pd.DataFrame, adoption, end_ts) -> pd.DataFrame:
     """Monthly revenue and won-deal targets per manager (and the team), 10% above the
     manager's average month, from the adoption month on."""
-    won = deals[deals["stage_id"] == int(WON[0])].assign(month=lambda d: d["closed_at"].dt.to_period("M"))
-    per_month = won.groupby(["owner_id", "month"]).agg(
-        revenue=("amount", "sum"), won_deals=("deal_id", "size")
-    )
     typical = per_month.groupby("owner_id").mean() * 1.1
     months = pd.period_range(pd.Timestamp(adoption), pd.Timestamp(end_ts) - pd.Timedelta(seconds=1), freq="M")
     rows = []
@@ -597,21 +611,64 @@ def write_adoption(out_dir: str | Path) -> Path:
     return path
 
 
-def write(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> dict[str, int]:
-    """Write the canonical CSV layout (DuckDB's parallel CSV writer: fast at a million deals)."""
+def write(tables: dict[str, pd.DataFrame], out_dir: str | Path, *, append: bool = False) -> dict[str, int]:
+    """Write the canonical CSV layout (DuckDB's parallel CSV writer: fast at a million deals);
+    `append`: add the rows to the files a previous part wrote (no second header)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
     counts = {}
     for name, frame in tables.items():
+        target = out_dir / (name + ".csv")
+        written = target.with_name(f".{name}.part.csv") if append else target
         con.register("frame", frame)
         con.execute(
-            f"copy (select * from frame) to '{out_dir / (name + '.csv')}' "
-            "(header, timestampformat '%Y-%m-%d %H:%M:%S')"
+            f"copy (select * from frame) to '{written}' "
+            f"(header {not append}, timestampformat '%Y-%m-%d %H:%M:%S')"
         )
         con.unregister("frame")
+        if append:
+            with open(written, "rb") as part, open(target, "ab") as whole:
+                shutil.copyfileobj(part, whole, 16 << 20)
+            written.unlink()
         counts[name] = len(frame)
     con.close()
     write_adoption(out_dir)
+    return counts
+
+
+PART_DEALS = 500_000  # deals generated and written at a time: a part takes about 2 GB at any size
+
+
+def write_sample(
+    n_deals: int, out_dir: str | Path, *, seed: int = 42, end: str = "2026-10-31"
+) -> dict[str, int]:
+    """Generate and write the sample, in parts of PART_DEALS deals so that memory does not grow
+    with the sample (ten million deals as one part would need some 35 GB). Up to PART_DEALS it is
+    `write(generate(...))` exactly; beyond, part k is drawn with seed + k and continues the ids,
+    and the plans are set from every part's wins."""
+    parts = max(1, math.ceil(n_deals / PART_DEALS))
+    if parts == 1:
+        return write(generate(n_deals, seed=seed, end=end), out_dir)
+    counts: dict[str, int] = {}
+    ids, wins = dict(FIRST_IDS), None
+    for k in range(parts):
+        tables = generate(n_deals // parts + (k < n_deals % parts), seed=seed + k, end=end, first_ids=ids)
+        deal_ids = tables["deals"]["deal_id"]
+        ids = {
+            "sale": int(deal_ids[deal_ids < FIRST_IDS["deal"]].max()) + 1,
+            "deal": int(deal_ids.max()) + 1,
+            "activity": int(tables["activities"]["activity_id"].max()) + 1,
+        }
+        part_wins = won_per_month(tables["deals"])
+        wins = part_wins if wins is None else wins.add(part_wins, fill_value=0)
+        del tables["plans"]
+        if k:  # pipelines, stages and users are the same in every part
+            tables = {name: tables[name] for name in ("deals", "stage_changes", "activities")}
+        for name, n in write(tables, out_dir, append=k > 0).items():
+            counts[name] = counts.get(name, 0) + n
+        del tables
+    adoption = np.datetime64(PLANTED["adoption_date"], "s")
+    counts |= write({"plans": _plans(wins, adoption, _end_ts(end))}, out_dir)
     return counts

@@ -20,6 +20,38 @@ def test_sample_is_deterministic_and_sized():
     assert abs(len(first["deals"]) - 500) <= 15
 
 
+def test_sample_in_parts_is_one_account(tmp_path, monkeypatch):
+    # Written in parts (memory flat at any size): up to PART_DEALS exactly the one-part sample;
+    # beyond it each part continues the ids, the shared tables are written once and the plans
+    # come from every part's wins. 1,000 deals in parts of 400: 3 parts of 334, 333, 333.
+    one = tmp_path / "one"
+    sample.write_sample(300, one, seed=5)
+    same = sample.generate(300, seed=5)
+    assert len(pd.read_csv(one / "activities.csv")) == len(same["activities"])
+    monkeypatch.setattr(sample, "PART_DEALS", 400)
+    counts = sample.write_sample(1000, tmp_path / "parts", seed=5)
+    parts = [sample.generate(size, seed=5 + k) for k, size in enumerate((334, 333, 333))]
+    for name in ("deals", "stage_changes", "activities"):
+        assert counts[name] == sum(len(part[name]) for part in parts)
+    assert counts["users"] == len(parts[0]["users"]) and counts["stages"] == len(parts[0]["stages"])
+    con = connect(tmp_path / "crm.duckdb")
+    results = load(con, [tmp_path / "parts"])
+    for r in results:  # nothing lost: every row read is loaded or rejected
+        assert r.rows_read == r.rows_loaded + r.rows_rejected
+    # each part repeats one deal row on purpose (the planted defect): three rejects, no other
+    assert con.execute("select count(*) from rejects").fetchone()[0] == 3 * sample.DEFECTS["duplicated_ids"]
+    assert con.execute("select count(*) from deals").fetchone()[0] == counts["deals"] - 3
+    # the plans are set from the three parts' wins added up (a manager's month: all parts' sales),
+    # not from one part's
+    plans = pd.read_csv(tmp_path / "parts" / "plans.csv")
+    won = pd.concat(sample.won_per_month(part["deals"]) for part in parts).groupby(level=[0, 1]).sum()
+    expected = won.groupby("owner_id").mean()["revenue"].sum() * 1.1
+    team = plans[plans["owner_id"].isna() & (plans["metric"] == "revenue")]["target"]
+    assert (team == round(expected, 0)).all()
+    first = parts[0]["plans"]
+    assert team.iloc[0] != first[first["owner_id"].isna() & (first["metric"] == "revenue")]["target"].iloc[0]
+
+
 def test_planted_slow_manager_and_stale_deals_are_found(sample_db):
     con = connect(sample_db, read_only=True)
     cycle = metrics.won_cycle(con, as_of="2026-11-01")
