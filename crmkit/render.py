@@ -7,6 +7,7 @@ A failing notebook is named with its failing cell; the others still render.
 from __future__ import annotations
 
 import html
+import multiprocessing
 import os
 import re
 import sys
@@ -318,7 +319,9 @@ def _executor(jobs: int, cluster: str | None):
         with client:
             yield client.get_executor(retries=CLUSTER_RETRIES, pure=False)
     elif jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
+        # spawned, not forked: a fork copies the caller's DuckDB connections and their threads
+        # (a notebook's, a test's), and a worker that inherits them can die mid-render
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             yield pool
     else:
         yield None
