@@ -168,7 +168,9 @@ def funnel_positions(stages: list[tuple[str, str, str, object]]) -> dict[tuple[s
         except (TypeError, ValueError):
             return 0
 
-    ordered = sorted(enumerate(stages), key=lambda e: (e[1][2] == "lost", e[1][2] == "won", sort(e[1][3]), e[0]))
+    ordered = sorted(
+        enumerate(stages), key=lambda e: (e[1][2] == "lost", e[1][2] == "won", sort(e[1][3]), e[0])
+    )
     positions, counts = {}, {}
     for _, (pipeline, stage, _kind, _sort) in ordered:
         counts[pipeline] = counts.get(pipeline, 0) + 1
@@ -272,7 +274,9 @@ def _parsed(raw: str, options: ReadOptions) -> str:
     return f"coalesce(try_cast({raw} as timestamp), try_strptime({raw}, {formats}), {serial})"
 
 
-def _typed(column, options: ReadOptions, raw: str | None = None, read: str | None = None) -> tuple[str, str | None]:
+def _typed(
+    column, options: ReadOptions, raw: str | None = None, read: str | None = None
+) -> tuple[str, str | None]:
     """SQL reading text column `column` into its type, and the reason when it can't. `raw` is
     the trimmed text (default: the staged column), `read` a date's parsed value when computed
     once beforehand (default: parsed here)."""
@@ -305,7 +309,10 @@ def _typed(column, options: ReadOptions, raw: str | None = None, read: str | Non
         cleaned = f"replace(regexp_replace({raw}, '[\\s\\x{{00a0}}\\x{{202f}}]', '', 'g'), ',', '.')"
         return f"try_cast({cleaned} as double)", "cannot read as a number"
     if column.type == "int":  # an INTEGER column: a value beyond its range is rejected, not an abort
-        return f"try_cast(try_cast({raw} as double) as integer)", "cannot read as a whole number up to 2147483647"
+        return (
+            f"try_cast(try_cast({raw} as double) as integer)",
+            "cannot read as a whole number up to 2147483647",
+        )
     if column.type == "bool":
         true = ", ".join(quote_literal(w) for w in TRUE_WORDS)
         false = ", ".join(quote_literal(w) for w in FALSE_WORDS)
@@ -358,7 +365,6 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
             for column, bound in table.day_not_before
         )
         clamps = f"select * replace ({replaced}) from typed"
-    key = ", ".join(quote_ident(k) for k in table.key)
     reference_checks = []
     for here, there, their in table.references:
         cond = " and ".join(
@@ -392,20 +398,40 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
         checked as (
             select typed._row, typed._raw, {", ".join(f"typed.{n}" for n in names.values())}, typed._drop_reason,
                    typed._type_reason,
-                   row_number() over (partition by {key} order by typed._type_reason <> '', typed._row)
-                       as _key_seen,
                    concat_ws('; ', nullif(typed._type_reason, ''),
                              {", ".join(reference_checks) if reference_checks else "null"}) as _ref_reason
             from reasoned as typed
         )
         select _row, _raw, {columns},
-               coalesce(_drop_reason, nullif(concat_ws('; ', nullif(_ref_reason, ''),
-                      case when _key_seen > 1 and _type_reason = ''
-                           then 'duplicate key ({", ".join(table.key)}) within the file' end), '')
-                   ) as _reason,
-               _drop_reason is not null as _is_drop
+               coalesce(_drop_reason, nullif(_ref_reason, '')) as _reason,
+               _drop_reason is not null as _is_drop,
+               _type_reason
         from checked
     """
+
+
+def reject_repeated_keys(con, table: Table, validated: str = "_validated") -> None:
+    """A key the file gives more than once: its first readable row is kept, each later readable
+    one rejected. Ranked apart from validation and only over the repeated keys (a few rows):
+    ranking every row of a ten-million-row file by its key was most of a load's time."""
+    key = ", ".join(quote_ident(k) for k in table.key)
+    same_key = " and ".join(
+        f"repeated.{quote_ident(k)} is not distinct from v.{quote_ident(k)}" for k in table.key
+    )
+    reason = quote_literal(f"duplicate key ({', '.join(table.key)}) within the file")
+    con.execute(f"""
+        update {validated} set _reason = concat_ws('; ', _reason, {reason})
+        where rowid in (
+            select row_id from (
+                select v.rowid as row_id, v._type_reason, v._is_drop,
+                       row_number() over (partition by {", ".join(f"v.{quote_ident(k)}" for k in table.key)}
+                                          order by v._type_reason <> '', v._row) as seen
+                from {validated} as v
+                semi join (select {key} from {validated} group by all having count(*) > 1) as repeated
+                    on {same_key}
+            ) where seen > 1 and _type_reason = '' and not _is_drop
+        )
+    """)
 
 
 # Date layouts told from the values when the usual ones do not read them: each with the times
@@ -505,6 +531,8 @@ def store(
         else validation_sql(table, staged.relation, options, staged.drop_reason)
     )
     con.execute(f"create or replace temp table _validated as {validated}")
+    if not staged.accounting_only:
+        reject_repeated_keys(con, table)
     load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
     if not staged.accounting_only:
         merge(con, table, staged.replace_key)

@@ -254,18 +254,19 @@ def _read_csv(con, path: Path) -> RawFile:
     total = accepted + len(broken)
     broken_rows = [(int(r[0]), f"unreadable line: {r[1]}", r[2]) for r in broken]
     skipped = [r[0] for r in broken_rows]
-    # Number accepted rows by their place in the file, skipping the lines the parser rejected.
+    # Number accepted rows by their place in the file, skipping the lines the parser rejected
+    # (when it rejected none, a row's place is its place in the table: no join).
+    places = f"""
+        select range as _row, row_number() over (order by range) as _k
+        from range(1, {total + 1}) where range not in (select unnest([{",".join(map(str, skipped))}]::bigint[]))
+    """
     con.execute(f"""
         create or replace temp table _numbered_{n} as
         with numbered as (
             select row_number() over () as _k, to_json(src)::varchar as _raw, src.* from {source} as src
-        ),
-        places as (
-            select range as _row, row_number() over (order by range) as _k
-            from range(1, {total + 1}) where range not in (select unnest([{",".join(map(str, skipped))}]::bigint[]))
         )
-        select places._row, numbered.* exclude (_k)
-        from numbered join places using (_k)
+        {f"select places._row, numbered.* exclude (_k) from numbered join ({places}) as places using (_k)"
+         if skipped else "select _k as _row, * exclude (_k) from numbered"}
     """)
     con.execute(f"drop table {source}")
     totals = _csv_totals(con, f"_numbered_{n}", columns, total)
