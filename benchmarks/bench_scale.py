@@ -1,58 +1,90 @@
-"""Scale benchmark: the sample at 100,000 and a million deals generated, written, loaded, and
-every registered metric table computed once on each, with how its cost grows.
+"""Scale benchmark: the sample at 100,000 and a million deals (or the sizes given) written,
+loaded beside DuckDB's plain typed read_csv of the same files, every registered metric table
+computed once on a connection pinned to the report's as_of (the pin's own cost printed apart),
+and at the largest size the seven reports rendered as `crmkit report` renders them.
 
-Run with `make bench`; it prints one line per step (seconds, rows). Figures go in the README.
-Not a test: nothing here asserts a time.
+Run with `make bench`; it prints one line per step (seconds, peak memory of the step's process,
+rows). Figures go in the README. Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import resource
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from crmkit import metrics, sample
-from crmkit.db import connect
-from crmkit.importers import load
+import duckdb
+import pandas as pd
+
+from crmkit import metrics
+from crmkit.db import build_pins, connect, pin
+
+AS_OF = "2026-11-01"
+CRMKIT = [sys.executable, "-m", "crmkit.cli"]
 
 
-def step(label: str, started: float, detail: str = "") -> float:
-    now = time.perf_counter()
-    print(f"{label:<28} {now - started:7.1f} s  {detail}", flush=True)
-    return now
+def step(label: str, seconds: float, detail: str = "") -> None:
+    print(f"{label:<34} {seconds:7.1f} s  {detail}", flush=True)
 
 
-def metric_times(db: Path, adoption: Path, as_of: str = "2026-11-01") -> dict[str, float]:
-    """Every registered metric once, on a connection whose views are warm (one query before)."""
+def child(label: str, command: list[str], *, quiet: bool = False) -> float:
+    """Run a step as its own process: its time and the peak memory of its largest process
+    (`quiet`: without its messages, e.g. the notebook kernels' start-up warnings)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status:
+        raise SystemExit(f"{label}: {' '.join(command)} failed")
+    step(label, seconds, f"peak {usage.ru_maxrss / 1e6:.1f} GB")
+    return seconds
+
+
+def read_csv_reference(csv: Path) -> float:
+    """DuckDB's typed read_csv of the same files into a fresh database: the yardstick of a load."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="crmkit-readcsv-") as tmp:
+        con = duckdb.connect(str(Path(tmp) / "plain.duckdb"))
+        for file in sorted(csv.glob("*.csv")):
+            con.execute(f"create table {file.stem} as select * from read_csv('{file}')")
+        con.close()
+    seconds = time.perf_counter() - started
+    step("DuckDB read_csv (reference)", seconds)
+    return seconds
+
+
+def metric_times(db: Path, adoption: Path) -> dict[str, float]:
+    """Every registered metric once, on a connection pinned to AS_OF as a report's is; building the
+    two pinned views (once per report) is timed apart."""
     con = connect(db, read_only=True)
-    con.execute("select count(*) from deals_at(?::timestamp)", [as_of]).fetchone()  # warm-up, not timed
+    pin(con, pd.Timestamp(AS_OF))
+    started = time.perf_counter()
+    build_pins(con)
+    step("pin deals_at + stage intervals", time.perf_counter() - started, "once per report")
     times = {}
     for name, (func, _) in sorted(metrics.REGISTRY.items()):
         options = {"adoption": str(adoption)} if "adoption" in inspect.signature(func).parameters else {}
         started = time.perf_counter()
-        metrics.compute(name, con, as_of=as_of, **options)
+        metrics.compute(name, con, as_of=AS_OF, **options)
         times[name] = time.perf_counter() - started
     con.close()
     return times
 
 
 def build(root: Path, n_deals: int) -> None:
-    t = time.perf_counter()
-    tables = sample.generate(n_deals)
-    t = step(f"generate {n_deals:,}", t, ", ".join(f"{k} {len(v):,}" for k, v in tables.items()))
-    sample.write(tables, root / "csv")
-    t = step("write CSV", t)
-    del tables
-    con = connect(root / "crm.duckdb")
-    results = load(con, [root / "csv"])
-    t = step("load (validate + merge)", t, f"{sum(r.rows_read for r in results):,} rows read")
-    reload = load(con, [root / "csv"])
-    step("reload (unchanged files)", t, f"{sum(r.load_id is None for r in reload)} files skipped")
-    con.close()
+    csv, db = root / "csv", root / "crm.duckdb"
+    child(f"sample {n_deals:,} (written)", [*CRMKIT, "sample", "--deals", str(n_deals), "--out", str(csv)])
+    reference = read_csv_reference(csv)
+    loaded = child("crmkit load", [*CRMKIT, "load", str(csv), "--db", str(db)])
+    print(f"{'':<34} load / read_csv = {loaded / reference:.1f}", flush=True)
+    child("crmkit load again (unchanged)", [*CRMKIT, "load", str(csv), "--db", str(db)])
 
 
 def main(sizes=(100_000, 1_000_000)) -> None:
@@ -70,8 +102,23 @@ def main(sizes=(100_000, 1_000_000)) -> None:
             exponent = math.log(b / a) / math.log(large / small) if a > 0 and b > 0 else float("nan")
             print(f"{name:<28} {a:9.2f}s {b:11.2f}s  {exponent:6.2f}")
         totals = [sum(runs[n].values()) for n in (small, large)]
-        print(f"{'all metric tables':<28} {totals[0]:9.1f}s {totals[1]:11.1f}s")
-        print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB")
+        print(f"{'all metric tables':<28} {totals[0]:9.1f}s {totals[1]:11.1f}s\n")
+        root = Path(tmp) / str(large)
+        child(
+            f"crmkit report, 7 reports, {large:,}",
+            [
+                *CRMKIT,
+                "report",
+                "--db",
+                str(root / "crm.duckdb"),
+                "--month",
+                "2026-10",
+                "--out",
+                str(root / "r"),
+            ],
+        )
+        sizes_kb = [f.stat().st_size // 1024 for f in (root / "r").rglob("*.html")]
+        print(f"{'':<34} largest report {max(sizes_kb):,} KB", flush=True)
 
 
 if __name__ == "__main__":
