@@ -131,9 +131,10 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, in
     return written
 
 
-# What a load may hold in memory (DuckDB's part) before DuckDB spills to disk (beside the database, <db>.tmp):
-# a million deals load in about 3.3 GB of memory instead of 11, a quarter slower; without a
-# limit DuckDB takes up to 80% of the machine, and three million deals were killed at 20 GB.
+# What a load, or a report's pinned connection, may hold in memory (DuckDB's part) before DuckDB
+# spills to disk (a load beside the database, <db>.tmp; a report in the temporary folder): a
+# million deals load in about 3 GB of memory instead of 11, a quarter slower; without a limit
+# DuckDB takes up to 80% of the machine, and three million deals were killed at 20 GB.
 # CRMKIT_MEMORY_LIMIT sets another (e.g. 8GB), or "none" for DuckDB's own.
 LOAD_MEMORY_LIMIT = "2.5GB"
 
@@ -243,6 +244,10 @@ def pin(con: duckdb.DuckDBPyConnection, as_of) -> None:
         define_views(con)  # back to live views; a new pin builds afresh
         for view in current.built:
             con.execute(f"drop table if exists pinned_{view}")
+    else:  # the pinned tables grow with the account: beyond the memory limit they go to disk
+        limit_memory(con)
+        spill = str(Path(tempfile.gettempdir()) / "crmkit-spill").replace("'", "''")
+        con.execute(f"set temp_directory = '{spill}'")
     _PINS[con] = _Pin(as_of)
 
 
