@@ -46,6 +46,11 @@ def test_bad_rows_go_to_rejects_with_reasons(make_db):
     assert reasons[5] == "pipeline_id/stage_id P/ZZ not found in stages"
     assert reasons[6] == "duplicate key (deal_id) within the file"
     assert reasons[13].startswith("unreadable line")
+    # each reject keeps its row as read: the repeated ok1 its own (stage B), not the first ok1's
+    raw = dict(con.execute("select source_row, raw_row from rejects").fetchall())
+    assert '"deal_id":"ok1"' in raw[6] and '"stage_id":"B"' in raw[6]
+    assert '"created_at":"2026-01-02"' in raw[6]
+    assert '"amount":"ten"' in raw[4] and '"deal_id":null' in raw[2]
     # Grouped without the values: one line per kind of problem, with an example.
     grouped = ("amount: cannot read as a number", 1, "amount: ten: cannot read as a number")
     assert grouped in deals_result.top_reasons

@@ -402,36 +402,47 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
                              {", ".join(reference_checks) if reference_checks else "null"}) as _ref_reason
             from reasoned as typed
         )
-        select _row, _raw, {columns},
-               coalesce(_drop_reason, nullif(_ref_reason, '')) as _reason,
-               _drop_reason is not null as _is_drop,
+        select _row, case when _reason is not null then _raw end as _raw, {columns}, _reason, _is_drop,
                _type_reason
-        from checked
+        from (
+            select *, coalesce(_drop_reason, nullif(_ref_reason, '')) as _reason,
+                   _drop_reason is not null as _is_drop
+            from checked
+        )
     """
 
 
-def reject_repeated_keys(con, table: Table, validated: str = "_validated") -> None:
+def reject_repeated_keys(con, table: Table, relation: str, validated: str = "_validated") -> None:
     """A key the file gives more than once: its first readable row is kept, each later readable
-    one rejected. Ranked apart from validation and only over the repeated keys (a few rows):
-    ranking every row of a ten-million-row file by its key was most of a load's time."""
+    one rejected, with its raw text from `relation` (validation keeps that of rejected rows only).
+    Ranked apart from validation and only over the repeated keys (a few rows): ranking every row
+    of a ten-million-row file by its key was most of a load's time."""
     key = ", ".join(quote_ident(k) for k in table.key)
     same_key = " and ".join(
         f"repeated.{quote_ident(k)} is not distinct from v.{quote_ident(k)}" for k in table.key
     )
-    reason = quote_literal(f"duplicate key ({', '.join(table.key)}) within the file")
     con.execute(f"""
-        update {validated} set _reason = concat_ws('; ', _reason, {reason})
-        where rowid in (
-            select row_id from (
-                select v.rowid as row_id, v._type_reason, v._is_drop,
-                       row_number() over (partition by {", ".join(f"v.{quote_ident(k)}" for k in table.key)}
-                                          order by v._type_reason <> '', v._row) as seen
-                from {validated} as v
-                semi join (select {key} from {validated} group by all having count(*) > 1) as repeated
-                    on {same_key}
-            ) where seen > 1 and _type_reason = '' and not _is_drop
-        )
+        create or replace temp table _repeated as
+        select row_id, _row from (
+            select v.rowid as row_id, v._row, v._type_reason, v._is_drop,
+                   row_number() over (partition by {", ".join(f"v.{quote_ident(k)}" for k in table.key)}
+                                      order by v._type_reason <> '', v._row) as seen
+            from {validated} as v
+            semi join (select {key} from {validated} group by all having count(*) > 1) as repeated
+                on {same_key}
+        ) where seen > 1 and _type_reason = '' and not _is_drop
     """)
+    if con.execute("select count(*) from _repeated").fetchone()[0]:
+        reason = quote_literal(f"duplicate key ({', '.join(table.key)}) within the file")
+        con.execute(f"""
+            update {validated} set _reason = concat_ws('; ', _reason, {reason}), _raw = source._raw
+            from (
+                select _row, any_value(_raw) as _raw from {relation}
+                where _row in (select _row from _repeated) group by _row
+            ) as source
+            where {validated}.rowid in (select row_id from _repeated) and {validated}._row = source._row
+        """)
+    con.execute("drop table _repeated")
 
 
 # Date layouts told from the values when the usual ones do not read them: each with the times
@@ -532,7 +543,7 @@ def store(
     )
     con.execute(f"create or replace temp table _validated as {validated}")
     if not staged.accounting_only:
-        reject_repeated_keys(con, table)
+        reject_repeated_keys(con, table, staged.relation)
     load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
     if not staged.accounting_only:
         merge(con, table, staged.replace_key)
