@@ -83,6 +83,16 @@ def enable_offline(lang: str = "en") -> None:
     alt.theme.enable(f"crmkit-{lang if lang in localize.LANGS else 'en'}")
 
 
+def no_data(lang: str) -> alt.Chart:
+    """In place of a chart with nothing to show: one line saying so."""
+    return (
+        alt.Chart(pd.DataFrame({"message": [t("no_data_chart", lang)]}))
+        .mark_text(fontSize=13, color="#555")
+        .encode(text="message:N")
+        .properties(width=WIDTH, height=40)
+    )
+
+
 def no_data_when_empty(draw):
     """A chart of an empty table (a window or filter with no deals) says so in the report instead
     of failing the whole notebook."""
@@ -93,13 +103,7 @@ def no_data_when_empty(draw):
         if isinstance(table, pd.DataFrame) and table.empty:
             bound = signature.bind(table, *args, **kwargs)
             bound.apply_defaults()
-            message = t("no_data_chart", bound.arguments.get("lang", "en"))
-            return (
-                alt.Chart(pd.DataFrame({"message": [message]}))
-                .mark_text(fontSize=13, color="#555")
-                .encode(text="message:N")
-                .properties(width=WIDTH, height=40)
-            )
+            return no_data(bound.arguments.get("lang", "en"))
         return draw(table, *args, **kwargs)
 
     return wrapper
@@ -827,6 +831,8 @@ def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en")
     flagged = set(flags.loc[flags["is_fall"] | flags["is_low"], "name"]) if len(flags) else set()
     data = kpi[kpi["level"] == "owner"].assign(flagged=lambda d: d["name"].isin(flagged))
     mondays = sorted(pd.to_datetime(data["week"].dropna().unique()))
+    if not mondays:  # the team's row only: no manager to draw
+        return no_data(lang)
     ends = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in (mondays[0], mondays[-1])]
     line = (
         alt.Chart()

@@ -242,6 +242,25 @@ def test_a_window_without_deals_renders_and_says_so(tmp_path):
     }
 
 
+def test_an_empty_database_renders_every_report(tmp_path):
+    """A database with no rows at all (a first load refused leaves one): every report renders;
+    report 03's funnel had no stage to list (it failed on a column it never made) and report 05's
+    events per manager no manager to draw (it failed on the first week of none)."""
+    from crmkit.db import connect
+
+    db = tmp_path / "crm.duckdb"
+    connect(db).close()
+    for name in REPORTS:
+        if name == "04_crm_adoption_roi":
+            continue  # needs an adoption file: tested above
+        result = render.render_one(
+            NOTEBOOKS_DIR / f"{name}.py", tmp_path / "html", {"db_path": str(db), "as_of": "2026-11-02"}
+        )
+        assert result.error is None, result.error
+    weekly = (tmp_path / "html" / "05_weekly_kpi.html").read_text(encoding="utf-8")
+    assert "No data for this chart in the window" in weekly
+
+
 def test_without_an_adoption_file_report_04_says_what_it_needs(sample_db, tmp_path):
     """A client's database with no adoption.yml beside it (and the sample's nowhere near): every
     report renders, exit 0, and report 04 explains what it needs instead of borrowing numbers."""

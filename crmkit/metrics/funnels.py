@@ -43,7 +43,8 @@ def _cohort_funnel(deals: pd.DataFrame, stage_list: pd.DataFrame) -> pd.DataFram
                 "moved": int((stopped & (part["outcome"] == "moved")).sum()),
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["pipeline", "position", "stage", "reached", "advanced", "lost", "still_here", "moved"]
+    return pd.DataFrame(rows, columns=columns)  # no open stage (an empty account): no rows
 
 
 def _period_funnel(visits: pd.DataFrame) -> pd.DataFrame:
