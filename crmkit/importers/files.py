@@ -63,7 +63,9 @@ def force_encoding(name: str | None) -> None:
         try:
             codecs.lookup(name)
         except LookupError as exc:
-            raise CrmkitError(f"--encoding {name}: not an encoding Python knows (e.g. utf-8, cp1251, koi8-r)") from exc
+            raise CrmkitError(
+                f"--encoding {name}: not an encoding Python knows (e.g. utf-8, cp1251, koi8-r)"
+            ) from exc
     _forced = name
     _encoding.cache_clear()
     _utf8_copy.cache_clear()
@@ -164,7 +166,10 @@ def peek_columns(path: Path) -> list[str]:
             return _xlsx_header(path)[0]
         if path.suffix.lower() == ".parquet":
             with duckdb.connect() as con:
-                return [c[0] for c in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description]
+                return [
+                    c[0]
+                    for c in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description
+                ]
         with duckdb.connect() as con:
             cursor = con.execute(
                 "select * from read_csv(?, all_varchar = true, header = true) limit 0",
@@ -195,7 +200,9 @@ def _read_parquet(con, path: Path) -> RawFile:
     Parquet file and a CSV file of the same rows load the same (DuckDB reads it in row groups)."""
     n = next(_counter)
     try:
-        columns = [c[0] for c in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description]
+        columns = [
+            c[0] for c in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description
+        ]
     except duckdb.Error as exc:
         raise CrmkitError(
             f"{path.name}: cannot read as Parquet ({str(exc).splitlines()[0]}); write it again"
@@ -224,6 +231,17 @@ def _ends_mid_line(path: Path) -> bool:
         return handle.read(1) not in (b"\n", b"\r")
 
 
+LINE = "__crmkit_line"  # a CSV row's number as read, beside its columns
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _read_csv(con, path: Path) -> RawFile:
     if _ends_mid_line(utf8_path(path)):
         raise CrmkitError(
@@ -235,9 +253,9 @@ def _read_csv(con, path: Path) -> RawFile:
     readable = utf8_path(path)
     try:
         con.execute(
-            f"create or replace temp table {source} as select * from read_csv(?, all_varchar = true, "
-            f"header = true, store_rejects = true, rejects_table = '{errors}', "
-            f"rejects_scan = '{errors}_scan')",
+            f"create or replace temp table {source} as select row_number() over () as {LINE}, * "
+            f"from read_csv(?, all_varchar = true, header = true, store_rejects = true, "
+            f"rejects_table = '{errors}', rejects_scan = '{errors}_scan')",
             [str(readable)],
         )
     except duckdb.Error as exc:
@@ -245,7 +263,7 @@ def _read_csv(con, path: Path) -> RawFile:
             f"{path.name}: cannot read as CSV ({str(exc).splitlines()[0]}); "
             "check that it is a text export with a header line"
         ) from exc
-    columns = [c[0] for c in con.execute(f"select * from {source} limit 0").description]
+    columns = [c[0] for c in con.execute(f"select * exclude ({LINE}) from {source} limit 0").description]
     broken = con.execute(
         f"select line - 1, min(error_message), min(csv_line) from {errors} group by line order by line"
     ).fetchall()  # one reject per line, though the parser may report a line more than once
@@ -254,21 +272,23 @@ def _read_csv(con, path: Path) -> RawFile:
     total = accepted + len(broken)
     broken_rows = [(int(r[0]), f"unreadable line: {r[1]}", r[2]) for r in broken]
     skipped = [r[0] for r in broken_rows]
-    # Number accepted rows by their place in the file, skipping the lines the parser rejected
-    # (when it rejected none, a row's place is its place in the table: no join).
-    places = f"""
-        select range as _row, row_number() over (order by range) as _k
-        from range(1, {total + 1}) where range not in (select unnest([{",".join(map(str, skipped))}]::bigint[]))
-    """
+    if skipped:  # the k-th row read is the k-th line the parser did not reject
+        con.execute(f"""
+            create or replace temp table _places_{n} as
+            select range as _row, row_number() over (order by range) as {LINE}
+            from range(1, {total + 1}) where range not in (select unnest([{",".join(map(str, skipped))}]::bigint[]))
+        """)
+        numbered = f"(select _places_{n}._row, src.* from {source} as src join _places_{n} using ({LINE}))"
+    else:
+        numbered = f"(select {LINE} as _row, * from {source})"
+    # The row as the file gave it (kept for the rejects) is built where it is read, not stored
+    # beside every row: that doubled the temporary data of a load (56 GB at ten million deals).
+    as_json = ", ".join(f"{_literal(c)}, {_ident(c)}" for c in columns)
     con.execute(f"""
-        create or replace temp table _numbered_{n} as
-        with numbered as (
-            select row_number() over () as _k, to_json(src)::varchar as _raw, src.* from {source} as src
-        )
-        {f"select places._row, numbered.* exclude (_k) from numbered join ({places}) as places using (_k)"
-         if skipped else "select _k as _row, * exclude (_k) from numbered"}
+        create or replace temp view _numbered_{n} as
+        select _row, json_object({as_json})::varchar as _raw, {", ".join(map(_ident, columns))}
+        from {numbered}
     """)
-    con.execute(f"drop table {source}")
     totals = _csv_totals(con, f"_numbered_{n}", columns, total)
     keep = ", ".join(str(r[0]) for r in totals) or "-1"
     con.execute(
