@@ -222,15 +222,10 @@ def test_a_window_without_deals_renders_and_says_so(tmp_path):
     con = connect(db)
     load(con, [Path(__file__).parent / "fixtures" / "amocrm" / "api"], time_zone="Europe/Moscow")
     con.close()
-    said = {}
-    for name in REPORTS:
-        if name == "04_crm_adoption_roi":
-            continue  # needs an adoption file: tested above
-        result = render.render_one(
-            NOTEBOOKS_DIR / f"{name}.py", tmp_path / "html", {"db_path": str(db), "as_of": "2027-01-01"}
-        )
-        assert result.error is None, result.error
-        said[name] = "No data for this chart in the window" in result.html.read_text(encoding="utf-8")
+    said = {
+        name: "No data for this chart in the window" in html
+        for name, html in _every_report_but_04(db, tmp_path / "html", "2027-01-01").items()
+    }
     # Stage and source charts have no rows to draw; the others show zeros.
     assert said == {
         "00_data_audit": False,
@@ -250,15 +245,21 @@ def test_an_empty_database_renders_every_report(tmp_path):
 
     db = tmp_path / "crm.duckdb"
     connect(db).close()
+    shown = _every_report_but_04(db, tmp_path / "html", "2026-11-02")
+    assert "No data for this chart in the window" in shown["05_weekly_kpi"]
+
+
+def _every_report_but_04(db: Path, out: Path, as_of: str) -> dict[str, str]:
+    """Each report rendered (04 needs an adoption file: tested apart), asserting it rendered:
+    its HTML by name."""
+    shown = {}
     for name in REPORTS:
         if name == "04_crm_adoption_roi":
-            continue  # needs an adoption file: tested above
-        result = render.render_one(
-            NOTEBOOKS_DIR / f"{name}.py", tmp_path / "html", {"db_path": str(db), "as_of": "2026-11-02"}
-        )
+            continue
+        result = render.render_one(NOTEBOOKS_DIR / f"{name}.py", out, {"db_path": str(db), "as_of": as_of})
         assert result.error is None, result.error
-    weekly = (tmp_path / "html" / "05_weekly_kpi.html").read_text(encoding="utf-8")
-    assert "No data for this chart in the window" in weekly
+        shown[name] = result.html.read_text(encoding="utf-8")
+    return shown
 
 
 def test_without_an_adoption_file_report_04_says_what_it_needs(sample_db, tmp_path):
