@@ -244,6 +244,16 @@ def render_all(
     )
 
 
+# The reports by how long they take at a million deals (06's forecast backtest alone is a third of
+# the batch): submitted in this order, two workers finish a batch together.
+HEAVIEST_FIRST = ("06", "02", "05", "01", "03", "00", "04")
+
+
+def _heaviest_first(task) -> int:
+    prefix = task[0].stem[:2]
+    return HEAVIEST_FIRST.index(prefix) if prefix in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
+
+
 def render_batch(
     runs: list[Run],
     *,
@@ -281,7 +291,11 @@ def render_batch(
     jobs = jobs or min(max(len(tasks), 1), os.cpu_count() or 1)
     with _progress(len(tasks)) as advance, _executor(jobs, cluster) as pool:
         if pool is not None:
-            futures = [(pool.submit(render_one, *task), task) for task in tasks]
+            # the longest renders start first, so the workers finish together; results in order
+            started = {
+                id(task): pool.submit(render_one, *task) for task in sorted(tasks, key=_heaviest_first)
+            }
+            futures = [(started[id(task)], task) for task in tasks]
             for future, task in futures:
                 results.append(_with_folder(future.result(), task[1]))
                 advance(results[-1].notebook)
