@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,16 +33,20 @@ def step(label: str, seconds: float, detail: str = "") -> None:
 
 def child(label: str, command: list[str], *, quiet: bool = False) -> float:
     """Run a step as its own process: its time and the peak memory of its largest process
-    (`quiet`: without its messages, e.g. the notebook kernels' start-up warnings)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if status:
+    (`quiet`: without its messages, e.g. the notebook kernels' start-up warnings). The peak is
+    read by GNU time, whose child starts small: a child forked from this process would count
+    this process's own memory (a million deals' metrics) as its peak."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        timer = ["/usr/bin/time", "-f", "%M", "-o", rss.name] if Path("/usr/bin/time").exists() else []
+        started = time.perf_counter()
+        done = subprocess.run(
+            timer + command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None
+        )
+        seconds = time.perf_counter() - started
+        peak = f"peak {int(rss.read().split()[-1]) / 1e6:.1f} GB" if timer else ""
+    if done.returncode:
         raise SystemExit(f"{label}: {' '.join(command)} failed")
-    step(label, seconds, f"peak {usage.ru_maxrss / 1e6:.1f} GB")
+    step(label, seconds, peak)
     return seconds
 
 
