@@ -80,6 +80,6 @@ def test_rows_come_with_the_types_duckdb_gives():
         "v is null as flag, (case when v is null then null else true end) as maybe_flag, "
         "'x' as word, 2::utinyint as small from (values (1), (null)) as t(v)"
     )
-    expected, got = con.execute(sql).df(), frame(con.execute(sql).to_arrow_table())
+    expected, got = con.execute(sql).df(), frame(con.sql(sql).to_arrow_table())
     pd.testing.assert_frame_equal(got, expected, check_dtype=True)
     assert str(got["maybe"].dtype) == "Int32" and str(got["maybe_flag"].dtype) == "boolean"
