@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from crmkit.errors import CrmkitError
+from crmkit.importers.base import quote_ident, quote_literal
 
 _counter = itertools.count()
 # A row summing the rows above it, as spreadsheets made for people often end.
@@ -207,8 +208,7 @@ def _read_parquet(con, path: Path) -> RawFile:
         raise CrmkitError(
             f"{path.name}: cannot read as Parquet ({str(exc).splitlines()[0]}); write it again"
         ) from exc
-    as_text = ", ".join(f'src."{c.replace(chr(34), chr(34) * 2)}"::varchar as "{c.replace(chr(34), chr(34) * 2)}"'
-                        for c in columns)  # fmt: skip
+    as_text = ", ".join(f"src.{quote_ident(c)}::varchar as {quote_ident(c)}" for c in columns)
     con.execute(
         f"create or replace temp view _raw_{n} as select row_number() over () as _row, "
         f"to_json(src)::varchar as _raw, {as_text} from read_parquet('{_sql_path(path)}') as src"
@@ -232,14 +232,6 @@ def _ends_mid_line(path: Path) -> bool:
 
 
 LINE = "__crmkit_line"  # a CSV row's number as read, beside its columns
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _read_csv(con, path: Path) -> RawFile:
@@ -283,10 +275,10 @@ def _read_csv(con, path: Path) -> RawFile:
         numbered = f"(select {LINE} as _row, * from {source})"
     # The row as the file gave it (kept for the rejects) is built where it is read, not stored
     # beside every row: that doubled the temporary data of a load (56 GB at ten million deals).
-    as_json = ", ".join(f"{_literal(c)}, {_ident(c)}" for c in columns)
+    as_json = ", ".join(f"{quote_literal(c)}, {quote_ident(c)}" for c in columns)
     con.execute(f"""
         create or replace temp view _numbered_{n} as
-        select _row, json_object({as_json})::varchar as _raw, {", ".join(map(_ident, columns))}
+        select _row, json_object({as_json})::varchar as _raw, {", ".join(map(quote_ident, columns))}
         from {numbered}
     """)
     totals = _csv_totals(con, f"_numbered_{n}", columns, total)

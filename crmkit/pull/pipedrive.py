@@ -67,7 +67,8 @@ def run(out: Path, base_url: str | None, *, progress=None, since: int | None | s
     base = (base_url or BASE_URL).rstrip("/")
     api = Api(base, {"x-api-token": token(SETTING), "Accept": "application/json"}, per_second=PER_SECOND,
               setting=SETTING, crm=CRM, transport=transport)  # fmt: skip
-    deals = CHANGED_DEALS if cursor(out, since) is not None else ALL_DEALS
+    changed_since = cursor(out, since)  # read once: it decides the deals asked for and is the pull's since
+    deals = CHANGED_DEALS if changed_since is not None else ALL_DEALS
     return pull(
         api,
         [STAGES, USERS, deals],
@@ -76,6 +77,6 @@ def run(out: Path, base_url: str | None, *, progress=None, since: int | None | s
         records_of=_records,
         since_value=_since,
         progress=progress,
-        since=cursor(out, since),
+        since=changed_since,
         then=_flows,
     )
