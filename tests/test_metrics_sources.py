@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import binom
 
 from crmkit import findings, metrics
-from crmkit.metrics.forecasts import simulate_revenue
+from crmkit.metrics.forecasts import StageHistory, simulate_revenue
 from tests.fixtures.scenarios import AS_OF, PERIOD_START, SCENARIOS
 
 W = {"as_of": AS_OF, "period_start": PERIOD_START}
@@ -38,6 +38,37 @@ def test_waiting_updates_the_win_chance_and_timing():
     )
     assert p_now[0] == pytest.approx(0.6)
     assert (revenue[:, 0] > 0).mean() == pytest.approx(0.6 * 0.5, abs=0.01)
+
+
+def test_timely_share_counts_each_prefix_exactly(monkeypatch):
+    # blocks of 7 so that 50 won deals make 8 blocks, and deals whose prefix ends inside a block,
+    # on its edge, at 0 and at all 50: every count equals counting the prefix one by one
+    monkeypatch.setattr(StageHistory, "BLOCK", 7)
+    rng = np.random.default_rng(3)
+    stays = rng.integers(0, 30, 50).astype(float)
+    closes = stays + rng.integers(0, 40, 50)
+    history = StageHistory(stays, closes, [])
+    n_alike = np.array([0, 1, 6, 7, 8, 14, 33, 49, 50, 50])
+    limits = np.array([5.0, 100, 20, 20, 0, 35, 41.5, 60, 10, 1000])
+    expected = [int((history.won_close[:n] <= limit).sum()) for n, limit in zip(n_alike, limits, strict=True)]
+    assert history.closed_within(n_alike, limits).tolist() == expected
+    assert expected[-1] == 50 and expected[0] == 0  # the edges are in it
+
+
+def test_the_exact_chance_is_the_two_step_draw():
+    # the chance of closing won within the horizon is computed, not sampled: it must equal drawing
+    # "won?" from the Beta mean, then a won deal alike's time to close, within Monte Carlo error.
+    # waited 4, horizon 5: alike won stays 5, 10, 12 (closing 6, 12, 7): timely 6 and 7 (<= 9),
+    # 2 of 3; lost stay 8 alike: p = (3 + 1) / (3 + 1 + 2) = 2/3; chance 2/3 × 2/3 = 4/9
+    history = StageHistory([1, 5, 10, 12], [2, 6, 12, 7], [2, 8])
+    p_now, chance = history.chances(np.array([4.0]), 5)
+    assert (p_now[0], chance[0]) == pytest.approx((2 / 3, 4 / 9))
+    rng = np.random.default_rng(4)
+    n = 200_000
+    won = rng.random(n) < p_now[0]
+    close = np.array([6.0, 12, 7])[rng.integers(0, 3, n)]
+    two_step = (won & (close - 4 <= 5)).mean()
+    assert abs(two_step - 4 / 9) < 4 * np.sqrt(4 / 9 * 5 / 9 / n)  # 4 standard errors
 
 
 def test_simulation_matches_the_binomial():

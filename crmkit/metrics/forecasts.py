@@ -5,9 +5,10 @@ the window whose stay in that stage also lasted at least d days — not with a t
 probability: it is won with their win rate (the mean of its Beta posterior, uniform prior; the
 stage rate's own uncertainty is the Wilson interval beside it); a winner closes after the time
 one of those won deals still needed, drawn at random. A deal that has waited longer than any won
-deal did cannot close won within the horizon. Revenue closing within the horizon is summed per
-simulation: P10 / P50 / P90. The simulation is vectorised over deals and simulations, in chunks,
-so a million-deal account needs neither a loop per deal nor a sims × deals matrix in memory.
+deal did cannot close won within the horizon. Each deal's chance of closing won within the
+horizon, and so its expected revenue, is computed exactly; the revenue closing within the horizon
+is summed per simulation: P10 / P50 / P90. A simulation draws one uniform per deal, in chunks of
+deals, so a million-deal account needs neither a loop per deal nor a sims × deals matrix in memory.
 """
 
 from __future__ import annotations
@@ -68,12 +69,17 @@ class StageHistory:
     """The closed deals of one pre-sale stage, sorted once so that "the won (lost) deals whose
     stay lasted at least d days" is a prefix found by binary search, for any number of deals."""
 
+    BLOCK = 1024  # won deals per sorted block (counting the timely ones of a prefix)
+
     def __init__(self, won_stay, won_close, lost_stay):
         won_stay, won_close = np.asarray(won_stay, float), np.asarray(won_close, float)
         order = np.argsort(-won_stay, kind="stable")
         self.won_stay_desc, self.won_close = -won_stay[order], won_close[order]
         self.lost_stay_desc = np.sort(-np.asarray(lost_stay, float))
         self.n_won, self.n_lost = len(won_stay), len(self.lost_stay_desc)
+        self._sorted_blocks = [
+            np.sort(self.won_close[begin : begin + self.BLOCK]) for begin in range(0, self.n_won, self.BLOCK)
+        ]
 
     def alike(self, waited: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per deal: how many won and lost deals stayed at least as long as it has waited."""
@@ -81,21 +87,34 @@ class StageHistory:
         lost = np.searchsorted(self.lost_stay_desc, -waited, side="right")
         return won, lost
 
+    def closed_within(self, n_alike: np.ndarray, limit: np.ndarray) -> np.ndarray:
+        """Per deal: how many of its first `n_alike` won deals (those alike) closed within
+        `limit` days of entering the stage. Whole blocks of the prefix by binary search in the
+        block sorted, the prefix's last, partial block element by element."""
+        count = np.zeros(len(n_alike), np.int64)
+        for number, begin in enumerate(range(0, self.n_won, self.BLOCK)):
+            block = self.won_close[begin : begin + self.BLOCK]
+            whole = n_alike >= begin + len(block)
+            count[whole] += np.searchsorted(self._sorted_blocks[number], limit[whole], side="right")
+            partial = np.nonzero((n_alike > begin) & ~whole)[0]
+            if len(partial):
+                taken = np.arange(len(block)) < (n_alike[partial] - begin)[:, None]
+                count[partial] += (taken & (block <= limit[partial, None])).sum(axis=1)
+        return count
 
-def _draw(history: StageHistory, amounts, waited, horizon: float, sims: int, rng) -> tuple:
-    """Revenue of each deal in each simulation (sims × deals) and its posterior mean win chance.
+    def chances(self, waited: np.ndarray, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per deal that has waited `waited` days: (its posterior mean win chance, its chance of
+        closing won within the horizon).
 
-    A deal is won with probability p drawn from Beta(won alike + 1, lost alike + 1); drawn anew
-    for every deal and simulation, the indicator "won" is exactly Bernoulli(the Beta mean), so
-    that is what is drawn. A winner closes after the time a won deal alike still needed, drawn
-    at random from that prefix of the sorted history."""
-    n_won, n_lost = history.alike(waited)
-    p_now = (n_won + 1) / (n_won + n_lost + 2)
-    wins = rng.random((sims, len(amounts))) < p_now
-    pick = np.minimum((rng.random((sims, len(amounts))) * n_won).astype(np.int64), np.maximum(n_won - 1, 0))
-    close = history.won_close[pick] if history.n_won else np.zeros((sims, len(amounts)))
-    timely = (n_won > 0) & (close - waited <= horizon)
-    return np.where(wins & timely, amounts, 0.0), p_now
+        Won with probability p drawn from Beta(won alike + 1, lost alike + 1): drawn anew for
+        every deal and simulation, the indicator "won" is exactly Bernoulli(the Beta mean). A
+        winner closes after the time a won deal alike still needed, drawn at random from those
+        alike, independently of winning: so "won within the horizon" is exactly Bernoulli(mean ×
+        the share of the alike won deals that closed within wait + horizon)."""
+        n_won, n_lost = self.alike(waited)
+        p_now = (n_won + 1) / (n_won + n_lost + 2)
+        timely = self.closed_within(n_won, waited + horizon)
+        return p_now, p_now * np.divide(timely, n_won, out=np.zeros(len(waited)), where=n_won > 0)
 
 
 def simulate_revenue(
@@ -103,37 +122,44 @@ def simulate_revenue(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo of the open deals of one stage: (revenue closing won within `horizon`, shape
     sims × deals; each deal's posterior mean win probability given its wait)."""
-    history = StageHistory(won_stay, won_close, lost_stay)
-    return _draw(history, np.asarray(amounts, float), np.asarray(waited, float), horizon, sims, rng)
+    p_now, in_horizon = StageHistory(won_stay, won_close, lost_stay).chances(
+        np.asarray(waited, float), horizon
+    )
+    wins = _wins(in_horizon, sims, rng)
+    return np.where(wins, np.asarray(amounts, float), 0.0), p_now
 
 
-CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~100 MB of working arrays
+def _wins(in_horizon: np.ndarray, sims: int, rng: np.random.Generator) -> np.ndarray:
+    """Which deals close won within the horizon in each simulation (sims × deals): one uniform
+    per cell, single precision (a probability needs no more than 2⁻²⁴)."""
+    return rng.random((sims, len(in_horizon)), dtype=np.float32) < in_horizon.astype(np.float32)
+
+
+CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~20 MB of working arrays
 
 
 def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horizon, sims, seed, closed=None):
-    """Per deal: its chances and expected revenue; per simulation: the revenue of the team and of
-    each manager (sims × managers), accumulated over chunks of deals so memory stays flat."""
+    """Per deal: its chances and expected revenue (exact); per simulation: the revenue of each
+    manager (sims × managers), summed over chunks of deals so memory stays flat."""
     presale = presale_stages(con, pipeline, presale_stage_names)
     history = stage_history(con, span, presale, pipeline, closed)
     deals = open_presale_deals(con, span, presale, pipeline, owner)
     owners = np.array(sorted(deals["owner"].unique()), dtype=object)
     owner_index = np.searchsorted(owners, deals["owner"].to_numpy(object)) if len(deals) else np.zeros(0, int)
     by_owner = np.zeros((sims, len(owners)))
-    expected, in_horizon, p_now = (np.full(len(deals), np.nan) for _ in range(3))
+    in_horizon, p_now = np.full(len(deals), np.nan), np.full(len(deals), np.nan)
     all_amounts, all_waited = deals["amount"].to_numpy(float), deals["days_in_stage"].to_numpy(float)
     rng = np.random.default_rng(seed)
     chunk = max(1, CELLS_PER_CHUNK // max(sims, 1))
     for key, part in deals.groupby(["pipeline_id", "stage_id"], sort=True):
         rows = part.index.to_numpy()
+        p_now[rows], in_horizon[rows] = history[key].chances(all_waited[rows], horizon)
         for begin in range(0, len(rows), chunk):
             at = rows[begin : begin + chunk]
-            amounts = all_amounts[at]
-            revenue, p_now[at] = _draw(history[key], amounts, all_waited[at], horizon, sims, rng)
-            expected[at] = revenue.mean(axis=0)
-            in_horizon[at] = np.where(amounts > 0, (revenue > 0).mean(axis=0), np.nan)
-            managers = np.zeros((len(at), len(owners)))
-            managers[np.arange(len(at)), owner_index[at]] = 1.0
-            by_owner += revenue @ managers  # each manager's revenue per simulation
+            # each deal's amount in its manager's column: wins × that = each manager's revenue
+            amounts = np.zeros((len(at), len(owners)))
+            amounts[np.arange(len(at)), owner_index[at]] = all_amounts[at]
+            by_owner += _wins(in_horizon[at], sims, rng) @ amounts
     # the stage's whole history, the same for every deal of the stage: one row per stage, joined
     stages = pd.DataFrame(
         [
@@ -151,7 +177,9 @@ def _simulate_all(con, span: Window, pipeline, owner, presale_stage_names, horiz
         ],
         columns=["pipeline_id", "stage_id", "n", "p_win", "p_win_low", "p_win_high", "median_days_to_win"],
     )
-    per_deal = deals.assign(p_win_now=p_now, p_in_horizon=in_horizon, expected_revenue=expected)
+    per_deal = deals.assign(
+        p_win_now=p_now, p_in_horizon=in_horizon, expected_revenue=all_amounts * in_horizon
+    )
     per_deal = per_deal.merge(stages, on=["pipeline_id", "stage_id"])[
         ["deal_id", "title", "owner", "pipeline", "stage", "amount", "currency", "days_in_stage", "n",
          "p_win", "p_win_low", "p_win_high", "p_win_now", "p_in_horizon", "expected_revenue",
