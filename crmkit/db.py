@@ -28,8 +28,9 @@ _SQL = resources.files("crmkit") / "sql"
 _PARAMS = re.compile(r"^--\s*(params|scalar):\s*(.+)$", re.MULTILINE)
 # Views that read other views come after them; file names sort into that order.
 _VIEW_ORDER = (
-    "local_time", "pipelines_named", "owners_named", "deals_at", "deals_in_scope", "deals_in_pipeline",
-    "activities_in_scope", "stage_moves_in_scope", "deal_stage_intervals", "stage_visits_in_scope",
+    "local_time", "pipelines_named", "owners_named", "stage_change_spans", "deals_at", "deals_in_scope",
+    "deals_in_pipeline", "activities_in_scope", "stage_moves_in_scope", "stage_visit_sequence",
+    "deal_stage_intervals", "stage_visits_in_scope",
 )  # fmt: skip
 
 
@@ -211,14 +212,17 @@ _NULLABLE = {
 }  # fmt: skip
 
 
-# Pinning. Every metric reads the account as it stood at as_of through two views: deals_at (each
-# deal's status, money and lifetime) and deal_stage_intervals (each stage visit). Deriving them
-# is most of a metric's cost at a million deals (2 s and 4 s), and a report asks for them a
-# dozen times at the same as_of. A connection that cannot change the data (read-only, or
-# Parquet) can be pinned to the report's as_of: each of the two is then computed once, at its
-# first use, into a temporary table, and the macro serves that table for that as_of (DuckDB
-# folds the other branch away) and derives any other as_of as before (the backtest's dates).
-PINNABLE = ("deals_at", "deal_stage_intervals")
+# Pinning. Every metric reads the account as it stood at an as_of through deals_at (each deal's
+# status, money and lifetime) and deal_stage_intervals (each stage visit), which cut two as_of-free
+# sequences at as_of: stage_change_spans (the real change in force when) and stage_visit_sequence
+# (the visits in order, with the change that ended each). Deriving those is most of a metric's
+# cost at a million deals, and a report asks for them a dozen times. A connection that cannot
+# change the data (read-only, or Parquet) can be pinned to the report's as_of: each sequence is
+# then computed once, at its first use, into a temporary table that serves every as_of (the
+# backtest's six dates each cost a cut, not a derivation), and deals_at at the pinned as_of too,
+# its macro serving that table for that as_of (DuckDB folds the other branch away) and cutting
+# the sequence for any other. A cut of the visits is a scan: it is not kept.
+PINNABLE = ("stage_change_spans", "stage_visit_sequence", "deals_at")
 
 
 @dataclass
@@ -232,7 +236,7 @@ _FROZEN: weakref.WeakSet = weakref.WeakSet()  # connections that cannot change t
 
 
 def pin(con: duckdb.DuckDBPyConnection, as_of) -> None:
-    """Serve deals_at and deal_stage_intervals at `as_of` from tables built once, on a
+    """Serve the stage sequences, and deals_at at `as_of`, from tables built once, on a
     connection that cannot change the data (on another, a no-op: its views stay live)."""
     if con not in _FROZEN:
         return
@@ -259,7 +263,7 @@ def _reaches() -> dict[str, set[str]]:
         body = sql_text(f"views/{name}")
         reaches[name] = {v for v in PINNABLE if v == name}
         for other in _VIEW_ORDER[: _VIEW_ORDER.index(name)]:
-            if re.search(rf"\b{other}\s*\(", body):
+            if re.search(rf"\b{other}\b", body):
                 reaches[name] |= reaches[other]
     return reaches
 
@@ -272,20 +276,30 @@ def build_pins(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _materialize_for(con: duckdb.DuckDBPyConnection, text: str, as_of) -> None:
-    """Build the pinned tables `text` reads at the pinned as_of and has not built yet."""
+    """Build the pinned tables `text` reads and has not built yet: the sequences at any as_of,
+    the as_of views only at the pinned one."""
     current = _PINS.get(con)
-    if current is None or pd.Timestamp(as_of) != current.as_of:
+    if current is None:
         return
-    needed = set().union(*(_reaches()[v] for v in _VIEW_ORDER if re.search(rf"\b{v}\s*\(", text)))
-    for view in sorted(needed - current.built):  # PINNABLE's order: deals_at before intervals
-        stamp = f"timestamp '{current.as_of:%Y-%m-%d %H:%M:%S.%f}'"
+    needed = set().union(*(_reaches()[v] for v in _VIEW_ORDER if re.search(rf"\b{v}\b", text)))
+    at_pin = pd.Timestamp(as_of) == current.as_of
+    for view in PINNABLE:  # in order: a sequence before the views that cut it
+        if view not in needed or view in current.built:
+            continue
         body = sql_text(f"views/{view}")
-        con.execute(f"create or replace temp macro live_{view}(as_of) as table ({body})")
-        con.execute(f"create temp table pinned_{view} as select * from live_{view}({stamp})")
-        con.execute(
-            f"create or replace temp macro {view}(as_of) as table ("
-            f"select * from pinned_{view} where as_of::timestamp = {stamp} "
-            f"union all by name "
-            f"select * from live_{view}(as_of) where as_of::timestamp is distinct from {stamp})"
-        )
+        if not _PARAMS.search(body):  # as_of-free: the same table for every date
+            con.execute(f"create temp table pinned_{view} as select * from {view}")
+            con.execute(f"create or replace temp view {view} as select * from pinned_{view}")
+        elif at_pin:
+            stamp = f"timestamp '{current.as_of:%Y-%m-%d %H:%M:%S.%f}'"
+            con.execute(f"create or replace temp macro live_{view}(as_of) as table ({body})")
+            con.execute(f"create temp table pinned_{view} as select * from live_{view}({stamp})")
+            con.execute(
+                f"create or replace temp macro {view}(as_of) as table ("
+                f"select * from pinned_{view} where as_of::timestamp = {stamp} "
+                f"union all by name "
+                f"select * from live_{view}(as_of) where as_of::timestamp is distinct from {stamp})"
+            )
+        else:
+            continue
         current.built.add(view)

@@ -1,6 +1,7 @@
-"""Pinning a read-only connection to the report's as_of (deals_at and deal_stage_intervals built
-once into tables) changes no number: every metric equals the live views' under each filter, any
-other as_of is still derived live, and a connection that can write is never pinned. Rows come
+"""Pinning a read-only connection to the report's as_of (the two stage sequences and deals_at
+built once into tables) changes no number: every metric equals the live views' under each
+filter, any other as_of cut from the pinned sequences equals the live derivation, and a
+connection that can write is never pinned. Rows come
 through Arrow with the types DuckDB's own .df() gives."""
 
 import inspect
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from crmkit import metrics
-from crmkit.db import connect, frame, pin, query
+from crmkit.db import build_pins, connect, frame, pin, query
 
 AS_OF = "2026-11-01"
 
@@ -37,22 +38,33 @@ def test_every_metric_pinned_equals_live(sample_db, filters):
         name
         for (name,) in pinned.execute("select table_name from duckdb_tables() where temporary").fetchall()
     }
-    assert built == {"pinned_deals_at", "pinned_deal_stage_intervals"}  # both used, each built once
+    # each used and built once
+    assert built == {"pinned_deals_at", "pinned_stage_change_spans", "pinned_stage_visit_sequence"}
     assert len(expected) >= 37
     for name, table in expected.items():
         pd.testing.assert_frame_equal(got[name], table, obj=name)
 
 
-def test_a_pinned_connection_derives_other_dates_live(sample_db):
+def test_a_pinned_connection_cuts_other_dates_as_live_derives_them(sample_db):
     live, pinned = connect(sample_db, read_only=True), connect(sample_db, read_only=True)
     pin(pinned, pd.Timestamp(AS_OF))
-    query(pinned, "metrics/open_deals", as_of=pd.Timestamp(AS_OF).to_pydatetime(), pipeline=None, owner=None)
-    sql = "select * from deals_at(?::timestamp) order by deal_id"
-    for moment in ("2026-03-01", AS_OF, "2026-10-15 12:00"):
-        pd.testing.assert_frame_equal(pinned.execute(sql, [moment]).df(), live.execute(sql, [moment]).df())
+    build_pins(pinned)
+    # moments between changes, the pinned one, and one at the very time of a change (it does not
+    # count yet: events strictly before as_of), of a deal that changed again later
+    (at_a_change,) = live.execute(
+        "select min(entered_at) from stage_changes as c where not is_synthetic and exists "
+        "(select 1 from stage_changes as d where d.deal_id = c.deal_id and d.entered_at > c.entered_at)"
+    ).fetchone()
+    for view in ("deals_at", "deal_stage_intervals"):
+        sql = f"select * from {view}(?::timestamp) order by all"
+        for moment in ("2026-03-01", AS_OF, "2026-10-15 12:00", at_a_change):
+            got, expected = pinned.execute(sql, [moment]).df(), live.execute(sql, [moment]).df()
+            assert len(expected) > 0
+            pd.testing.assert_frame_equal(got, expected, obj=f"{view}({moment})")
     # a new pin replaces the old: its tables go, the views are live until first used again
     pin(pinned, pd.Timestamp("2026-06-01"))
     assert not pinned.execute("select * from duckdb_tables() where temporary").fetchall()
+    sql = "select * from deals_at(?::timestamp) order by deal_id"
     pd.testing.assert_frame_equal(pinned.execute(sql, [AS_OF]).df(), live.execute(sql, [AS_OF]).df())
 
 

@@ -5,6 +5,7 @@ hand-built scenarios, at several as_of dates."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from crmkit.db import connect
@@ -97,3 +98,56 @@ def test_a_filtered_view_is_a_part_of_the_unfiltered_one(con, view):
         for p in pipelines
     )
     assert per_pipeline == con.execute("select count(*) from deals_at(?::timestamp)", [as_of]).fetchone()[0]
+
+
+def _changes_before(con, as_of, where):
+    """The stage changes (with their stage's position and kind) entered before as_of, in each
+    deal's order — read plainly, for the oracles below."""
+    changes = con.execute(
+        f"select c.deal_id, c.pipeline_id, c.stage_id, c.entered_at, s.position, s.kind, c.is_synthetic "
+        f"from stage_changes as c join stages as s using (pipeline_id, stage_id) "
+        f"where c.entered_at < ?::timestamp and {where}",
+        [as_of],
+    ).df()
+    return changes.sort_values(["deal_id", "entered_at", "position"], ignore_index=True)
+
+
+@pytest.mark.parametrize("as_of", [*AS_OFS, "at a change"])
+def test_the_cut_sequences_equal_deriving_at_as_of(con, as_of):
+    """deals_at and deal_stage_intervals cut as_of-free sequences at as_of; here the same rows are
+    derived the plain way from the changes before as_of only (pandas): the deal's latest real
+    change (a tie: the later stage), and each visit's next change, number and length."""
+    if as_of == "at a change":  # a change made exactly at as_of does not count yet
+        (as_of,) = con.execute(
+            "select max(entered_at) from stage_changes as c where not is_synthetic and entered_at < "
+            "(select max(entered_at) from stage_changes as d where d.deal_id = c.deal_id)"
+        ).fetchone()
+    real = _changes_before(con, as_of, "not c.is_synthetic")
+    latest = real.groupby("deal_id").tail(1).set_index("deal_id")
+    deals = con.execute(
+        "select deal_id, stage_id, status, stage_entered_at from deals_at(?::timestamp) where has_history",
+        [as_of],
+    ).df().set_index("deal_id").sort_index()  # fmt: skip
+    assert len(deals) == len(latest) > 0
+    expected = latest.loc[deals.index]
+    assert deals["stage_id"].tolist() == expected["stage_id"].tolist()
+    assert deals["status"].tolist() == expected["kind"].tolist()
+    assert (deals["stage_entered_at"] == expected["entered_at"]).all()
+
+    visits = _changes_before(con, as_of, "not s.is_inbox")
+    by_deal = visits.groupby("deal_id")
+    visits["exited_at"] = by_deal["entered_at"].shift(-1)
+    visits["next_stage_id"] = by_deal["stage_id"].shift(-1)
+    visits["visit_number"] = visits.groupby(["deal_id", "pipeline_id", "stage_id"]).cumcount() + 1
+    end = visits["exited_at"].fillna(pd.Timestamp(as_of))
+    visits["days"] = (end - visits["entered_at"]).dt.total_seconds() / 86400
+    got = con.execute(
+        "select deal_id, pipeline_id, stage_id, entered_at, exited_at, next_stage_id, visit_number, days "
+        "from deal_stage_intervals(?::timestamp) order by deal_id, entered_at, position",
+        [as_of],
+    ).df()
+    columns = ["deal_id", "pipeline_id", "stage_id", "entered_at", "exited_at", "next_stage_id"]
+    columns.append("visit_number")
+    assert len(got) == len(visits) > 0
+    pd.testing.assert_frame_equal(got[columns], visits[columns], check_dtype=False)
+    assert got["days"].to_numpy() == pytest.approx(visits["days"].to_numpy())

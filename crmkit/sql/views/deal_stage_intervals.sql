@@ -1,54 +1,30 @@
 -- params: as_of
 -- One row per stage visit seen at `as_of`: entered_at, exited_at (null while the deal is still
 -- there: a censored stay), the next stage, and how the deal left (advance, skip, regression,
--- pipeline move). Every duration and funnel metric reads this view. Inbox stages (amoCRM's
--- «Неразобранное») are not sales stages: a deal's first visit begins when it leaves the inbox.
-with changes as (
-    select * from main.stage_changes where entered_at < as_of::timestamp
+-- pipeline move). Every duration and funnel metric reads this view. It is stage_visit_sequence
+-- cut at as_of: the visits begun before it, a change at or after it not yet made.
+with visits as (
+    select * from stage_visit_sequence where entered_at < as_of::timestamp
 ),
 
-stages as (
-    select * from main.stages where not is_inbox
-),
-
-deals as (
-    select deal_id, owner_id from main.deals
-),
-
-ordered as (
+seen as (  -- what was known at as_of of the change that ended each visit
     select
-        changes.*,
-        stages.name as stage_name,
-        stages.position,
-        stages.kind,
-        row_number() over (
-            partition by changes.deal_id order by changes.entered_at, stages.position
-        ) as change_number
-    from changes
-    inner join stages using (pipeline_id, stage_id)
-),
-
-sequenced as (
-    select
-        ordered.*,
-        lead(entered_at) over deal_path as exited_at,
-        lead(pipeline_id) over deal_path as next_pipeline_id,
-        lead(stage_id) over deal_path as next_stage_id,
-        lead(position) over deal_path as next_position,
-        lead(kind) over deal_path as next_kind,
-        row_number() over (
-            partition by deal_id, pipeline_id, stage_id order by change_number
-        ) as visit_number
-    from ordered
-    window deal_path as (partition by deal_id order by change_number)
+        * exclude (exited_at, next_pipeline_id, next_stage_id, next_position, next_kind),
+        exited_at < as_of::timestamp as has_exited,
+        case when has_exited then exited_at end as exited_at,
+        case when has_exited then next_pipeline_id end as next_pipeline_id,
+        case when has_exited then next_stage_id end as next_stage_id,
+        case when has_exited then next_position end as next_position,
+        case when has_exited then next_kind end as next_kind
+    from visits
 ),
 
 final as (
     select
-        sequenced.deal_id,
-        deals.owner_id,
-        sequenced.pipeline_id,
-        sequenced.stage_id,
+        deal_id,
+        owner_id,
+        pipeline_id,
+        stage_id,
         stage_name,
         position,
         kind,
@@ -59,17 +35,14 @@ final as (
         next_stage_id,
         exited_at is null as is_current,
         date_diff('second', entered_at, coalesce(exited_at, as_of::timestamp)) / 86400.0 as days,
-        coalesce(next_pipeline_id = sequenced.pipeline_id and next_position < position, false)
-            as is_regression,
+        coalesce(next_pipeline_id = pipeline_id and next_position < position, false) as is_regression,
         coalesce(
-            next_pipeline_id = sequenced.pipeline_id and next_kind <> 'lost'
-            and next_position > position + 1, false
+            next_pipeline_id = pipeline_id and next_kind <> 'lost' and next_position > position + 1, false
         ) as is_skip,
-        coalesce(next_pipeline_id <> sequenced.pipeline_id, false) as is_pipeline_move,
+        coalesce(next_pipeline_id <> pipeline_id, false) as is_pipeline_move,
         is_synthetic,
         changed_by
-    from sequenced
-    left join deals using (deal_id)
+    from seen
 )
 
 select * from final

@@ -12,35 +12,21 @@ with deals as (
     select * from main.deals
 ),
 
-stages as (
-    select * from main.stages
-),
-
-last_change as (  -- each deal's latest real stage entry before as_of (a tie: the later stage)
-    select
-        changes.deal_id,
-        max_by(
-            {
-                'pipeline_id': changes.pipeline_id, 'stage_id': changes.stage_id,
-                'entered_at': changes.entered_at, 'kind': stages.kind
-            },
-            (changes.entered_at, stages.position)
-        ) as latest
-    from main.stage_changes as changes
-    inner join stages using (pipeline_id, stage_id)
-    where changes.entered_at < as_of::timestamp and not changes.is_synthetic
-    group by changes.deal_id
+last_change as (  -- each deal's real stage change in force at as_of
+    select deal_id, pipeline_id, stage_id, entered_at, kind
+    from stage_change_spans
+    where entered_at < as_of::timestamp and (until is null or until >= as_of::timestamp)
 ),
 
 with_status as (
     select
         deals.*,
         last_change.deal_id is not null as has_history,
-        last_change.latest.entered_at as history_entered_at,
-        last_change.latest.pipeline_id as history_pipeline_id,
-        last_change.latest.stage_id as history_stage_id,
+        last_change.entered_at as history_entered_at,
+        last_change.pipeline_id as history_pipeline_id,
+        last_change.stage_id as history_stage_id,
         case
-            when last_change.deal_id is not null then last_change.latest.kind
+            when last_change.deal_id is not null then last_change.kind
             when deals.status <> 'open'
                 and coalesce(deals.closed_at, deals.created_at) < as_of::timestamp then deals.status
             else 'open'
