@@ -41,10 +41,17 @@ def presale_stages(con, pipeline=None, stages: str | list[str] | None = None) ->
     return open_stages.sort_values("position").groupby("pipeline_id").tail(2)
 
 
-def closed_history(con, span: Window, presale: pd.DataFrame, pipeline=None) -> pd.DataFrame:
-    """The stays in the pre-sale stages of the deals closed in the window (stage_outcomes.sql)."""
+def closed_history(con, span: Window, presale: pd.DataFrame, pipeline=None) -> dict:
+    """Per pre-sale stage (pipeline_id, stage_id): the stays in it of the deals closed in the
+    window (stage_outcomes.sql)."""
     keys = [f"{stage.pipeline_id}/{stage.stage_id}" for stage in presale.itertuples()]
-    return query(con, "metrics/stage_outcomes", **span.params(pipeline, None), stages=keys)
+    columns = ("pipeline_id", "stage_id", "status", "closed_at", "last_stay_days", "days_to_close")
+    closed = query(con, "metrics/stage_outcomes", **span.params(pipeline, None), stages=keys, columns=columns)
+    parts = dict(list(closed.groupby(["pipeline_id", "stage_id"], sort=False)))
+    return {
+        (stage.pipeline_id, stage.stage_id): parts.get((stage.pipeline_id, stage.stage_id), closed.iloc[:0])
+        for stage in presale.itertuples()
+    }
 
 
 def stage_history(con, span: Window, presale: pd.DataFrame, pipeline=None, closed=None) -> dict:
@@ -53,14 +60,17 @@ def stage_history(con, span: Window, presale: pd.DataFrame, pipeline=None, close
     `closed`: closed_history over a longer span, read once (the backtest), cut to this window."""
     if closed is None:
         closed = closed_history(con, span, presale, pipeline)
-    else:
-        closed = closed[(closed["closed_at"] >= span.period_start) & (closed["closed_at"] < span.as_of)]
     history = {}
     for stage in presale.itertuples():
-        part = closed[(closed["pipeline_id"] == stage.pipeline_id) & (closed["stage_id"] == stage.stage_id)]
-        won, lost = part[part["status"] == "won"], part[part["status"] == "lost"]
+        part = closed[(stage.pipeline_id, stage.stage_id)]
+        in_window = ((part["closed_at"] >= span.period_start) & (part["closed_at"] < span.as_of)).to_numpy(
+            bool
+        )
+        won = in_window & (part["status"] == "won").to_numpy(bool)
+        lost = in_window & (part["status"] == "lost").to_numpy(bool)
+        stay, close = part["last_stay_days"].to_numpy(float), part["days_to_close"].to_numpy(float)
         history[(stage.pipeline_id, stage.stage_id)] = StageHistory(
-            won["last_stay_days"], won["days_to_close"].clip(lower=0), lost["last_stay_days"]
+            stay[won], close[won].clip(min=0), stay[lost]
         )
     return history
 
@@ -299,7 +309,12 @@ def forecast_backtest(
     span = window(as_of, period_start)
     last = (span.as_of - pd.Timedelta(days=horizon)).to_period("M").start_time
     starts = pd.date_range(end=last, periods=int(dates), freq="MS")
-    outcome = query(con, "metrics/closed_deals", **window(span.as_of, "1900-01-01").params(pipeline, owner))
+    outcome = query(
+        con,
+        "metrics/closed_deals",
+        **window(span.as_of, "1900-01-01").params(pipeline, owner),
+        columns=("deal_id", "status", "closed_at", "amount"),
+    )
     won = outcome[outcome["status"] == "won"].set_index("deal_id")
     # the history every forecast date learns from, read once: the deals closed from the first
     # date's window on, as known at the last date (each date then keeps those closed before it)
