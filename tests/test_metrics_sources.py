@@ -40,19 +40,19 @@ def test_waiting_updates_the_win_chance_and_timing():
     assert (revenue[:, 0] > 0).mean() == pytest.approx(0.6 * 0.5, abs=0.01)
 
 
-def test_timely_share_counts_each_prefix_exactly(monkeypatch):
-    # blocks of 7 so that 50 won deals make 8 blocks, and deals whose prefix ends inside a block,
-    # on its edge, at 0 and at all 50: every count equals counting the prefix one by one
-    monkeypatch.setattr(StageHistory, "BLOCK", 7)
+def test_timely_counts_each_deals_alike_won_deals_exactly():
+    # 60 won deals (whole-day stays and closes, so waits and limits fall on them exactly too) and
+    # 400 deals waiting 0 to 40 days, some the same wait, some longer than any stay: each count
+    # equals counting that deal's alike won deals (stay >= wait) that closed within wait + horizon
     rng = np.random.default_rng(3)
-    stays = rng.integers(0, 30, 50).astype(float)
-    closes = stays + rng.integers(0, 40, 50)
+    stays = rng.integers(0, 30, 60).astype(float)
+    closes = stays + rng.integers(0, 40, 60)
     history = StageHistory(stays, closes, [])
-    n_alike = np.array([0, 1, 6, 7, 8, 14, 33, 49, 50, 50])
-    limits = np.array([5.0, 100, 20, 20, 0, 35, 41.5, 60, 10, 1000])
-    expected = [int((history.won_close[:n] <= limit).sum()) for n, limit in zip(n_alike, limits, strict=True)]
-    assert history.closed_within(n_alike, limits).tolist() == expected
-    assert expected[-1] == 50 and expected[0] == 0  # the edges are in it
+    waited = np.concatenate([rng.integers(0, 41, 300).astype(float), rng.uniform(0, 35, 100)])
+    for horizon in (0, 7.5, 30):
+        expected = [int(((stays >= w) & (closes <= w + horizon)).sum()) for w in waited]
+        assert history.timely(waited, horizon).tolist() == expected
+    assert 0 in expected and max(expected) > 20  # deals with none and with many
 
 
 def test_the_exact_chance_is_the_two_step_draw():
