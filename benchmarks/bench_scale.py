@@ -65,12 +65,12 @@ def read_csv_reference(csv: Path) -> float:
 
 def metric_times(db: Path, adoption: Path) -> dict[str, float]:
     """Every registered metric once, on a connection pinned to AS_OF as a report's is; building the
-    two pinned views (once per report) is timed apart."""
+    pinned tables (the two stage sequences and deals_at, once per report) is timed apart."""
     con = connect(db, read_only=True)
     pin(con, pd.Timestamp(AS_OF))
     started = time.perf_counter()
     build_pins(con)
-    step("pin deals_at + stage intervals", time.perf_counter() - started, "once per report")
+    step("pin the stage sequences + deals_at", time.perf_counter() - started, "once per report")
     times = {}
     for name, (func, _) in sorted(metrics.REGISTRY.items()):
         options = {"adoption": str(adoption)} if "adoption" in inspect.signature(func).parameters else {}
