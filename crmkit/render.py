@@ -113,11 +113,31 @@ def execute(source: Path, output: Path, parameters: dict) -> None:
                 progress_bar=False,
                 log_output=False,
                 kernel_name="python3",
+                kernel_manager_class=_kernel_manager(),
             )
         except papermill.PapermillExecutionError as exc:
             raise CrmkitError(
                 f"{source.name}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}"
             ) from None
+
+
+def _kernel_manager():
+    """The kernel manager for a render: on Linux and macOS the kernel talks over Unix sockets named
+    after it, not TCP ports. Over TCP, two renders starting at once can pick the same free port
+    (each probes, closes, then binds), and one kernel dies with "Address already in use" — seen
+    in a seven-report batch at a million deals."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    if os.name != "posix":
+        return AsyncKernelManager
+
+    class UnixSocketKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _unix_sockets(self):
+            return "ipc"
+
+    return UnixSocketKernelManager
 
 
 def to_html(executed: Path, target: Path, title: str, lang: str = "en") -> None:
