@@ -113,7 +113,7 @@ def execute(source: Path, output: Path, parameters: dict) -> None:
                 progress_bar=False,
                 log_output=False,
                 kernel_name="python3",
-                kernel_manager_class=_kernel_manager(),
+                kernel_manager_class=_kernel_manager(Path(tmp)),
             )
         except papermill.PapermillExecutionError as exc:
             raise CrmkitError(
@@ -121,11 +121,12 @@ def execute(source: Path, output: Path, parameters: dict) -> None:
             ) from None
 
 
-def _kernel_manager():
-    """The kernel manager for a render: on Linux and macOS the kernel talks over Unix sockets named
-    after it, not TCP ports. Over TCP, two renders starting at once can pick the same free port
-    (each probes, closes, then binds), and one kernel dies with "Address already in use" — seen
-    in a seven-report batch at a million deals."""
+def _kernel_manager(folder: Path):
+    """The kernel manager for a render: on Linux and macOS the kernel talks over Unix sockets in
+    the render's own temporary `folder`, not TCP ports. Over TCP, two renders starting at once can
+    pick the same free port (each probes, closes, then binds), and one kernel dies with "Address
+    already in use" — seen in a seven-report batch at a million deals. (jupyter_client's own
+    socket names are relative to the working directory, shared by every render: hence `folder`.)"""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -136,6 +137,10 @@ def _kernel_manager():
         @default("transport")
         def _unix_sockets(self):
             return "ipc"
+
+        @default("ip")
+        def _in_folder(self):
+            return str(folder / "kernel")
 
     return UnixSocketKernelManager
 
