@@ -1,6 +1,7 @@
 """Notebook 01 through papermill with parameters, nbval on its defaults, and the rendered HTML:
 nothing loaded from another host, and in headless Chromium with the network off the charts draw."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -313,3 +314,15 @@ def test_report_04_in_russian_says_what_it_needs_without_english_comments(tmp_pa
     page = target.read_text(encoding="utf-8")
     assert "adoption_date: 2025-05-01" in page and "gross_margin: 0.35" in page
     assert "# the first day" not in page and "share of revenue" not in page
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets: Linux and macOS")
+def test_each_render_kernel_has_its_own_sockets(tmp_path):
+    # TCP ports raced between renders starting together ("Address already in use"); jupyter_client's
+    # own socket names sit in the shared working directory (two kernels answered each other):
+    # each render's kernel talks over Unix sockets inside that render's own folder
+    from crmkit.render import _kernel_manager
+
+    first, second = (_kernel_manager(tmp_path / name)() for name in ("a", "b"))
+    assert (first.transport, second.transport) == ("ipc", "ipc")
+    assert first.ip == str(tmp_path / "a" / "kernel") and second.ip == str(tmp_path / "b" / "kernel")
