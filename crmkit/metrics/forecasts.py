@@ -13,6 +13,8 @@ deals, so a million-deal account needs neither a loop per deal nor a sims × dea
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -151,15 +153,10 @@ def _wins(in_horizon: np.ndarray, sims: int, rng: np.random.Generator) -> np.nda
 CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~20 MB of working arrays
 
 
-def _simulate_all(
-    con, span: Window, pipeline, owner, presale_stage_names, horizon, sims, seed, closed=None, team_only=False
-):
-    """Per deal: its chances and expected revenue (exact); per simulation: the revenue of each
-    manager (sims × managers; `team_only`: one column, the team's), summed over chunks of deals so
-    memory stays flat."""
-    presale = presale_stages(con, pipeline, presale_stage_names)
-    history = stage_history(con, span, presale, pipeline, closed)
-    deals = open_presale_deals(con, span, presale, pipeline, owner)
+def _simulate_all(history: dict, deals: pd.DataFrame, horizon, sims, seed, team_only=False):
+    """Per deal of `deals` (open_presale_deals): its chances and expected revenue (exact) from
+    `history` (stage_history); per simulation: the revenue of each manager (sims × managers;
+    `team_only`: one column, the team's), summed over chunks of deals so memory stays flat."""
     if team_only:
         deals = deals.assign(owner="—")
     owners = np.array(sorted(deals["owner"].unique()), dtype=object)
@@ -250,9 +247,10 @@ def forecast(
     seed: int = 7,
 ) -> pd.DataFrame:
     span = window(as_of, period_start)
-    per_deal, by_owner, owners = _simulate_all(
-        con, span, pipeline, owner, presale, horizon, int(sims), int(seed)
-    )
+    stages = presale_stages(con, pipeline, presale)
+    history = stage_history(con, span, stages, pipeline)
+    deals = open_presale_deals(con, span, stages, pipeline, owner)
+    per_deal, by_owner, owners = _simulate_all(history, deals, horizon, int(sims), int(seed))
     rows = [{"level": "team", "name": "—", **_summary(per_deal, by_owner, owners)}]
     for name in owners:
         rows.append({"level": "owner", "name": name, **_summary(per_deal, by_owner, owners, name)})
@@ -327,29 +325,33 @@ def forecast_backtest(
     # the history every forecast date learns from, read once: the deals closed from the first
     # date's window on, as known at the last date (each date then keeps those closed before it)
     length = span.as_of - span.period_start
-    learned = closed_history(
-        con, window(starts[-1], starts[0] - length), presale_stages(con, pipeline, presale), pipeline
-    )
+    stages = presale_stages(con, pipeline, presale)
+    learned = closed_history(con, window(starts[-1], starts[0] - length), stages, pipeline)
+    dated = [window(start, start - length) for start in starts]
     rows = []
-    for start in starts:
-        then = window(start, start - length)
-        per_deal, by_owner, owners = _simulate_all(
-            con, then, pipeline, owner, presale, horizon, int(sims), int(seed), learned, team_only=True
-        )
-        summary = _summary(per_deal, by_owner, owners)
-        closed = won.reindex(per_deal["deal_id"])
-        end = start + pd.Timedelta(days=horizon)
-        in_time = (closed["closed_at"] >= start) & (closed["closed_at"] < end)
-        actual = float(closed.loc[in_time.to_numpy(), "amount"].sum())
-        rows.append(
-            {
-                "forecast_at": start,
-                **summary,
-                "actual": actual,
-                "error": actual - summary["p50"],
-                "covered": summary["p10"] <= actual <= summary["p90"],
-            }
-        )
+    # the account as it stood at each date is read by one thread while this one simulates the
+    # date before (only that thread uses the connection meanwhile): SQL and draws overlap
+    with ThreadPoolExecutor(1) as reader:
+        open_then = [reader.submit(open_presale_deals, con, then, stages, pipeline, owner) for then in dated]
+        for start, then, deals in zip(starts, dated, open_then, strict=True):
+            history = stage_history(con, then, stages, pipeline, learned)
+            per_deal, by_owner, owners = _simulate_all(
+                history, deals.result(), horizon, int(sims), int(seed), team_only=True
+            )
+            summary = _summary(per_deal, by_owner, owners)
+            closed = won.reindex(per_deal["deal_id"])
+            end = start + pd.Timedelta(days=horizon)
+            in_time = (closed["closed_at"] >= start) & (closed["closed_at"] < end)
+            actual = float(closed.loc[in_time.to_numpy(), "amount"].sum())
+            rows.append(
+                {
+                    "forecast_at": start,
+                    **summary,
+                    "actual": actual,
+                    "error": actual - summary["p50"],
+                    "covered": summary["p10"] <= actual <= summary["p90"],
+                }
+            )
     table = pd.DataFrame(rows)
     table["horizon_days"] = horizon
     return table
