@@ -150,7 +150,7 @@ def _wins(in_horizon: np.ndarray, sims: int, rng: np.random.Generator) -> np.nda
     return rng.integers(0, 65536, (sims, len(threshold)), dtype=np.uint16) < threshold
 
 
-CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~20 MB of working arrays
+CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~50 MB of working arrays
 
 
 def _simulate_all(history: dict, deals: pd.DataFrame, horizon, sims, seed, team_only=False):
