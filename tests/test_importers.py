@@ -18,7 +18,11 @@ def snapshot(con):
     }
 
 
-def test_bad_rows_go_to_rejects_with_reasons(make_db):
+@pytest.mark.parametrize("keys_per_bucket", [20_000_000, 3])
+def test_bad_rows_go_to_rejects_with_reasons(make_db, monkeypatch, keys_per_bucket):
+    # the repeated keys are grouped a bucket at a time at ten million rows: with 3 rows a bucket
+    # these 12 keyed rows go through 5 buckets, and the same rows are rejected
+    monkeypatch.setattr("crmkit.importers.base.KEYS_PER_BUCKET", keys_per_bucket)
     deals = """
         deal_id,pipeline_id,stage_id,amount,owner_id,created_at,closed_at
         ok1,P,A,10,u1,2026-01-01,
