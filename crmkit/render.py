@@ -112,6 +112,9 @@ def execute(source: Path, output: Path, parameters: dict) -> None:
                 cwd=str(source.parent),
                 progress_bar=False,
                 log_output=False,
+                # Written once at the end (and on a failure), not after every cell: rewriting the
+                # whole notebook ~50 times was a quarter of a small report's render.
+                request_save_on_cell_execute=False,
                 kernel_name="python3",
                 kernel_manager_class=_kernel_manager(Path(tmp)),
             )

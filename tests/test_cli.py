@@ -91,20 +91,26 @@ def test_batch_over_months_and_databases_survives_a_broken_one(sample_db, tmp_pa
         tmp_path / "client_b.duckdb",
         tmp_path / "broken.duckdb",
         "--month",
-        "2026-08..2026-10",
+        "2026-09..2026-10",
+        "--notebooks",
+        "00",
+        "04",  # the adoption report: it finds adoption.yml beside the databases
         "--out",
         out,
         "--jobs",
         "2",
     )
+    # 3 databases × 2 months × 2 reports = 12 jobs; the broken database's 4 fail
     assert run.returncode == 1  # one database failed: the batch says so at the end …
-    assert "42 rendered, 21 failed" in run.stdout
-    for client in ("client_a", "client_b"):  # … and the others rendered every report
-        for month in ("2026-08", "2026-09", "2026-10"):
-            assert len(list((out / client / month).glob("0*.html"))) == 7
-    assert run.stderr.count("broken/2026-") == 21 and "cannot open" in run.stderr
+    assert "8 rendered, 4 failed" in run.stdout
+    for client in ("client_a", "client_b"):  # … and the others rendered both reports
+        for month in ("2026-09", "2026-10"):
+            assert sorted(p.name[:2] for p in (out / client / month).glob("0*.html")) == ["00", "04"]
+            adoption = next((out / client / month).glob("04*.html")).read_text(encoding="utf-8")
+            assert "crmkit-needs" not in adoption  # the report itself, not the note asking for the file
+    assert run.stderr.count("broken/2026-") == 4 and "cannot open" in run.stderr
     root = (out / "index.html").read_text(encoding="utf-8")
-    assert root.count("/index.html") == 9  # every client and period rendered, the broken one's failures too
+    assert root.count("/index.html") == 6  # every client and period rendered, the broken one's failures too
 
 
 def test_load_prints_the_accounting_and_names_a_wrong_format(tmp_path):
