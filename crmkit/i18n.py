@@ -3,6 +3,7 @@ come from the data as they are and are never translated."""
 
 from __future__ import annotations
 
+import math
 import numbers
 import string
 
@@ -1293,7 +1294,8 @@ TERMS: dict[str, str] = {
 class _Formatter(string.Formatter):
     """Formats numbers as the language writes them (`localize.number`: «3 002», «15,1 %», a
     count with its noun by `{n:,@deal}`), and a number that is not known (an interval too small a
-    sample cannot give) as a dash, never as "nan"."""
+    sample cannot give) as a dash, never as "nan". A whole number given bare (`n={n}`) is grouped
+    from five digits (578,386; «578 386»), so a count at any scale reads, and a year never splits."""
 
     def __init__(self, lang: str):
         self.lang = lang
@@ -1301,14 +1303,30 @@ class _Formatter(string.Formatter):
     def format_field(self, value, format_spec):
         if isinstance(value, bool) or not isinstance(value, numbers.Number):
             return super().format_field(value, format_spec)
+        bare = format_spec.partition("@")[0] == ""
+        if bare and isinstance(value, numbers.Integral) and abs(value) >= 10_000:
+            format_spec = "," + format_spec  # "@lead" -> ",@lead": "681,795 leads"
         return localize.number(value, format_spec, self.lang)
 
 
 _formatters = {lang: _Formatter(lang) for lang in localize.LANGS}
 
 
+def _sharpened(text: str, values: dict) -> str:
+    """A sentence whose 95% interval `{low:.0%}–{high:.0%}` would read as one figure ("12%–12%",
+    from hundreds of thousands of leads) gives its percentages one decimal: 11.9%–12.0%."""
+    low, high = values.get("low"), values.get("high")
+    if "{low:.0%}" not in text or not all(isinstance(v, numbers.Real) for v in (low, high)):
+        return text
+    if math.isfinite(low) and math.isfinite(high) and low != high and round(low * 100) == round(high * 100):
+        return text.replace(".0%}", ".1%}")
+    return text
+
+
 def t(key: str, lang: str = "en", **values) -> str:
     """The label `key` in `lang` ("en" or "ru"), formatted with `values`."""
     en, ru = LABELS[key]
     text = ru if lang == "ru" else en
-    return _formatters["ru" if lang == "ru" else "en"].format(text, **values) if values else text
+    if not values:
+        return text
+    return _formatters["ru" if lang == "ru" else "en"].format(_sharpened(text, values), **values)

@@ -75,3 +75,22 @@ def test_messages_format_in_the_language():
     assert note.startswith(f"Сделок: 3{NBSP}002; с историей этапов: 2{NBSP}550 (85{NBSP}%)")
     english = t("quality_note", "en", n=3002, history=2550, share=0.849, no_created=1, before=12, rejects=5)
     assert english.startswith(f"3,002{NBSP}deals: 2,550 with stage history (85%)")
+
+
+def test_a_finding_at_scale_groups_its_counts_and_tells_its_interval_ends_apart():
+    """Ten million deals: «Авито» converts 11.94% of 578,386 mature leads, 95% CI 11.87%–12.03%.
+    At whole percents that read "12% (95% CI 12%–12%, n=578386)": one figure for an interval, and a
+    count without its groups. To one decimal: the rate 11.9%, the ends 11.9% and 12.0%, the overall
+    32.0%; the counts are grouped from five digits (a bare one and one with its noun)."""
+    values = dict(source="Авито", rate=0.1194, low=0.1187, high=0.1203, n=578386, overall=0.32, leads=681795)
+    english = t("finding_weak_source", "en", **values)
+    assert english == (
+        "«Авито» converts 11.9% of mature leads (95% CI 11.9%–12.0%, n=578,386) against 32.0% for all "
+        f"sources; 681,795{NBSP}leads came from it in the window."
+    )
+    russian = t("finding_weak_source", "ru", **values)
+    assert f"(95{NBSP}% ДИ 11,9{NBSP}%–12,0{NBSP}%, n=578{NBSP}386)" in russian
+    assert f"за окно: 681{NBSP}795." in russian
+    # an interval whose ends differ at whole percents keeps them; a four-digit count (a year) is not split
+    small = t("finding_weak_source", "en", **(values | dict(low=0.09, high=0.15, n=2026)))
+    assert "12% of mature leads (95% CI 9%–15%, n=2026) against 32%" in small
