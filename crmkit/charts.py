@@ -109,7 +109,6 @@ def no_data_when_empty(draw):
     return wrapper
 
 
-
 def _theme(lang: str) -> alt.theme.ThemeConfig:
     return {
         "config": {
@@ -171,7 +170,7 @@ def won_cycle_by_owner(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
         y=y, x="median_days:Q", color=color, tooltip=tooltip
     )
     labels = base.mark_text(align="left", dx=8, fontSize=11, color="#555").encode(
-        y=y, x="median_days_high:Q", text=alt.Text("n:Q", format="d")
+        y=y, x="median_days_high:Q", text=alt.Text("n:Q", format=",d")
     )
     rule = (
         alt.Chart(pd.DataFrame({"team": [team]}))
@@ -417,7 +416,7 @@ def funnels(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
     labels = (
         alt.Chart()
         .mark_text(align="left", dx=3, fontSize=10, color="#444")
-        .encode(y=alt.Y("stage:N", sort=stages), x="share:Q", text="reached:Q")
+        .encode(y=alt.Y("stage:N", sort=stages), x="share:Q", text=alt.Text("reached:Q", format=",d"))
     )
     return (
         alt.layer(bars, labels, data=data)
@@ -524,7 +523,7 @@ def source_rates(table: pd.DataFrame, lang: str = "en") -> alt.Chart:
     )
     point = base.mark_point(filled=True, size=90).encode(y=y, x="mature_rate:Q", color=color, tooltip=tooltip)
     label = base.mark_text(align="left", dx=8, fontSize=11, color="#555").encode(
-        y=y, x="mature_rate_high:Q", text=alt.Text("n_mature:Q", format="d")
+        y=y, x="mature_rate_high:Q", text=alt.Text("n_mature:Q", format=",d")
     )
     line = (
         alt.Chart(pd.DataFrame({"overall": [overall]}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import string
 
 from crmkit import localize
@@ -1314,12 +1315,15 @@ _formatters = {lang: _Formatter(lang) for lang in localize.LANGS}
 
 def _sharpened(text: str, values: dict) -> str:
     """A sentence whose 95% interval `{low:.0%}–{high:.0%}` would read as one figure ("12%–12%",
-    from hundreds of thousands of leads) gives its percentages one decimal: 11.9%–12.0%."""
+    from hundreds of thousands of leads) gives the interval and its estimate (the sentence's first
+    percentage) one decimal: 12.0% (11.9%–12.1%); other figures, such as the overall rate it is
+    compared with, stay as every other sentence gives them."""
     low, high = values.get("low"), values.get("high")
     if "{low:.0%}" not in text or not all(isinstance(v, numbers.Real) for v in (low, high)):
         return text
     if math.isfinite(low) and math.isfinite(high) and low != high and round(low * 100) == round(high * 100):
-        return text.replace(".0%}", ".1%}")
+        text = re.sub(r"\{(\w+):\.0%\}", r"{\1:.1%}", text, count=1)
+        return text.replace("{low:.0%}", "{low:.1%}").replace("{high:.0%}", "{high:.1%}")
     return text
 
 

@@ -80,12 +80,13 @@ def test_messages_format_in_the_language():
 def test_a_finding_at_scale_groups_its_counts_and_tells_its_interval_ends_apart():
     """Ten million deals: «Авито» converts 11.94% of 578,386 mature leads, 95% CI 11.87%–12.03%.
     At whole percents that read "12% (95% CI 12%–12%, n=578386)": one figure for an interval, and a
-    count without its groups. To one decimal: the rate 11.9%, the ends 11.9% and 12.0%, the overall
-    32.0%; the counts are grouped from five digits (a bare one and one with its noun)."""
+    count without its groups. The rate and its interval to one decimal: 11.9% (11.9%–12.0%); the
+    overall rate stays 32%, as in every other sentence; the counts are grouped from five digits (a
+    bare one and one with its noun)."""
     values = dict(source="Авито", rate=0.1194, low=0.1187, high=0.1203, n=578386, overall=0.32, leads=681795)
     english = t("finding_weak_source", "en", **values)
     assert english == (
-        "«Авито» converts 11.9% of mature leads (95% CI 11.9%–12.0%, n=578,386) against 32.0% for all "
+        "«Авито» converts 11.9% of mature leads (95% CI 11.9%–12.0%, n=578,386) against 32% for all "
         f"sources; 681,795{NBSP}leads came from it in the window."
     )
     russian = t("finding_weak_source", "ru", **values)
