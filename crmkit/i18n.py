@@ -1295,8 +1295,9 @@ TERMS: dict[str, str] = {
 class _Formatter(string.Formatter):
     """Formats numbers as the language writes them (`localize.number`: «3 002», «15,1 %», a
     count with its noun by `{n:,@deal}`), and a number that is not known (an interval too small a
-    sample cannot give) as a dash, never as "nan". A whole number given bare (`n={n}`) is grouped
-    from five digits (578,386; «578 386»), so a count at any scale reads, and a year never splits."""
+    sample cannot give) as a dash, never as "nan". A whole number given bare (`n={n}`) is a count
+    and is grouped as the language groups one (9,275 and 578,386; «9 275», «578 386»): no label
+    takes a year or an id as a number."""
 
     def __init__(self, lang: str):
         self.lang = lang
@@ -1305,7 +1306,7 @@ class _Formatter(string.Formatter):
         if isinstance(value, bool) or not isinstance(value, numbers.Number):
             return super().format_field(value, format_spec)
         bare = format_spec.partition("@")[0] == ""
-        if bare and isinstance(value, numbers.Integral) and abs(value) >= 10_000:
+        if bare and isinstance(value, numbers.Integral):
             format_spec = "," + format_spec  # "@lead" -> ",@lead": "681,795 leads"
         return localize.number(value, format_spec, self.lang)
 

@@ -81,8 +81,8 @@ def test_a_finding_at_scale_groups_its_counts_and_tells_its_interval_ends_apart(
     """Ten million deals: «Авито» converts 11.94% of 578,386 mature leads, 95% CI 11.87%–12.03%.
     At whole percents that read "12% (95% CI 12%–12%, n=578386)": one figure for an interval, and a
     count without its groups. The rate and its interval to one decimal: 11.9% (11.9%–12.0%); the
-    overall rate stays 32%, as in every other sentence; the counts are grouped from five digits (a
-    bare one and one with its noun)."""
+    overall rate stays 32%, as in every other sentence; the counts are grouped (a bare one and one
+    with its noun)."""
     values = dict(source="Авито", rate=0.1194, low=0.1187, high=0.1203, n=578386, overall=0.32, leads=681795)
     english = t("finding_weak_source", "en", **values)
     assert english == (
@@ -92,6 +92,9 @@ def test_a_finding_at_scale_groups_its_counts_and_tells_its_interval_ends_apart(
     russian = t("finding_weak_source", "ru", **values)
     assert f"(95{NBSP}% ДИ 11,9{NBSP}%–12,0{NBSP}%, n=578{NBSP}386)" in russian
     assert f"за окно: 681{NBSP}795." in russian
-    # an interval whose ends differ at whole percents keeps them; a four-digit count (a year) is not split
-    small = t("finding_weak_source", "en", **(values | dict(low=0.09, high=0.15, n=2026)))
-    assert "12% of mature leads (95% CI 9%–15%, n=2026) against 32%" in small
+    # an interval whose ends differ at whole percents keeps them; a four-digit count is grouped
+    # too, as both languages write one (a report showed "10,015 deals lost" beside "9275")
+    small = t("finding_weak_source", "en", **(values | dict(low=0.09, high=0.15, n=9275)))
+    assert "12% of mature leads (95% CI 9%–15%, n=9,275) against 32%" in small
+    assert f"n=9{NBSP}275)" in t("finding_weak_source", "ru", **(values | dict(low=0.09, high=0.15, n=9275)))
+    assert "n=57)" in t("finding_weak_source", "en", **(values | dict(low=0.09, high=0.15, n=57)))
