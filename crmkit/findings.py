@@ -512,8 +512,10 @@ def _inconclusive(low: float, high: float) -> str:
     return "_inconclusive" if low <= 0 <= high else ""
 
 
-def _p(value: float) -> str:
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+def _p(value: float, lang: str = "en") -> str:
+    """A p-value in a sentence: "p < 0.001", «p = 0,023»."""
+    shown = localize.p_value(value, lang)
+    return f"p {shown}" if value < 0.001 else f"p = {shown}"
 
 
 @none_when_empty
@@ -549,7 +551,7 @@ def weekly_advice(
                         change=-row.change,
                         before=row.week_before,
                         now=row.crm_events,
-                        p=_p(row.p_fall),
+                        p=_p(row.p_fall, lang),
                     ),
                 )
             )
@@ -564,7 +566,7 @@ def weekly_advice(
                         now=row.crm_events,
                         ratio=row.ratio_to_median,
                         median=row.team_median,
-                        p=_p(row.p_low),
+                        p=_p(row.p_low, lang),
                     ),
                 )
             )

@@ -94,6 +94,13 @@ def _babel_number(value, match: re.Match, lang: str) -> str:
     return format_decimal(value, pattern, locale=_locale(lang), decimal_quantization=True)
 
 
+def p_value(value: float, lang: str = "en") -> str:
+    """A p-value to three places as the language writes a decimal: 0.023, «0,023»; below 0.001
+    as "< 0.001" (more places would claim a precision the test does not have)."""
+    shown = number(max(value, 0.001), ".3f", lang)
+    return f"< {shown}" if value < 0.001 else shown
+
+
 def money(amount: float, currency: str, lang: str = "en") -> str:
     """A whole amount with its currency as the language writes it: «92 300 ₽», "$92,300",
     "RUB 92,300" (a letter code is kept apart from the digits)."""

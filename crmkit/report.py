@@ -265,9 +265,8 @@ def _fmt(value, kind: str, lang: str = "en") -> str:
         return localize.number(int(value), ",", lang)
     if kind == "date":  # «19.10.2026» in Russian; ISO in English (no month/day ambiguity)
         return f"{pd.Timestamp(value):{'%d.%m.%Y' if lang == 'ru' else '%Y-%m-%d'}}"
-    if kind == "p":  # a p-value
-        shown = localize.number(max(value, 0.001), ".3f", lang)
-        return f"< {shown}" if value < 0.001 else shown
+    if kind == "p":
+        return localize.p_value(value, lang)
     if kind == "check":  # a yes/no in any language
         return "✓" if value else "✗"
     if kind == "label":  # a code with a translated name (before / after, a metric's name)

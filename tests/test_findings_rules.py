@@ -155,3 +155,12 @@ def test_an_interval_that_spans_zero_is_called_inconclusive():
     assert "inconclusive" not in " ".join(narrow) and "(95% CI +3% to +31%)" in narrow[0]
     russian = adoption(effects(-0.05, 0.45), roi(-2.75, 11.44), goals, "ru")
     assert "результат не определён" in russian[0].text and "ROI на сегодня не определён" in russian[1].text
+
+
+def test_a_p_value_is_written_as_the_language_writes_a_decimal():
+    """The advice on a manager's CRM events quotes its p-value: «p < 0,001» in a Russian report
+    (it read "p < 0.001" there), 0.0234 to three places: 0.023 / 0,023."""
+    from crmkit.findings import _p
+
+    assert (_p(0.0004, "en"), _p(0.0004, "ru")) == ("p < 0.001", "p < 0,001")
+    assert (_p(0.0234, "en"), _p(0.0234, "ru")) == ("p = 0.023", "p = 0,023")
