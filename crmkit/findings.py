@@ -515,7 +515,7 @@ def _inconclusive(low: float, high: float) -> str:
 def _p(value: float, lang: str = "en") -> str:
     """A p-value in a sentence: "p < 0.001", «p = 0,023»."""
     shown = localize.p_value(value, lang)
-    return f"p {shown}" if value < 0.001 else f"p = {shown}"
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 @none_when_empty

@@ -1316,16 +1316,18 @@ _formatters = {lang: _Formatter(lang) for lang in localize.LANGS}
 
 def _sharpened(text: str, values: dict) -> str:
     """A sentence whose 95% interval `{low:.0%}–{high:.0%}` would read as one figure ("12%–12%",
-    from hundreds of thousands of leads) gives the interval and its estimate (the sentence's first
-    percentage) one decimal: 12.0% (11.9%–12.1%); other figures, such as the overall rate it is
-    compared with, stay as every other sentence gives them."""
+    from hundreds of thousands of leads) gives the interval and its estimate (the percentage just
+    before it: the raw rate, the throughput gain) one decimal: 12.0% (11.9%–12.1%); other figures,
+    such as the overall rate it is compared with, stay as every other sentence gives them."""
     low, high = values.get("low"), values.get("high")
     if "{low:.0%}" not in text or not all(isinstance(v, numbers.Real) for v in (low, high)):
         return text
-    if math.isfinite(low) and math.isfinite(high) and low != high and round(low * 100) == round(high * 100):
-        text = re.sub(r"\{(\w+):\.0%\}", r"{\1:.1%}", text, count=1)
-        return text.replace("{low:.0%}", "{low:.1%}").replace("{high:.0%}", "{high:.1%}")
-    return text
+    finite = math.isfinite(low) and math.isfinite(high)
+    if not finite or low == high or round(low * 100) != round(high * 100):
+        return text
+    before, _, after = text.partition("{low:.0%}")
+    before = re.sub(r"\{(\w+):\.0%\}(?!.*\{\w+:\.0%\})", r"{\1:.1%}", before, flags=re.S)  # the last one
+    return before + "{low:.1%}" + after.replace("{high:.0%}", "{high:.1%}", 1)
 
 
 def t(key: str, lang: str = "en", **values) -> str:

@@ -98,3 +98,8 @@ def test_a_finding_at_scale_groups_its_counts_and_tells_its_interval_ends_apart(
     assert "12% of mature leads (95% CI 9%–15%, n=9,275) against 32%" in small
     assert f"n=9{NBSP}275)" in t("finding_weak_source", "ru", **(values | dict(low=0.09, high=0.15, n=9275)))
     assert "n=57)" in t("finding_weak_source", "en", **(values | dict(low=0.09, high=0.15, n=57)))
+    # the interval belongs to the percentage just before it, not to the sentence's first: the what-if
+    # gain 12.34% (12.01%–12.44%) reads 12.3% (12.0%–12.4%), the 20% reduction stays whole
+    whatif = t("finding_whatif", "en", stage="КП", reduction=0.2, cycle=40, new=35, gain=0.1234,
+               low=0.1201, high=0.1244, n=1204)  # fmt: skip
+    assert "by 20% would cut" in whatif and "by 12.3% (95% CI 12.0%–12.4%, n=1,204 won deals)" in whatif
