@@ -62,6 +62,35 @@ def test_bad_rows_go_to_rejects_with_reasons(make_db, monkeypatch, keys_per_buck
     assert all(read == total for read, total in loads)
 
 
+@pytest.mark.parametrize("broken", [False, True])
+def test_rows_of_a_file_read_in_parallel_keep_their_numbers(make_db, broken):
+    """A 600,000-row file (about 17 MB) is read by several threads, in 8 MB parts; each row is
+    numbered by its place in the file all the same, with a broken line too (the rows after it are
+    counted around it). Row k holds deal dk, so a reject's row number and raw text name one deal."""
+    lines = ["deal_id,pipeline_id,stage_id,amount,owner_id,created_at,closed_at"]
+    lines += [f"d{k},P,A,10,u1,2026-01-01," for k in range(1, 600_001)]
+    if broken:
+        lines[300_001] = "broken,line"  # row 300,001 (line 1 is the header)
+    lines[450_000] = "d450000,P,A,10,u1,31.02.2026,"  # row 450,000: no such date
+    lines[590_000] = "d5,P,B,10,u1,2026-01-01,"  # row 590,000 repeats row 5's key
+    con, results = make_db({**BASE, "deals": "\n".join(lines) + "\n"})
+    deals = next(r for r in results if r.table == "deals")
+    # 600,000 read = 599,998 loaded + 2 rejected, one fewer loaded with the broken line
+    counts = (deals.rows_read, deals.rows_loaded, deals.rows_rejected)
+    assert counts == (600_000, 599_998 - broken, 2 + broken)
+    rejects = con.execute("select source_row, reason, raw_row from rejects order by source_row").fetchall()
+    assert [(row, reason.split(":")[0]) for row, reason, _ in rejects] == [
+        *([(300_001, "unreadable line")] if broken else []),
+        (450_000, "created_at"),
+        (590_000, "duplicate key (deal_id) within the file"),
+    ]
+    assert '"deal_id":"d450000"' in rejects[-2][2] and '"stage_id":"B"' in rejects[-1][2]
+    # the row kept for d5 is row 5's (stage A); d300001 was the broken line, its neighbours load
+    assert con.execute("select stage_id from deals where deal_id = 'd5'").fetchone() == ("A",)
+    found = con.execute("select count(*) from deals where deal_id in ('d300000', 'd300001', 'd300002')")
+    assert found.fetchone() == (3 - broken,)
+
+
 def test_a_file_mostly_rejected_fails_the_load_with_grouped_reasons(make_db):
     """3 of 4 rows unreadable (> half): the load is refused, nothing kept, the reasons grouped."""
     from crmkit.errors import CrmkitError

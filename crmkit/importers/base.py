@@ -335,7 +335,8 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
     """A SELECT giving every staged row typed, with `_reason` (null when the row is accepted) and
     `_is_drop` (rejected because the source leaves the row out, not for a problem). Each text is
     trimmed once, each date parsed once, each value typed once: the reasons read the typed
-    columns, not the expressions again (it matters at millions of rows)."""
+    columns, not the expressions again (it matters at millions of rows). `_raw` is left empty:
+    `fill_raw` gives the rejected rows theirs afterwards."""
     drop = f"nullif(trim(staged.{quote_ident(drop_reason)}::varchar), '')" if drop_reason else "null::varchar"
     names = {c.name: quote_ident(c.name) for c in table.columns}
     text = {c.name: quote_ident("__text_" + c.name) for c in table.columns}
@@ -383,13 +384,13 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
     columns = ", ".join(names.values())
     return f"""
         with texts as (
-            select staged._row, staged._raw, {drop} as _drop_reason, {texts} from {relation} as staged
+            select staged._row, {drop} as _drop_reason, {texts} from {relation} as staged
         ),
         parsed as (
             select texts.*{parsed} from texts
         ),
         typed as (
-            select _row, _raw, _drop_reason, {", ".join(text.values())}, {", ".join(typed_cols)} from parsed
+            select _row, _drop_reason, {", ".join(text.values())}, {", ".join(typed_cols)} from parsed
         ),
         clamped as (
             {clamps or "select * from typed"}
@@ -399,13 +400,13 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
             from clamped
         ),
         checked as (
-            select typed._row, typed._raw, {", ".join(f"typed.{n}" for n in names.values())}, typed._drop_reason,
+            select typed._row, {", ".join(f"typed.{n}" for n in names.values())}, typed._drop_reason,
                    typed._type_reason,
                    concat_ws('; ', nullif(typed._type_reason, ''),
                              {", ".join(reference_checks) if reference_checks else "null"}) as _ref_reason
             from reasoned as typed
         )
-        select _row, case when _reason is not null then _raw end as _raw, {columns}, _reason, _is_drop,
+        select _row, null::varchar as _raw, {columns}, _reason, _is_drop,
                _type_reason
         from (
             select *, coalesce(_drop_reason, nullif(_ref_reason, '')) as _reason,
@@ -418,10 +419,9 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
 KEYS_PER_BUCKET = 20_000_000  # rows whose keys are grouped at once in reject_repeated_keys
 
 
-def reject_repeated_keys(con, table: Table, relation: str, validated: str = "_validated") -> None:
+def reject_repeated_keys(con, table: Table, validated: str = "_validated") -> None:
     """A key the file gives more than once: its first readable row is kept, each later readable
-    one rejected, with its raw text from `relation` (validation keeps that of rejected rows only).
-    Ranked apart from validation and only over the repeated keys (a few rows): ranking every row
+    one rejected. Ranked apart from validation and only over the repeated keys (a few rows): ranking every row
     of a ten-million-row file by its key was most of a load's time."""
     key = ", ".join(quote_ident(k) for k in table.key)
     same_key = " and ".join(
@@ -451,14 +451,26 @@ def reject_repeated_keys(con, table: Table, relation: str, validated: str = "_va
     if con.execute("select count(*) from _repeated").fetchone()[0]:
         reason = quote_literal(f"duplicate key ({', '.join(table.key)}) within the file")
         con.execute(f"""
-            update {validated} set _reason = concat_ws('; ', _reason, {reason}), _raw = source._raw
-            from (
-                select _row, any_value(_raw) as _raw from {relation}
-                where _row in (select _row from _repeated) group by _row
-            ) as source
-            where {validated}.rowid in (select row_id from _repeated) and {validated}._row = source._row
+            update {validated} set _reason = concat_ws('; ', _reason, {reason})
+            where {validated}.rowid in (select row_id from _repeated)
         """)
     con.execute("drop table _repeated")
+
+
+def fill_raw(con, relation: str, validated: str = "_validated") -> None:
+    """The raw text of each rejected row, read again from `relation` for those rows only (a staged
+    relation numbers its rows once each): building it for every row, as validation did, was a
+    tenth of a load."""
+    if not con.execute(f"select count(*) from {validated} where _reason is not null").fetchone()[0]:
+        return
+    con.execute(f"""
+        update {validated} set _raw = source._raw
+        from (
+            select _row, any_value(_raw) as _raw from {relation}
+            where _row in (select _row from {validated} where _reason is not null) group by _row
+        ) as source
+        where {validated}._reason is not null and {validated}._row = source._row
+    """)
 
 
 # Date layouts told from the values when the usual ones do not read them: each with the times
@@ -559,7 +571,8 @@ def store(
     )
     con.execute(f"create or replace temp table _validated as {validated}")
     if not staged.accounting_only:
-        reject_repeated_keys(con, table, staged.relation)
+        reject_repeated_keys(con, table)
+        fill_raw(con, staged.relation)
     load_id = con.execute("select nextval('load_id_seq')").fetchone()[0]
     if not staged.accounting_only:
         merge(con, table, staged.replace_key)

@@ -196,12 +196,14 @@ def stage(
                 )
         joined_columns = [c for c in other.columns if c not in deals_raw.columns]
         picked = ", ".join(f"first_row.{quote_ident(c)}" for c in joined_columns)
-        # One joined row per key (the first): more would multiply deals.
+        # One joined row per key (the first): more would multiply deals. Picked by `min(_row)`,
+        # not `qualify row_number() = 1`: DuckDB 2.0 rewrites that over a row number read from
+        # the rowid into a plan that fails ("access index -1").
         con.execute(f"""
             create or replace temp view {source}_joined as
             with first_row as (
                 select * from {other.relation}
-                qualify row_number() over (partition by {quote_ident(key)} order by _row) = 1
+                where _row in (select min(_row) from {other.relation} group by {quote_ident(key)})
             )
             select src.*, {picked} from {source} as src
             left join first_row on first_row.{quote_ident(key)} = src.{quote_ident(key)}
