@@ -340,3 +340,23 @@ def test_a_load_holds_memory_to_its_limit_and_gives_it_back(tmp_path, monkeypatc
     monkeypatch.setenv("CRMKIT_MEMORY_LIMIT", "lots")
     with pytest.raises(CrmkitError, match="CRMKIT_MEMORY_LIMIT='lots'.*give a size such as 4GB"):
         load(connect(tmp_path / "b.duckdb"), [tmp_path / "csv"])
+
+
+def test_trimming_only_the_values_that_can_change_trims_as_trim_does():
+    """`trimmed` skips trim() for ASCII values without an end space; every value below, spaces of
+    each kind at each end, Cyrillic, a tab (which trim keeps), must read as trim() reads it."""
+    import duckdb
+
+    from crmkit.importers.base import trimmed
+
+    values = [" a", "a ", " a b ", "a b", "\u00a0a", "a\u202f", "абв ", " абв", "аб в", "\ta", "a\t",
+              "x\u2003", "\u3000", "", " ", None, "12,5"]  # fmt: skip
+    con = duckdb.connect()
+    con.execute("create table t (v varchar)")
+    con.executemany("insert into t values (?)", [[v] for v in values])
+    got = con.execute(f"select v, {trimmed('v')}, nullif(trim(v), '') from t").fetchall()
+    assert [(v, fast) for v, fast, _ in got] == [(v, slow) for v, _, slow in got]
+    # by hand: the spaces go, the tab stays, a blank is null
+    assert dict((v, fast) for v, fast, _ in got)["\u00a0a"] == "a"
+    assert dict((v, fast) for v, fast, _ in got)["\ta"] == "\ta"
+    assert dict((v, fast) for v, fast, _ in got)[" "] is None
