@@ -204,3 +204,20 @@ def test_the_forecast_is_seeded_and_the_same_in_chunks(sample_db, monkeypatch):
     for q in ("p10", "p50", "p90", "mean"):
         assert abs(team[q] - team_chunked[q]) < 0.05 * spread, q
     assert team.weighted_pipeline == team_chunked.weighted_pipeline
+
+
+def test_simulated_wins_keep_certain_and_impossible_deals_exact():
+    from crmkit.metrics.forecasts import _wins
+
+    # 1,000 certain deals, 1,000 impossible ones, one at 1/2 and one at 1/4, over 1,001 simulations
+    # (2,002,002 cells: not a whole number of the generator's four-cell words)
+    chances = np.r_[np.ones(1000), np.zeros(1000), 0.5, 0.25]
+    wins = _wins(chances, 1001, np.random.default_rng(3))
+    assert wins.shape == (1001, 2002)
+    # certain and impossible stay so in every cell: a 16-bit draw against 65,535 would miss
+    # 1,001,000 / 65,536 ≈ 15 of the certain cells
+    assert wins[:, :1000].all() and not wins[:, 1000:2000].any()
+    # the others win at their rate: standard errors √(0.25/1001) = 0.016 and √(0.1875/1001) = 0.014,
+    # so 4 of them are 0.063 and 0.055
+    assert abs(wins[:, 2000].mean() - 0.5) < 0.063
+    assert abs(wins[:, 2001].mean() - 0.25) < 0.055

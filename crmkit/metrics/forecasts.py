@@ -46,9 +46,17 @@ def presale_stages(con, pipeline=None, stages: str | list[str] | None = None) ->
 def closed_history(con, span: Window, presale: pd.DataFrame, pipeline=None) -> dict:
     """Per pre-sale stage (pipeline_id, stage_id): the stays in it of the deals closed in the
     window (stage_outcomes.sql)."""
-    keys = [f"{stage.pipeline_id}/{stage.stage_id}" for stage in presale.itertuples()]
     columns = ("pipeline_id", "stage_id", "status", "closed_at", "last_stay_days", "days_to_close")
-    closed = query(con, "metrics/stage_outcomes", **span.params(pipeline, None), stages=keys, columns=columns)
+    closed = query(
+        con,
+        "metrics/stage_outcomes",
+        **span.params(pipeline, None),
+        stage_pipelines=list(presale["pipeline_id"]),
+        stage_ids=list(presale["stage_id"]),
+        columns=columns,
+    )
+    # each stage's stays longest first, once: every date's StageHistory then sorts a sorted run
+    closed = closed.sort_values("last_stay_days", ascending=False, kind="stable", ignore_index=True)
     parts = dict(list(closed.groupby(["pipeline_id", "stage_id"], sort=False)))
     return {
         (stage.pipeline_id, stage.stage_id): parts.get((stage.pipeline_id, stage.stage_id), closed.iloc[:0])
@@ -145,9 +153,15 @@ def simulate_revenue(
 def _wins(in_horizon: np.ndarray, sims: int, rng: np.random.Generator) -> np.ndarray:
     """Which deals close won within the horizon in each simulation (sims × deals): one uniform
     16-bit integer per cell against the chance in 65,536ths (a chance 0 or 1 stays exact; any
-    other moves by at most 1/131,072, far inside the simulation's own error)."""
+    other moves by at most 1/131,072, far inside the simulation's own error). The integers are
+    the generator's raw 64-bit words cut in four: each quarter is uniform, and it is twice as fast
+    as drawing them bounded (`integers`)."""
     threshold = np.round(np.asarray(in_horizon) * 65536).astype(np.uint32)
-    return rng.integers(0, 65536, (sims, len(threshold)), dtype=np.uint16) < threshold
+    cells = sims * len(threshold)
+    draws = rng.bit_generator.random_raw(-(-cells // 4)).view(np.uint16)[:cells].reshape(sims, len(threshold))
+    wins = draws < np.minimum(threshold, 65535).astype(np.uint16)  # compared as 16-bit: no copy
+    wins[:, threshold == 65536] = True  # a certain win (65,535 would miss one draw in 65,536)
+    return wins
 
 
 CELLS_PER_CHUNK = 4_000_000  # simulations × deals drawn at once: ~50 MB of working arrays
@@ -315,13 +329,13 @@ def forecast_backtest(
     span = window(as_of, period_start)
     last = (span.as_of - pd.Timedelta(days=horizon)).to_period("M").start_time
     starts = pd.date_range(end=last, periods=int(dates), freq="MS")
-    outcome = query(
+    # what was won from the first date on, read at as_of: each date's outcome
+    won = query(
         con,
-        "metrics/closed_deals",
-        **window(span.as_of, "1900-01-01").params(pipeline, owner),
-        columns=("deal_id", "status", "closed_at", "amount"),
-    )
-    won = outcome[outcome["status"] == "won"].set_index("deal_id")
+        "metrics/won_deals",
+        **window(span.as_of, starts[0]).params(pipeline, owner),
+        columns=("deal_id", "closed_at", "amount"),
+    ).set_index("deal_id")
     # the history every forecast date learns from, read once: the deals closed from the first
     # date's window on, as known at the last date (each date then keeps those closed before it)
     length = span.as_of - span.period_start
