@@ -254,6 +254,27 @@ def test_koi8r_is_named_and_loads_with_encoding(tmp_path):
     assert results["deals"].rows_loaded == 4
 
 
+@pytest.mark.parametrize(
+    "tail, utf8",
+    [
+        ("Д".encode(), True),  # a Cyrillic letter's two bytes split over the 1 MB blocks read
+        # its first byte, a whole block of ASCII, then a byte that would finish it: not UTF-8
+        (b"\xd0" + b"b" * (1 << 20) + b"\x94", False),
+        (b"\n" + "Дата".encode("cp1251"), False),  # one cp1251 word after a megabyte of ASCII
+    ],
+    ids=["utf8-across-blocks", "cut-character", "cp1251-late"],
+)
+def test_encoding_is_told_from_the_whole_file(tmp_path, tail, utf8):
+    """ASCII blocks are skipped by the UTF-8 check, but never after a character left unfinished
+    at a block's end; the whole file decides, not its first megabyte (not UTF-8: cp1251 or cp1252,
+    whichever the detector finds likelier for a few stray bytes)."""
+    from crmkit.importers.files import encoding
+
+    path = tmp_path / "deals.csv"
+    path.write_bytes(b"a" * ((1 << 20) - 1) + tail + b"abc\n" * 3)
+    assert encoding(path) in (("utf-8",) if utf8 else ("cp1251", "cp1252"))
+
+
 def test_shift_jis_is_named(tmp_path):
     path = tmp_path / "deals.csv"
     text = "ID;名前;金額\n1;東京の取引先と長期契約;1000\n2;大阪支店の新規顧客;2000\n3;名古屋の見込み客との商談;3000\n"

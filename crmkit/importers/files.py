@@ -70,6 +70,7 @@ def force_encoding(name: str | None) -> None:
     _forced = name
     _encoding.cache_clear()
     _utf8_copy.cache_clear()
+    _peek_columns.cache_clear()
 
 
 def _looks_like_koi8(text: str) -> bool:
@@ -98,7 +99,10 @@ def _encoding(key: tuple[str, int, int]) -> str:
     try:
         with open(key[0], "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
-                decoder.decode(block)
+                # a block of ASCII is UTF-8 unless a character begun before it is left unfinished;
+                # checked that way at many times the decoder's speed (most of a big export)
+                if not (block.isascii() and not decoder.getstate()[0]):
+                    decoder.decode(block)
             decoder.decode(b"", final=True)
         return "utf-8"
     except UnicodeDecodeError:
@@ -160,8 +164,17 @@ def head_text(path: Path, size: int = 1 << 16) -> str:
 
 
 def peek_columns(path: Path) -> list[str]:
-    """The header of a CSV, XLSX or Parquet file, read cheaply for auto-detection ([] if unreadable)."""
-    path = Path(path)
+    """The header of a CSV, XLSX or Parquet file, read cheaply for auto-detection ([] if unreadable);
+    read once per file version, though every format's detection asks for it."""
+    return list(_peek_columns(_key(Path(path))))
+
+
+@functools.lru_cache(maxsize=256)
+def _peek_columns(key: tuple[str, int, int]) -> tuple[str, ...]:
+    return tuple(_read_header(Path(key[0])))
+
+
+def _read_header(path: Path) -> list[str]:
     try:
         if is_spreadsheet(path):
             return _xlsx_header(path)[0]
