@@ -18,11 +18,13 @@ def snapshot(con):
     }
 
 
-@pytest.mark.parametrize("keys_per_bucket", [20_000_000, 3])
-def test_bad_rows_go_to_rejects_with_reasons(make_db, monkeypatch, keys_per_bucket):
+@pytest.mark.parametrize(("keys_per_bucket", "listed"), [(20_000_000, 10_000), (3, 0)])
+def test_bad_rows_go_to_rejects_with_reasons(make_db, monkeypatch, keys_per_bucket, listed):
     # the repeated keys are grouped a bucket at a time at ten million rows: with 3 rows a bucket
-    # these 12 keyed rows go through 5 buckets, and the same rows are rejected
+    # these 12 keyed rows go through 5 buckets, and the same rows are rejected; the rejects' raw
+    # text is found by their row numbers listed, or (beyond RAW_ROWS_LISTED) by a subquery
     monkeypatch.setattr("crmkit.importers.base.KEYS_PER_BUCKET", keys_per_bucket)
+    monkeypatch.setattr("crmkit.importers.base.RAW_ROWS_LISTED", listed)
     deals = """
         deal_id,pipeline_id,stage_id,amount,owner_id,created_at,closed_at
         ok1,P,A,10,u1,2026-01-01,

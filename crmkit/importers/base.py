@@ -472,17 +472,25 @@ def reject_repeated_keys(con, table: Table, validated: str = "_validated") -> No
     con.execute("drop table _repeated")
 
 
+RAW_ROWS_LISTED = 10_000  # rejected rows named one by one in fill_raw's query; more: a subquery
+
+
 def fill_raw(con, relation: str, validated: str = "_validated") -> None:
     """The raw text of each rejected row, read again from `relation` for those rows only (a staged
     relation numbers its rows once each): building it for every row, as validation did, was a
     tenth of a load."""
-    if not con.execute(f"select count(*) from {validated} where _reason is not null").fetchone()[0]:
+    rejected = con.execute(f"select count(*) from {validated} where _reason is not null").fetchone()[0]
+    if not rejected:
         return
+    # A few rows are named in the query: DuckDB then filters the rows before building their text
+    # (given as a subquery, it built the text of a million deals to keep one: 0.7 s against 0.07).
+    rows = f"select _row from {validated} where _reason is not null"
+    if rejected <= RAW_ROWS_LISTED:
+        rows = ", ".join(str(row) for (row,) in con.execute(rows).fetchall())
     con.execute(f"""
         update {validated} set _raw = source._raw
         from (
-            select _row, any_value(_raw) as _raw from {relation}
-            where _row in (select _row from {validated} where _reason is not null) group by _row
+            select _row, any_value(_raw) as _raw from {relation} where _row in ({rows}) group by _row
         ) as source
         where {validated}._reason is not null and {validated}._row = source._row
     """)
