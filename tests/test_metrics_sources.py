@@ -221,3 +221,11 @@ def test_simulated_wins_keep_certain_and_impossible_deals_exact():
     # so 4 of them are 0.063 and 0.055
     assert abs(wins[:, 2000].mean() - 0.5) < 0.063
     assert abs(wins[:, 2001].mean() - 0.25) < 0.055
+
+
+def test_a_backtest_at_as_of_itself_with_no_horizon_forecasts_nothing_closed(con):
+    # as_of 2026-03-01 is a month start: with a zero horizon the one backtest date is as_of itself,
+    # and nothing can close within zero days of it (the outcome was read from that very day once)
+    table = metrics.compute("forecast_backtest", con, **W, horizon=0, dates=1)
+    assert list(table["forecast_at"]) == [pd.Timestamp(AS_OF)]
+    assert table["actual"].tolist() == [0.0] and table["p90"].tolist() == [0.0]

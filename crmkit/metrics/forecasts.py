@@ -329,11 +329,13 @@ def forecast_backtest(
     span = window(as_of, period_start)
     last = (span.as_of - pd.Timedelta(days=horizon)).to_period("M").start_time
     starts = pd.date_range(end=last, periods=int(dates), freq="MS")
-    # what was won from the first date on, read at as_of: each date's outcome
+    # what was won from the first date on, read at as_of: each date's outcome (a day earlier when
+    # the first date is as_of itself: a zero horizon on the first of a month)
+    first = min(starts[0], span.as_of - pd.Timedelta(days=1))
     won = query(
         con,
         "metrics/won_deals",
-        **window(span.as_of, starts[0]).params(pipeline, owner),
+        **window(span.as_of, first).params(pipeline, owner),
         columns=("deal_id", "closed_at", "amount"),
     ).set_index("deal_id")
     # the history every forecast date learns from, read once: the deals closed from the first
