@@ -436,8 +436,8 @@ KEYS_PER_BUCKET = 20_000_000  # rows whose keys are grouped at once in reject_re
 
 def reject_repeated_keys(con, table: Table, validated: str = "_validated") -> None:
     """A key the file gives more than once: its first readable row is kept, each later readable
-    one rejected. Ranked apart from validation and only over the repeated keys (a few rows): ranking every row
-    of a ten-million-row file by its key was most of a load's time."""
+    one rejected. Ranked apart from validation and only over the repeated keys (a few rows):
+    ranking every row of a ten-million-row file by its key was most of a load's time."""
     key = ", ".join(quote_ident(k) for k in table.key)
     same_key = " and ".join(
         f"repeated.{quote_ident(k)} is not distinct from v.{quote_ident(k)}" for k in table.key
