@@ -285,13 +285,10 @@ def _parsed(raw: str, options: ReadOptions) -> str:
     return f"coalesce(try_cast({raw} as timestamp), try_strptime({raw}, {formats}), {serial})"
 
 
-def _typed(
-    column, options: ReadOptions, raw: str | None = None, read: str | None = None
-) -> tuple[str, str | None]:
+def _typed(column, options: ReadOptions, raw: str, read: str | None = None) -> tuple[str, str | None]:
     """SQL reading text column `column` into its type, and the reason when it can't. `raw` is
-    the trimmed text (default: the staged column), `read` a date's parsed value when computed
-    once beforehand (default: parsed here)."""
-    raw = raw or f"nullif(trim(staged.{quote_ident(column.name)}::varchar), '')"
+    the trimmed text, `read` a date's parsed value when computed once beforehand (default: parsed
+    here)."""
     if column.type == "text":
         return raw, None
     if column.type in ("timestamp", "date"):
@@ -348,7 +345,7 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
     trimmed once, each date parsed once, each value typed once: the reasons read the typed
     columns, not the expressions again (it matters at millions of rows). `_raw` is left empty:
     `fill_raw` gives the rejected rows theirs afterwards."""
-    drop = f"nullif(trim(staged.{quote_ident(drop_reason)}::varchar), '')" if drop_reason else "null::varchar"
+    drop = f"staged.{quote_ident(drop_reason)}::varchar" if drop_reason else "null::varchar"
     names = {c.name: quote_ident(c.name) for c in table.columns}
     text = {c.name: quote_ident("__text_" + c.name) for c in table.columns}
     read = {c.name: quote_ident("__read_" + c.name) for c in table.columns if c.type in ("timestamp", "date")}
@@ -399,7 +396,7 @@ def validation_sql(table: Table, relation: str, options: ReadOptions, drop_reaso
             select staged._row, {drop} as _drop_reason, {untrimmed} from {relation} as staged
         ),
         texts as (
-            select _row, _drop_reason, {texts} from untrimmed
+            select _row, {trimmed("_drop_reason")} as _drop_reason, {texts} from untrimmed
         ),
         parsed as (
             select texts.*{parsed} from texts
@@ -479,14 +476,14 @@ def fill_raw(con, relation: str, validated: str = "_validated") -> None:
     """The raw text of each rejected row, read again from `relation` for those rows only (a staged
     relation numbers its rows once each): building it for every row, as validation did, was a
     tenth of a load."""
-    rejected = con.execute(f"select count(*) from {validated} where _reason is not null").fetchone()[0]
-    if not rejected:
+    rows = f"select _row from {validated} where _reason is not null"
+    listed = con.execute(f"{rows} limit {RAW_ROWS_LISTED + 1}").fetchall()
+    if not listed:
         return
     # A few rows are named in the query: DuckDB then filters the rows before building their text
     # (given as a subquery, it built the text of a million deals to keep one: 0.7 s against 0.07).
-    rows = f"select _row from {validated} where _reason is not null"
-    if rejected <= RAW_ROWS_LISTED:
-        rows = ", ".join(str(row) for (row,) in con.execute(rows).fetchall())
+    if len(listed) <= RAW_ROWS_LISTED:
+        rows = ", ".join(str(row) for (row,) in listed)
     con.execute(f"""
         update {validated} set _raw = source._raw
         from (
@@ -517,7 +514,7 @@ def detect_date_formats(con, staged: Staged, table: Table, options: ReadOptions)
         # The distinct values of the first 200,000 rows: enough to tell a layout, cheap at millions.
         con.execute(f"""create or replace temp table _date_values as
             select distinct value from (
-                select nullif(trim({quote_ident(column.name)}::varchar), '') as value
+                select {trimmed(quote_ident(column.name) + "::varchar")} as value
                 from {staged.relation} limit 200000
             ) where value is not null limit 20000""")
         n_values, unread, slashed, example = con.execute(

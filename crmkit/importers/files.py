@@ -171,29 +171,23 @@ def peek_columns(path: Path) -> list[str]:
 
 @functools.lru_cache(maxsize=256)
 def _peek_columns(key: tuple[str, int, int]) -> tuple[str, ...]:
-    return tuple(_read_header(Path(key[0])))
-
-
-def _read_header(path: Path) -> list[str]:
+    path = Path(key[0])
     try:
         if is_spreadsheet(path):
-            return _xlsx_header(path)[0]
-        if path.suffix.lower() == ".parquet":
-            with duckdb.connect() as con:
-                return [
-                    c[0]
-                    for c in con.execute("select * from read_parquet(?) limit 0", [str(path)]).description
-                ]
+            return tuple(_xlsx_header(path)[0])
         with duckdb.connect() as con:
-            cursor = con.execute(
-                "select * from read_csv(?, all_varchar = true, header = true) limit 0",
-                [str(utf8_path(path))],
-            )
-            return [c[0] for c in cursor.description]
+            if path.suffix.lower() == ".parquet":
+                cursor = con.execute("select * from read_parquet(?) limit 0", [str(path)])
+            else:
+                cursor = con.execute(
+                    "select * from read_csv(?, all_varchar = true, header = true) limit 0",
+                    [str(utf8_path(path))],
+                )
+            return tuple(c[0] for c in cursor.description)
     except CrmkitError:  # an encoding that reads as garbage: say so now, not "unknown format"
         raise
     except Exception:  # detection only: the reader reports an unreadable file properly
-        return []
+        return ()
 
 
 def read_text_table(con: duckdb.DuckDBPyConnection, path: Path, *, decimal: str = ".") -> RawFile:
