@@ -12,9 +12,11 @@ intervals as (
     select * from deal_stage_intervals($as_of::timestamp)
 ),
 
--- one user moving many deals within one minute: a bulk edit, not a sales event
-moves_per_minute as (
-    select changed_by, date_trunc('minute', entered_at) as minute, count(*) as n, list(deal_id) as deal_ids
+-- one user moving many deals within one minute: a bulk edit, not a sales event (the minutes are
+-- counted first and their deals found after: a list per minute kept for the 2.8 M quiet minutes
+-- of a million deals made this check grow faster than the account)
+bulk_minutes as (
+    select changed_by, date_trunc('minute', entered_at) as minute
     from main.stage_changes
     where not is_synthetic and changed_by is not null
     group by all
@@ -22,7 +24,12 @@ moves_per_minute as (
 ),
 
 bulk as (
-    select unnest(deal_ids) as deal_id from moves_per_minute
+    select changes.deal_id
+    from main.stage_changes as changes
+    semi join bulk_minutes
+        on changes.changed_by = bulk_minutes.changed_by
+        and date_trunc('minute', changes.entered_at) = bulk_minutes.minute
+    where not changes.is_synthetic
 ),
 
 future as (
@@ -45,36 +52,36 @@ last_load_rejects as (
 checks as (
     select
         'no_history' as check_name, 1 as position, count(*) as n,
-        list(deals.deal_id order by deals.deal_id)[1:5] as examples
+        min(deals.deal_id, 5) as examples
     from deals left join real_history using (deal_id) where real_history.deal_id is null
     union all
-    select 'closed_without_date', 2, count(*), list(deal_id order by deal_id)[1:5]
+    select 'closed_without_date', 2, count(*), min(deal_id, 5)
     from deals where status <> 'open' and closed_at is null
     union all
-    select 'closed_before_created', 3, count(*), list(deal_id order by deal_id)[1:5]
+    select 'closed_before_created', 3, count(*), min(deal_id, 5)
     from deals where closed_at < created_at
     union all
-    select 'negative_amounts', 4, count(*), list(deal_id order by deal_id)[1:5]
+    select 'negative_amounts', 4, count(*), min(deal_id, 5)
     from deals where amount < 0
     union all
-    select 'missing_amounts', 5, count(*), list(deal_id order by deal_id)[1:5]
+    select 'missing_amounts', 5, count(*), min(deal_id, 5)
     from deals where amount is null
     union all
-    select 'duplicated_ids', 6, count(*), list(source_row::varchar order by source_row)[1:5]
+    select 'duplicated_ids', 6, count(*), min(source_row, 5)::varchar[]
     from main.rejects where reason like '%duplicate key%'
     union all
-    select 'stage_skips', 7, count(distinct deal_id), list(distinct deal_id order by deal_id)[1:5]
+    select 'stage_skips', 7, count(distinct deal_id), min(distinct deal_id, 5)
     from intervals where is_skip
     union all
-    select 'regressions', 8, count(distinct deal_id), list(distinct deal_id order by deal_id)[1:5]
+    select 'regressions', 8, count(distinct deal_id), min(distinct deal_id, 5)
     from intervals where is_regression
     union all
-    select 'bulk_moves', 9, count(distinct deal_id), list(distinct deal_id order by deal_id)[1:5] from bulk
+    select 'bulk_moves', 9, count(distinct deal_id), min(distinct deal_id, 5) from bulk
     union all
-    select 'future_timestamps', 10, count(*), list(id order by id)[1:5] from future
+    select 'future_timestamps', 10, count(*), min(id, 5) from future
     union all
     select
-        'rejected_last_load', 11, count(*), list(table_name || ' row ' || source_row order by source_row)[1:5]
+        'rejected_last_load', 11, count(*), arg_min(table_name || ' row ' || source_row, source_row, 5)
     from last_load_rejects
 )
 
