@@ -95,6 +95,21 @@ def test_poisson_rule_separates_a_real_fall_from_noise():
     assert _poisson_change_p(0, 0) == 1.0
 
 
+def test_poisson_rule_for_a_column_is_binomtest_cell_by_cell():
+    """The column-at-once p-value (twice the smaller binomial tail, 1 at equal counts) is scipy's
+    binomtest for every pair of counts up to 60, and a few large ones; 1 where a count is missing."""
+    from scipy.stats import binomtest
+
+    now, before = np.meshgrid(np.arange(61.0), np.arange(61.0))
+    now, before = np.append(now.ravel(), [4_980, 20_000]), np.append(before.ravel(), [5_020, 19_700])
+    expected = [
+        1.0 if a + b == 0 else binomtest(int(a), int(a + b), 0.5).pvalue
+        for a, b in zip(now, before, strict=True)
+    ]
+    assert _poisson_change_p(now, before) == pytest.approx(expected, rel=1e-12, abs=0)
+    assert list(_poisson_change_p([np.nan, 5.0], [3.0, np.nan])) == [1.0, 1.0]
+
+
 def test_sample_activity_drop_is_flagged_and_nothing_else_falls(sample_db):
     from crmkit import sample
     from crmkit.db import connect
@@ -190,3 +205,9 @@ def test_manager_daily_counts_each_day_of_the_last_week(make_db):
     assert friday.due_next_day == 1
     others = anna.drop([pd.Timestamp(d) for d in ("2026-02-24", "2026-02-26", "2026-02-27")])
     assert (others[["calls", "calls_missed", "proposals", "due_next_day"]] == 0).all().all()
+
+
+def test_manager_daily_of_a_week_without_activities_is_empty(make_db):
+    con, _ = make_db(BALANCE)
+    table = metrics.manager_daily(con, as_of="2024-01-01", time_zone="UTC")
+    assert table.empty and {"name", "day", "calls", "due_next_day"} <= set(table.columns)
