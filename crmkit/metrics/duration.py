@@ -18,21 +18,35 @@ FALLBACK_STALE_DAYS = 30.0
     "Won cycle (created → won), days, per pipeline, sales team and owner: mean, median with 95% CI, quartiles"
 )
 def won_cycle(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
-    span = window(as_of, period_start)
-    won = query(con, "metrics/won_deals", **span.params(pipeline, owner))
+    won = _won(con, window(as_of, period_start), pipeline, owner)
 
     def summarise(part):
-        usable = part[part["excluded_reason"].isna()]
-        q = stats.sample_quantiles(usable["cycle_days"])
+        cycles = _measured_cycles(part)
+        q = stats.sample_quantiles(cycles)
         return {
             "n": q.n,
-            "mean_days": usable["cycle_days"].mean() if q.n else np.nan,
+            "mean_days": cycles.mean() if q.n else np.nan,
             **q.columns("days"),
             "n_excluded": int(part["excluded_reason"].notna().sum()),
             "won_amount": stats.money_total(part["amount"]),
         }
 
     return group_rows(won.assign(group=won["team"]), ["pipeline", "group", "owner"], summarise)
+
+
+def _won(con, span: Window, pipeline, owner) -> pd.DataFrame:
+    columns = ("pipeline", "team", "owner", "amount", "cycle_days", "excluded_reason")  # not titles
+    return query(con, "metrics/won_deals", **span.params(pipeline, owner), columns=columns)
+
+
+def _measured_cycles(won: pd.DataFrame) -> pd.Series:
+    """The won cycles that can be measured (not those without a creation date or closed before it)."""
+    return won.loc[won["excluded_reason"].isna(), "cycle_days"]
+
+
+def team_won_cycle(con, span: Window, pipeline=None) -> stats.Quantiles:
+    """won_cycle's team row (owner filter ignored: a team yardstick), without the other rows."""
+    return stats.sample_quantiles(_measured_cycles(_won(con, span, pipeline, None)))
 
 
 @metric(
@@ -102,8 +116,7 @@ def stale_deals(
 def stale_threshold(con, span: Window, pipeline=None, owner=None) -> float:
     """The team's median won cycle over the window (owner filter ignored: a team yardstick);
     30 days when nothing was won in the window, so the list is never empty by construction."""
-    team = won_cycle(con, as_of=span.as_of, period_start=span.period_start, pipeline=pipeline)
-    median = team.loc[team["level"] == "team", "median_days"].iloc[0]
+    median = team_won_cycle(con, span, pipeline).median
     return float(median) if np.isfinite(median) else FALLBACK_STALE_DAYS
 
 

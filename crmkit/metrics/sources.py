@@ -9,7 +9,7 @@ import pandas as pd
 from crmkit import stats
 from crmkit.db import query
 from crmkit.metrics.core import Window, metric, window
-from crmkit.metrics.duration import won_cycle
+from crmkit.metrics.duration import team_won_cycle
 
 MIN_MATURE = 5  # a source needs this many mature leads before it can be called weak
 
@@ -23,8 +23,7 @@ def _leads(con, span: Window, pipeline, owner) -> pd.DataFrame:
 def maturity_days(con, span: Window, pipeline=None) -> float:
     """A lead is mature once older than the 75th percentile of the won cycle: by then most
     of the leads that will be won have been (METRICS.md §5). 90 days if nothing was won."""
-    cycle = won_cycle(con, as_of=span.as_of, period_start=span.period_start, pipeline=pipeline)
-    p75 = cycle.loc[cycle["level"] == "team", "p75_days"].iloc[0]
+    p75 = team_won_cycle(con, span, pipeline).p75
     return float(np.ceil(p75)) if np.isfinite(p75) else 90.0
 
 
