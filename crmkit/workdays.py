@@ -38,8 +38,10 @@ def calendar(zone: str, start, end) -> np.busdaycalendar:
 
 
 def next_working_day(day: pd.Timestamp, zone: str) -> pd.Timestamp:
+    """The first working day after `day`. A day off is first rolled back to the working day before
+    it, then moved one on: after a Sunday comes Monday (rolled forward, it came out as Tuesday)."""
     days = calendar(zone, day, day)
-    return pd.Timestamp(np.busday_offset(np.datetime64(day.date()), 1, roll="forward", busdaycal=days))
+    return pd.Timestamp(np.busday_offset(np.datetime64(day.date()), 1, roll="backward", busdaycal=days))
 
 
 def count(begin, end, zone: str) -> np.ndarray:

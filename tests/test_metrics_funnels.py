@@ -110,6 +110,13 @@ def test_the_next_working_day_skips_a_public_holiday():
     assert after("2026-11-03", "Europe/Moscow") == pd.Timestamp("2026-11-05")
     assert after("2026-11-03", "UTC") == pd.Timestamp("2026-11-04")
     assert after("2026-11-06", "Europe/Moscow") == pd.Timestamp("2026-11-09")
+    # after a day off: Saturday 7 and Sunday 8 November → Monday the 9th (not Tuesday the 10th);
+    # Sunday 4 January 2026, in Russia's New Year holidays (1–8 January, the 8th a Thursday) →
+    # Monday the 12th; in UTC, Monday the 5th
+    assert after("2026-11-07", "UTC") == after("2026-11-08", "UTC") == pd.Timestamp("2026-11-09")
+    assert after("2026-11-08", "Europe/Moscow") == pd.Timestamp("2026-11-09")
+    assert after("2026-01-04", "Europe/Moscow") == pd.Timestamp("2026-01-12")
+    assert after("2026-01-04", "UTC") == pd.Timestamp("2026-01-05")
 
 
 def test_shrinkage_keeps_one_lucky_deal_off_the_top():
