@@ -192,7 +192,8 @@ def test_lead_balance_names_a_clog_only_when_it_lasts(make_db):
 def test_manager_daily_counts_each_day_of_the_last_week(make_db):
     """Анна's last week (02-23 … 03-01): Tuesday 1 call of 2.5 minutes, 1 missed, the task due
     Wednesday counted as due the next working day; Thursday a proposal of 700; Friday the task due
-    Monday 2 March (the next working day after Friday). Every other day is zeros."""
+    Monday 2 March (the next working day after Friday, and after Saturday and Sunday too). Every
+    other day is zeros."""
     con, _ = make_db(BALANCE)
     table = metrics.manager_daily(con, as_of=MONDAY, time_zone="UTC")
     anna = table[table["name"] == "Анна"].set_index("day")
@@ -203,8 +204,28 @@ def test_manager_daily_counts_each_day_of_the_last_week(make_db):
     assert (tuesday.calls, tuesday.call_minutes, tuesday.calls_missed, tuesday.due_next_day) == (1, 2.5, 1, 1)
     assert (thursday.proposals, thursday.proposals_amount, thursday.calls) == (1, 700.0, 0)
     assert friday.due_next_day == 1
-    others = anna.drop([pd.Timestamp(d) for d in ("2026-02-24", "2026-02-26", "2026-02-27")])
+    weekend = anna.loc[[pd.Timestamp("2026-02-28"), pd.Timestamp("2026-03-01")]]
+    assert list(weekend["due_next_day"]) == [1, 1] and (weekend[["calls", "proposals"]] == 0).all().all()
+    others = anna.drop(
+        [pd.Timestamp(d) for d in ("2026-02-24", "2026-02-26", "2026-02-27")] + list(weekend.index)
+    )
     assert (others[["calls", "calls_missed", "proposals", "due_next_day"]] == 0).all().all()
+
+
+def test_weekly_counts_an_activity_without_status_and_a_meeting_due_next_day(make_db):
+    """Анна's week of 02-23 in BALANCE, plus a note without a status (n1, Wednesday) and a meeting
+    planned for Monday 2 March (m1), the next working day after that week. CRM activities: c1, c2,
+    p1 and n1 (a missing status is not "planned") = 4, not t1/t2 (planned). Due the next working
+    day: the task t2 (due Monday) and the meeting m1 = 2."""
+    extra = """
+        n1,b1,u1,note,,,2026-02-25 10:00:00,,,
+        m1,b2,u1,meeting,out,planned,2026-03-02 10:00:00,2026-03-02 11:00:00,,
+    """
+    con, _ = make_db({**BALANCE, "activities": BALANCE["activities"].rstrip() + extra})
+    table = metrics.weekly_kpi(con, as_of=MONDAY, weeks=4, time_zone="UTC")
+    anna = week(table, "Анна", "2026-02-23")
+    assert (anna.activities, anna.due_next_day, anna.calls_out, anna.calls_missed) == (4, 2, 1, 1)
+    assert week(table, "—", "2026-02-23").due_next_day == 2
 
 
 def test_manager_daily_of_a_week_without_activities_is_empty(make_db):

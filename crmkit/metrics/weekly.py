@@ -44,34 +44,19 @@ def local_weeks_in_utc(mondays: pd.DatetimeIndex, zone: str) -> tuple[pd.Timesta
     return tuple(t.tz_localize(zone).tz_convert("UTC").tz_localize(None) for t in (start, end))
 
 
-def _activities(con, as_of, weeks, pipeline, owner, time_zone):
+def _weeks(con, as_of, weeks, pipeline, owner, time_zone):
     """The account's zone, the Mondays of `weeks` weeks and one more before them (every shown
-    week has a week before), and the activities from the first of them on, in local time."""
+    week has a week before), and the query parameters from the first of them on."""
     zone = account_time_zone(con, time_zone)
     mondays = weeks_before(as_of, weeks + 1, zone)
     start, _ = local_weeks_in_utc(mondays, zone)  # up to as_of: what is due reaches past the weeks
-    params = {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
-    return zone, mondays, query(con, "metrics/kpi_activities", **params), params
+    return zone, mondays, {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
 
 
-def _frames(con, as_of, weeks, pipeline, owner, time_zone):
-    """What the weekly KPI table counts: _activities, and the deals, stage moves and team members."""
-    zone, mondays, acts, params = _activities(con, as_of, weeks, pipeline, owner, time_zone)
-    deals = query(con, "metrics/kpi_deals", **params)
-    moves = query(con, "metrics/kpi_stage_moves", **params)
-    # everyone on the team gets a row, even in a week when they did nothing
-    members = (
-        []
-        if owner
-        else con.execute("select name from main.users where is_active and team is not null")
-        .df()["name"]
-        .tolist()
-    )
-    return zone, mondays, acts, deals, moves, members
-
-
-def _week(ts: pd.Series) -> pd.Series:
-    return (ts - pd.to_timedelta(ts.dt.day_of_week, unit="D")).dt.normalize()
+def _activities(con, as_of, weeks, pipeline, owner, time_zone):
+    """_weeks and the activities from the first Monday on, row by row, in local time."""
+    zone, mondays, params = _weeks(con, as_of, weeks, pipeline, owner, time_zone)
+    return zone, mondays, query(con, "metrics/kpi_activities", **params)
 
 
 def _due_day(acts: pd.DataFrame) -> pd.Series:
@@ -80,65 +65,18 @@ def _due_day(acts: pd.DataFrame) -> pd.Series:
     return acts["local_due_at"].where(acts["kind"] == "task", meeting_day).dt.normalize()
 
 
-def _blocks(
-    acts, deals, moves, mondays, zone: str, group: str | None, members=(), client_base=None
-) -> pd.DataFrame:
-    """Every KPI block per week (and per `group` value: owner), zeros where nothing happened;
-    `client_base`: the team's client base per week (kpi_client_base.sql)."""
-    keys = [group] if group else []
-    acts = acts.assign(week=_week(acts["local_at"]))
-    calls = acts[acts["kind"] == "call"]
-    deals = deals.assign(
-        created_week=_week(deals["local_created_at"]),
-        closed_week=_week(deals["local_closed_at"]),
-        first_of_client=deals["is_first_of_client"].fillna(False).astype(bool),
-    )
-
-    def count(frame, week_col, name, mask=None, value=None):
-        part = frame[[week_col, *keys, *([value] if value else [])]]  # masked: only what is counted
-        part = part if mask is None else part[mask]
-        grouped = part.groupby([week_col, *keys])
-        return (grouped.size() if value is None else grouped[value].sum()).rename(name)
-
-    parts = [
-        count(deals, "created_week", "leads"),
-        count(deals, "created_week", "new_clients", deals["first_of_client"]),
-        count(deals, "closed_week", "refusals", deals["status"] == "lost"),
-        count(deals, "closed_week", "sales", deals["status"] == "won"),
-        count(deals, "closed_week", "sales_amount", deals["status"] == "won", "amount"),
-        count(calls, "week", "calls_in", (calls["direction"] == "in") & (calls["status"] == "done")),
-        count(calls, "week", "calls_out", (calls["direction"] == "out") & (calls["status"] == "done")),
-        count(calls, "week", "calls_missed", calls["status"] == "missed"),
-        count(
-            calls.assign(minutes=calls["duration_s"] / 60),
-            "week",
-            "call_minutes",
-            calls["status"] == "done",
-            "minutes",
-        ),
-        count(acts, "week", "proposals", acts["kind"] == "proposal"),
-        count(acts, "week", "proposals_amount", acts["kind"] == "proposal", "amount"),
-        count(acts, "week", "payments", acts["kind"] == "payment"),
-        count(acts, "week", "payments_amount", acts["kind"] == "payment", "amount"),
-        count(acts, "week", "meetings_held", (acts["kind"] == "meeting") & (acts["status"] == "done")),
-        count(acts, "week", "activities", acts["status"] != "planned"),
-        count(moves.assign(week=_week(moves["local_at"])), "week", "stage_moves"),
-    ]
-    # due the next working day after the week: tasks by due date, meetings planned for that day
-    due = acts.assign(due_day=_due_day(acts)).dropna(subset=["due_day"])
-    next_day = {workdays.next_working_day(monday + pd.Timedelta(days=6), zone): monday for monday in mondays}
-    due = due[due["due_day"].isin(list(next_day))].assign(week=lambda d: d["due_day"].map(next_day))
-    parts.append(count(due, "week", "due_next_day"))
-    for part in parts:
-        part.index = part.index.set_names(["week", *keys])
-    table = pd.concat(parts, axis=1, sort=True)
-    names = sorted(set(table.index.get_level_values(group)) | set(members)) if group else []
-    grid = (
-        pd.MultiIndex.from_product([mondays, names], names=["week", group])
-        if group
-        else pd.Index(mondays, name="week")
-    )
-    table = table.reindex(grid).fillna(0)  # a week without activity is a row of zeros
+def _blocks(counts: pd.DataFrame, mondays, group: str | None, members=(), client_base=None) -> pd.DataFrame:
+    """Every KPI block per week (and per `group` value: owner) from kpi_counts, zeros where
+    nothing happened; `client_base`: the team's client base per week (kpi_client_base.sql)."""
+    rows = counts[counts["is_team"] == (group is None)].drop(columns="is_team")
+    if group:
+        names = sorted(set(rows["owner"]) | set(members))
+        grid = pd.MultiIndex.from_product([mondays, names], names=["week", group])
+        table = rows.set_index(["week", "owner"])
+    else:
+        grid = pd.Index(mondays, name="week")
+        table = rows.drop(columns="owner").set_index("week")
+    table = table.reindex(grid).fillna(0).astype(float)  # a week without activity is a row of zeros
     table["crm_events"] = table["activities"] + table["stage_moves"]
     table["missed_share"] = table["calls_missed"] / (table["calls_in"] + table["calls_missed"]).where(
         lambda n: n > 0
@@ -184,15 +122,25 @@ def _poisson_change_p(now, before):
 def weekly_kpi(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
-    zone, mondays, acts, deals, moves, members = _frames(con, as_of, int(weeks), pipeline, owner, time_zone)
+    zone, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone)
+    # due the next working day after each week: the day, and the week it counts for
+    next_day = {workdays.next_working_day(monday + pd.Timedelta(days=6), zone): monday for monday in mondays}
+    counts = query(
+        con, "metrics/kpi_counts", **params, due_days=list(next_day), due_weeks=list(next_day.values())
+    )
+    # everyone on the team gets a row, even in a week when they did nothing
+    members = [] if owner else con.execute(
+        "select name from main.users where is_active and team is not null"
+    ).df()["name"].tolist()  # fmt: skip
     # the client base: distinct clients with a deal created before each week's end
     ends = [(monday + pd.Timedelta(days=7)).to_pydatetime() for monday in mondays]
     scope = window(as_of).params(pipeline, owner)  # every deal in scope, whenever created
     base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=ends)
     client_base = dict(zip(mondays, base["client_base"], strict=True))
-    team = _blocks(acts, deals, moves, mondays, zone, None, client_base=client_base)
-    team = _changes(team, None).assign(level="team", name="—")
-    per_owner = _changes(_blocks(acts, deals, moves, mondays, zone, "owner", members), "owner")
+    team = _changes(_blocks(counts, mondays, None, client_base=client_base), None).assign(
+        level="team", name="—"
+    )
+    per_owner = _changes(_blocks(counts, mondays, "owner", members), "owner")
     per_owner = per_owner.assign(level="owner").rename(columns={"owner": "name"})
     table = pd.concat([team, per_owner], ignore_index=True)
     table = table[table["week"] >= mondays[1]].reset_index(drop=True)  # the extra first week only fed changes
@@ -207,7 +155,7 @@ def weekly_kpi(
 def manager_daily(
     con, *, as_of, period_start=None, pipeline=None, owner=None, time_zone: str = ""
 ) -> pd.DataFrame:
-    zone, mondays, acts, _ = _activities(con, as_of, 1, pipeline, owner, time_zone)
+    zone, mondays, acts = _activities(con, as_of, 1, pipeline, owner, time_zone)
     days = pd.date_range(mondays[-1], periods=7, freq="D")
     kind, status = acts["kind"], acts["status"]
     done_calls = (kind == "call") & (status == "done")
@@ -331,7 +279,7 @@ def _closed_by(curve: dict, limit: float) -> float:
 def missed_calls(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
-    _, mondays, acts, _ = _activities(con, as_of, int(weeks), pipeline, owner, time_zone)
+    _, mondays, acts = _activities(con, as_of, int(weeks), pipeline, owner, time_zone)
     inbound = acts[
         (acts["kind"] == "call")
         & ((acts["direction"] == "in") | (acts["status"] == "missed"))

@@ -1,8 +1,9 @@
+-- params: as_of, period_start, pipeline, owner, time_zone
 -- Deals created or closed in [period_start, as_of), with local creation and close times in the
--- account's zone ($time_zone) and whether the deal is its client's first (among the deals in
+-- account's zone (time_zone) and whether the deal is its client's first (among the deals in
 -- scope, whenever created): leads, new clients, refusals and sales of the weekly KPI table.
 with deals as (
-    select * from deals_in_scope($as_of::timestamp, $pipeline::varchar, $owner::varchar)
+    select * from deals_in_scope(as_of::timestamp, pipeline::varchar, owner::varchar)
 ),
 
 flagged as (
@@ -15,16 +16,16 @@ flagged as (
 localised as (
     select
         deal_id,
-        owner,
+        flagged.owner,
         coalesce(nullif(trim(source), ''), '—') as source,
         client,
         status,
         amount,
         is_first_of_client,
-        local_time(created_at, $time_zone::varchar) as local_created_at,
-        local_time(closed_at, $time_zone::varchar) as local_closed_at
+        local_time(created_at, time_zone::varchar) as local_created_at,
+        local_time(closed_at, time_zone::varchar) as local_closed_at
     from flagged
-    where created_at >= $period_start::timestamp or closed_at >= $period_start::timestamp
+    where created_at >= period_start::timestamp or closed_at >= period_start::timestamp
 )
 
 select * from localised
