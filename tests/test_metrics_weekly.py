@@ -88,6 +88,22 @@ def test_missed_calls_share_with_interval(con):
     assert (team.missed_share_low, team.missed_share_high) == pytest.approx((0.0945, 0.9055), abs=1e-4)
 
 
+def test_a_missed_call_counts_as_inbound_whatever_its_direction(make_db):
+    """WEEK's inbound calls (a3 missed, a4 answered) and a missed call that says no direction (a6,
+    Анна, Thursday 12 February): 3 inbound, 2 missed; Анна 1 of 1; all three came at 13:00 Moscow
+    (10:00 UTC): that hour 3 calls, 2 missed."""
+    extra = """
+        a6,,u1,call,,missed,2026-02-12 10:00:00,,0,
+    """
+    con, _ = make_db({**WEEK, "activities": WEEK["activities"].rstrip() + extra})
+    table = metrics.missed_calls(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow").set_index(
+        ["level", "name"]
+    )
+    assert tuple(table.loc[("team", "—"), ["n", "missed"]]) == (3, 2)
+    assert tuple(table.loc[("owner", "Анна"), ["n", "missed"]]) == (1, 1)
+    assert tuple(table.loc[("hour", 13), ["n", "missed"]]) == (3, 2)
+
+
 def test_poisson_rule_separates_a_real_fall_from_noise():
     # the same fall of 70%: 10 -> 3 events could be chance (p ≈ 0.09), 100 -> 30 cannot
     assert _poisson_change_p(3, 10) == pytest.approx(0.0923, abs=1e-4)

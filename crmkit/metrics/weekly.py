@@ -279,26 +279,22 @@ def _closed_by(curve: dict, limit: float) -> float:
 def missed_calls(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
-    _, mondays, acts = _activities(con, as_of, int(weeks), pipeline, owner, time_zone)
-    inbound = acts[
-        (acts["kind"] == "call")
-        & ((acts["direction"] == "in") | (acts["status"] == "missed"))
-        & (acts["local_at"] >= mondays[1])
-        & (acts["local_at"] < mondays[-1] + pd.Timedelta(days=7))
-    ]
-    inbound = inbound.assign(hour=inbound["local_at"].dt.hour, missed=inbound["status"] == "missed")
+    _, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone)
+    week_start, week_end = mondays[1], mondays[-1] + pd.Timedelta(days=7)  # the weeks shown
+    counts = query(con, "metrics/inbound_calls", **params, week_start=week_start, week_end=week_end)
     rows = []
     for level, column in (("team", None), ("owner", "owner"), ("hour", "hour")):
-        groups = [("—", inbound)] if column is None else inbound.groupby(column)
-        for name, part in groups:
-            low, high = stats.wilson(int(part["missed"].sum()), len(part))
+        part = counts[counts["level"] == level]  # the team's: one row, even without calls
+        part = part.sort_values(column) if column else part
+        for name, n, missed in zip(part[column] if column else ["—"], part["n"], part["missed"], strict=True):
+            low, high = stats.wilson(int(missed), int(n))
             rows.append(
                 {
                     "level": level,
                     "name": name,
-                    "n": len(part),
-                    "missed": int(part["missed"].sum()),
-                    "missed_share": part["missed"].mean() if len(part) else np.nan,
+                    "n": int(n),
+                    "missed": int(missed),
+                    "missed_share": missed / n if n else np.nan,
                     "missed_share_low": low,
                     "missed_share_high": high,
                 }
