@@ -69,3 +69,23 @@ def test_a_function_of_means_reads_the_same_by_bootstrap_and_by_the_delta_method
     assert np.all(np.abs(delta[0] - boot[0]) < 0.05 * width) and np.all(
         np.abs(delta[1] - boot[1]) < 0.05 * width
     )
+
+
+def test_sample_quantiles_give_scipys_order_statistic_intervals():
+    """The median's and quartiles' intervals are the order statistics scipy's quantile_test
+    gives (its ranks taken directly, for the three quantiles at once): the same values, NaN
+    where n is too small, for every n up to 60, a few large ones, and data full of ties."""
+    from scipy.stats import quantile_test
+
+    rng = np.random.default_rng(3)
+    for n in [*range(1, 61), 257, 4099]:
+        for values in (rng.exponential(10, n), rng.integers(0, 4, n).astype(float)):
+            q = stats.sample_quantiles(values)
+            got = [q.median, q.median_low, q.median_high, q.p25, q.p25_low, q.p25_high]
+            got += [q.p75, q.p75_low, q.p75_high]
+            expected = []
+            for share in (0.5, 0.25, 0.75):
+                value = float(np.percentile(values, share * 100))
+                interval = quantile_test(values, q=value, p=share).confidence_interval(0.95)
+                expected += [value, float(interval.low), float(interval.high)]
+            np.testing.assert_array_equal(got, expected, err_msg=f"n={n}")
