@@ -131,6 +131,20 @@ def test_sample_weak_source_is_flagged_and_backtest_covers(sample_db):
     assert backtest["covered"].sum() >= 7
 
 
+def test_a_backtest_past_the_data_keeps_to_the_dates_it_can_judge(sample_db):
+    """The sample's last event is on 2026-10-31. A report for November (as_of 2026-12-01) would
+    have forecast 2026-11-01 too, whose 30 days lie after the data: "actual" 0, a miss that never
+    happened. Its dates end at 2026-10-01 instead, and its table is the one of as_of 2026-11-01
+    (each window a year long): the same dates, forecasts and outcomes."""
+    from crmkit.db import connect
+
+    con = connect(sample_db, read_only=True)
+    past = metrics.forecast_backtest(con, as_of="2026-12-01", sims=200)
+    assert list(past["forecast_at"]) == list(pd.date_range("2026-05-01", "2026-10-01", freq="MS"))
+    known = metrics.forecast_backtest(con, as_of="2026-11-01", sims=200)
+    pd.testing.assert_frame_equal(past, known)
+
+
 def test_olist_sources_match_counts_and_show_censoring(shared_data, tmp_path):
     from crmkit.db import connect, query
     from crmkit.importers import load

@@ -324,10 +324,18 @@ def forecast_backtest(
     seed: int = 7,
     dates: int = 6,
 ) -> pd.DataFrame:
-    """Forecast dates: the last `dates` month starts whose horizon has fully passed by as_of.
-    Each forecast sees only what was known then; the outcome is read at as_of."""
+    """Forecast dates: the last `dates` month starts whose horizon has fully passed by as_of, and
+    within the data (by the day after its latest event: a report for a month the data does not
+    reach must not count a forecast wrong for what was never loaded). Each forecast sees only
+    what was known then; the outcome is read at as_of."""
     span = window(as_of, period_start)
-    last = (span.as_of - pd.Timedelta(days=horizon)).to_period("M").start_time
+    latest = query(con, "metrics/data_freshness")["latest_at"].max()
+    known = (
+        min(span.as_of, (pd.Timestamp(latest) + pd.Timedelta(days=1)).normalize())
+        if pd.notna(latest)
+        else span.as_of
+    )
+    last = (known - pd.Timedelta(days=horizon)).to_period("M").start_time
     starts = pd.date_range(end=last, periods=int(dates), freq="MS")
     # what was won from the first date on, read at as_of: each date's outcome (a day earlier when
     # the first date is as_of itself: a zero horizon on the first of a month)
