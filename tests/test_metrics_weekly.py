@@ -244,6 +244,21 @@ def test_weekly_counts_an_activity_without_status_and_a_meeting_due_next_day(mak
     assert week(table, "—", "2026-02-23").due_next_day == 2
 
 
+def test_what_is_due_after_a_long_holiday_counts_for_both_weeks_before_it(make_db):
+    """Moscow, Russia's New Year holidays of 2026 (1–11 January off): the next working day after
+    the week of 29 December and after the week of 5 January is the same Monday, 12 January. A
+    task due then is due the next working day for both weeks; the week of 12 January looks at
+    the 19th, when nothing is due."""
+    tasks = """
+        activity_id,deal_id,owner_id,kind,direction,status,started_at,due_at,duration_s,amount
+        t9,b1,u1,task,,planned,2026-01-02 09:00:00,2026-01-12 09:00:00,,
+    """
+    con, _ = make_db({**BALANCE, "activities": tasks})
+    table = metrics.weekly_kpi(con, as_of="2026-01-18 21:00:00", weeks=3, time_zone="Europe/Moscow")
+    due = [week(table, "Анна", monday).due_next_day for monday in ("2025-12-29", "2026-01-05", "2026-01-12")]
+    assert due == [1, 1, 0]
+
+
 def test_manager_daily_of_a_week_without_activities_is_empty(make_db):
     con, _ = make_db(BALANCE)
     table = metrics.manager_daily(con, as_of="2024-01-01", time_zone="UTC")

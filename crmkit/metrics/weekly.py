@@ -123,11 +123,10 @@ def weekly_kpi(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
     zone, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone)
-    # due the next working day after each week: the day, and the week it counts for
-    next_day = {workdays.next_working_day(monday + pd.Timedelta(days=6), zone): monday for monday in mondays}
-    counts = query(
-        con, "metrics/kpi_counts", **params, due_days=list(next_day), due_weeks=list(next_day.values())
-    )
+    # due the next working day after each week: that day for each week (two weeks can share one,
+    # after a long holiday: what is due then counts for both)
+    next_days = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone) for monday in mondays]
+    counts = query(con, "metrics/kpi_counts", **params, due_days=next_days, due_weeks=list(mondays))
     # everyone on the team gets a row, even in a week when they did nothing
     members = [] if owner else con.execute(
         "select name from main.users where is_active and team is not null"

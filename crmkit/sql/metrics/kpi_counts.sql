@@ -1,8 +1,8 @@
 -- What the weekly KPI table counts, per local week (its Monday) for the team (`is_team`, owner
 -- null) and per owner: activities, deals created and closed and stage moves from the weekly_*
--- views, and what falls due the next working day after each week ($due_days, the day after
--- the week $due_weeks[i] ends, in the same order). Every week the rows reach is kept, not only
--- the table's: the owners who appear in any of them get a row.
+-- views, and what falls due the next working day after each week ($due_days: that day for each
+-- week whose Monday is at the same place in $due_weeks). Every week the rows reach is kept, not
+-- only the table's: the owners who appear in any of them get a row.
 with activities as (
     select
         *,
