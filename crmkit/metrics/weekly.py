@@ -53,18 +53,6 @@ def _weeks(con, as_of, weeks, pipeline, owner, time_zone):
     return zone, mondays, {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
 
 
-def _activities(con, as_of, weeks, pipeline, owner, time_zone):
-    """_weeks and the activities from the first Monday on, row by row, in local time."""
-    zone, mondays, params = _weeks(con, as_of, weeks, pipeline, owner, time_zone)
-    return zone, mondays, query(con, "metrics/kpi_activities", **params)
-
-
-def _due_day(acts: pd.DataFrame) -> pd.Series:
-    """The local day an activity is due: a task's due date, a planned meeting's date."""
-    meeting_day = acts["local_at"].where((acts["kind"] == "meeting") & (acts["status"] == "planned"))
-    return acts["local_due_at"].where(acts["kind"] == "task", meeting_day).dt.normalize()
-
-
 def _blocks(counts: pd.DataFrame, mondays, group: str | None, members=(), client_base=None) -> pd.DataFrame:
     """Every KPI block per week (and per `group` value: owner) from kpi_counts, zeros where
     nothing happened; `client_base`: the team's client base per week (kpi_client_base.sql)."""
@@ -154,36 +142,15 @@ def weekly_kpi(
 def manager_daily(
     con, *, as_of, period_start=None, pipeline=None, owner=None, time_zone: str = ""
 ) -> pd.DataFrame:
-    zone, mondays, acts = _activities(con, as_of, 1, pipeline, owner, time_zone)
+    zone, mondays, params = _weeks(con, as_of, 1, pipeline, owner, time_zone)
     days = pd.date_range(mondays[-1], periods=7, freq="D")
-    kind, status = acts["kind"], acts["status"]
-    done_calls = (kind == "call") & (status == "done")
-    # one flag (or amount) per activity and block, summed per manager and day in one grouping
-    # (a mask per manager and day was most of this table's time at a million deals)
-    flags = pd.DataFrame(
-        {
-            "calls": done_calls,
-            "call_minutes": acts["duration_s"].astype(float).where(done_calls) / 60,
-            "calls_missed": status == "missed",
-            "proposals": kind == "proposal",
-            "proposals_amount": acts["amount"].astype(float).where(kind == "proposal"),
-            "payments": kind == "payment",
-            "payments_amount": acts["amount"].astype(float).where(kind == "payment"),
-            "meetings_held": (kind == "meeting") & (status == "done"),
-        }
-    )
-    grid = pd.MultiIndex.from_product([sorted(acts["owner"].unique()), days], names=["name", "day"])
-    table = flags.groupby([acts["owner"], acts["local_at"].dt.normalize()]).sum()
-    table = table.set_axis(table.index.set_names(["name", "day"])).reindex(grid, fill_value=0)
-    due = acts.groupby(["owner", _due_day(acts)]).size()
-    tomorrow = grid.get_level_values("day").map({day: workdays.next_working_day(day, zone) for day in days})
-    due_tomorrow = pd.MultiIndex.from_arrays([grid.get_level_values("name"), tomorrow])
-    table["due_next_day"] = due.reindex(due_tomorrow).fillna(0).to_numpy()
+    next_days = [workdays.next_working_day(day, zone) for day in days]
+    table = query(con, "metrics/kpi_daily", **params, days=list(days), due_days=next_days)
     counts = ["calls", "calls_missed", "proposals", "payments", "meetings_held", "due_next_day"]
-    table = table.astype(dict.fromkeys(counts, int)).reset_index()
-    columns = ["name", "day", "calls", "call_minutes", "calls_missed", "proposals", "proposals_amount",
-               "payments", "payments_amount", "meetings_held", "due_next_day"]  # fmt: skip
-    return table[columns].assign(time_zone=zone)
+    amounts = ["call_minutes", "proposals_amount", "payments_amount"]
+    return table.astype({**dict.fromkeys(counts, int), **dict.fromkeys(amounts, float)}).assign(
+        time_zone=zone
+    )
 
 
 @metric(

@@ -42,16 +42,13 @@ due_weeks as (
         unnest($due_weeks::timestamp[]) as week
 ),
 
-due as (  -- tasks by their due date, meetings planned for that day
+due as (  -- what falls due that day (weekly_activities.due_day)
     select
         activities.owner,
         due_weeks.week
     from activities
     inner join due_weeks
-        on due_weeks.due_day = case
-            when activities.kind = 'task' then activities.local_due_at::date
-            when activities.kind = 'meeting' and activities.status = 'planned' then activities.local_at::date
-        end
+        on due_weeks.due_day = activities.due_day
 ),
 
 events as (  -- one row per thing counted, `event` saying what it is
