@@ -133,10 +133,19 @@ def _kernel_manager(folder: Path):
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
-    if os.name != "posix":
-        return AsyncKernelManager
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self):
+            # jupyter_client interrupts a kernel before asking it to shut down (SIGINT); after a
+            # render it is idle, and the interrupt only makes it print "KeyboardInterrupt caught
+            # in kernel" on the batch's console. A busy one still gets the shutdown request, then
+            # SIGTERM, then SIGKILL.
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
 
-    class UnixSocketKernelManager(AsyncKernelManager):
+    if os.name != "posix":
+        return QuietKernelManager
+
+    class UnixSocketKernelManager(QuietKernelManager):
         @default("transport")
         def _unix_sockets(self):
             return "ipc"

@@ -326,3 +326,31 @@ def test_each_render_kernel_has_its_own_sockets(tmp_path):
     first, second = (_kernel_manager(tmp_path / name)() for name in ("a", "b"))
     assert (first.transport, second.transport) == ("ipc", "ipc")
     assert first.ip == str(tmp_path / "a" / "kernel") and second.ip == str(tmp_path / "b" / "kernel")
+
+
+def test_a_render_kernel_is_shut_down_without_an_interrupt(tmp_path, monkeypatch):
+    # jupyter_client sends SIGINT before the shutdown request; a finished render's kernel then
+    # printed "KeyboardInterrupt caught in kernel" on a batch's console now and then. The render's
+    # manager asks it to shut down without one; an interrupt outside a shutdown still goes through.
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from crmkit.render import _kernel_manager
+
+    interrupts = []
+
+    async def record(self):
+        interrupts.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", record)
+
+    async def start_interrupt_stop():
+        manager = _kernel_manager(tmp_path)(kernel_name="python3")
+        await manager.start_kernel()
+        await manager._async_interrupt_kernel()
+        await manager.shutdown_kernel()
+        return await manager.is_alive()
+
+    assert asyncio.run(start_interrupt_stop()) is False
+    assert interrupts == [False]  # the one asked for, none at the shutdown
