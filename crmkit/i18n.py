@@ -321,7 +321,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "ближайших недель.",
     ),
     "advice_fall": (
-        "{name}: CRM events fell {change:.0%} ({before:.0f} → {now:.0f}, {p}). Act: talk to the manager — "
+        "{name}: CRM events fell {change:.0%} ({before:,.0f} → {now:,.0f}, {p}). Act: talk to the manager — "
         "workload, absence, or work moved outside the CRM. Affects: what the pipeline shows and the next "
         "weeks' sales.",
         "{name}: событий в CRM меньше на {change:.0%} ({before:.0f} → {now:.0f}, {p}). Что делать: "
@@ -329,7 +329,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "и продажи ближайших недель.",
     ),
     "advice_low": (
-        "{name}: {now:.0f} CRM events, {ratio:.0%} of the team median {median:.0f} ({p}). Act: check "
+        "{name}: {now:,.0f} CRM events, {ratio:.0%} of the team median {median:,.0f} ({p}). Act: check "
         "workload and CRM habits.",
         "{name}: {now:.0f@event} в CRM — {ratio:.0%} медианы команды {median:.0f} ({p}). Что делать: "
         "проверить загрузку и привычку работать в CRM.",

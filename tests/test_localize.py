@@ -103,3 +103,13 @@ def test_a_finding_at_scale_groups_its_counts_and_tells_its_interval_ends_apart(
     whatif = t("finding_whatif", "en", stage="КП", reduction=0.2, cycle=40, new=35, gain=0.1234,
                low=0.1201, high=0.1244, n=1204)  # fmt: skip
     assert "by 20% would cut" in whatif and "by 12.3% (95% CI 12.0%–12.4%, n=1,204 won deals)" in whatif
+
+
+def test_the_crm_event_advice_groups_its_counts_in_both_languages():
+    """A million deals' weekly table: Ольга's CRM events fell from 26,697 to 13,942 (the events are
+    counted as floats); English printed "26697 → 13942", Russian already grouped «26 697»."""
+    fall = dict(name="Ольга", change=0.48, before=26697.0, now=13942.0, p="p < 0.001")
+    assert "(26,697 → 13,942, p < 0.001)" in t("advice_fall", "en", **fall)
+    assert f"(26{NBSP}697 → 13{NBSP}942, p < 0.001)" in t("advice_fall", "ru", **fall)
+    low = dict(name="Павел", now=11910.0, ratio=0.42, median=28270.0, p="p < 0.001")
+    assert t("advice_low", "en", **low).startswith("Павел: 11,910 CRM events, 42% of the team median 28,270 ")
