@@ -16,7 +16,7 @@ from crmkit import __version__, charts, localize, metrics
 from crmkit.db import connect, pin, query
 from crmkit.findings import Finding, main_currency  # noqa: F401 (notebooks call report.main_currency)
 from crmkit.i18n import GLOSSARY, LABELS, TERMS, t
-from crmkit.metrics.core import account_time_zone
+from crmkit.metrics.core import account_time_zone, data_end
 from crmkit.stats import SMALL_N
 
 
@@ -85,12 +85,8 @@ def open_report(
     charts.enable_offline(lang)
     con = connect(db_path, read_only=True)
     if not as_of:  # default: just after the latest event in the data
-        latest = query(con, "metrics/data_freshness")["latest_at"].max()
-        as_of = (
-            (pd.Timestamp(latest) + pd.Timedelta(days=1)).normalize()
-            if pd.notna(latest)
-            else pd.Timestamp.now()
-        )
+        end = data_end(con)
+        as_of = end if end is not None else pd.Timestamp.now()
     if not period_start and whole_history:
         first = query(con, "metrics/data_span")["first_at"].iloc[0]
         period_start = pd.Timestamp(first).to_period("M").start_time if pd.notna(first) else ""

@@ -105,6 +105,13 @@ def group_rows(frame: pd.DataFrame, by: list[str], summarise: Callable) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def data_end(con) -> pd.Timestamp | None:
+    """The moment just after the data: midnight after its latest event (data_freshness.sql), a
+    report's default as_of and the end of what a backtest can judge; None when nothing is dated."""
+    latest = query(con, "metrics/data_freshness")["latest_at"].max()
+    return (pd.Timestamp(latest) + pd.Timedelta(days=1)).normalize() if pd.notna(latest) else None
+
+
 @metric("Rows per table, latest event times and the last load time", whole_account=True)
 def data_freshness(con, *, as_of=None, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     return query(con, "metrics/data_freshness")

@@ -21,7 +21,7 @@ import pandas as pd
 from crmkit import stats
 from crmkit.db import query
 from crmkit.errors import CrmkitError
-from crmkit.metrics.core import Window, metric, window
+from crmkit.metrics.core import Window, data_end, metric, window
 
 QUANTILES = (10, 50, 90)
 
@@ -329,12 +329,8 @@ def forecast_backtest(
     reach must not count a forecast wrong for what was never loaded). Each forecast sees only
     what was known then; the outcome is read at as_of."""
     span = window(as_of, period_start)
-    latest = query(con, "metrics/data_freshness")["latest_at"].max()
-    known = (
-        min(span.as_of, (pd.Timestamp(latest) + pd.Timedelta(days=1)).normalize())
-        if pd.notna(latest)
-        else span.as_of
-    )
+    end = data_end(con)
+    known = span.as_of if end is None else min(span.as_of, end)
     last = (known - pd.Timedelta(days=horizon)).to_period("M").start_time
     starts = pd.date_range(end=last, periods=int(dates), freq="MS")
     # what was won from the first date on, read at as_of: each date's outcome (a day earlier when
