@@ -31,6 +31,7 @@ _VIEW_ORDER = (
     "local_time", "pipelines_named", "owners_named", "stage_change_spans", "deals_at", "deals_in_scope",
     "deals_in_pipeline", "activities_in_scope", "stage_moves_in_scope", "weekly_activities", "weekly_deals",
     "weekly_stage_moves", "stage_visit_sequence", "deal_stage_intervals", "stage_visits_in_scope",
+    "open_stage_visits", "funnel_stages",
 )  # fmt: skip
 
 

@@ -37,6 +37,10 @@ def test_cohort_funnel_counts_skips_as_passing(con):
     one_deal = cell(table, 'Иван "Ваня" <b>', "Первичный контакт")  # a manager with one deal
     assert (one_deal.n, one_deal.conversion) == (1, 0.0)
     assert one_deal.conversion_high == pytest.approx(0.7935, abs=1e-4)  # Wilson 0/1
+    # every owner gets every open stage: Борис never had a deal in pipeline Other, a row of zeros
+    none = cell(table, "Борис", "Новый запрос")
+    assert (none.reached, none.advanced, none.lost, none.still_here, none.moved, none.n) == (0, 0, 0, 0, 0, 0)
+    assert np.isnan(none.conversion)
 
 
 def test_period_view_counts_visits_that_ended(con):
@@ -45,6 +49,8 @@ def test_period_view_counts_visits_that_ended(con):
     assert (a.advanced, a.lost, a.still_here, a.moved) == (5, 1, 1, 1)
     b = cell(table, "—", "Переговоры")  # d1 advanced, d2 advanced then (re-entry) lost, d3 still
     assert (b.advanced, b.lost, b.still_here) == (2, 1, 1)
+    c = cell(table, "—", "Коммерческое предложение")  # d1 and d4 went on to won, d2 went back to B
+    assert (c.reached, c.advanced, c.regressed, c.lost, c.conversion) == (3, 2, 1, 0, 1.0)
 
 
 def test_win_rates_and_scorecard(con):

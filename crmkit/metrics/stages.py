@@ -9,15 +9,10 @@ import pandas as pd
 from crmkit import stats
 from crmkit.db import query
 from crmkit.errors import CrmkitError
-from crmkit.metrics.core import Window, metric, window
+from crmkit.metrics.core import metric, window
 from crmkit.metrics.duration import stuck_deals
 
 OUTCOMES = ("advanced", "lost", "regressed", "moved", "still_here")
-
-
-def _stage_visits(con, span: Window, pipeline, owner, *columns) -> pd.DataFrame:
-    keys = ("pipeline", "position", "stage", "days", "is_current")
-    return query(con, "metrics/stage_visits", columns=keys + columns, **span.params(pipeline, owner))
 
 
 @metric(
@@ -27,28 +22,28 @@ def _stage_visits(con, span: Window, pipeline, owner, *columns) -> pd.DataFrame:
 )
 def stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     span = window(as_of, period_start)
-    visits = _stage_visits(con, span, pipeline, owner, "outcome")
+    stays = query(con, "metrics/stage_stays", **span.params(pipeline, owner))
     open_now = query(con, "metrics/open_deals", **span.params(pipeline, owner))
     wip = open_now.groupby(["pipeline", "stage"]).agg(
         size=("deal_id", "size"), sum=("amount", stats.money_total), currency=("currency", "first")
     )
     weeks = (span.as_of - span.period_start) / pd.Timedelta(days=7)
     rows = []
-    for (pipe, position, stage), part in visits.groupby(["pipeline", "position", "stage"], sort=True):
-        finished = part.loc[~part["is_current"], "days"]
+    for stay in stays.itertuples(index=False):
+        finished, current = np.sort(stay.finished_days), stay.current_days
+        days = np.concatenate([finished, current])
+        closed = np.arange(len(days)) < len(finished)
         q = stats.sample_quantiles(finished)
-        km = stats.survival_quantiles(part["days"], ~part["is_current"])
-        outcomes = part["outcome"].value_counts()
+        km = stats.survival_quantiles(days, closed)
         spread = np.percentile(finished, [10, 90]) if len(finished) else (np.nan, np.nan)
-        now = (
-            wip.loc[(pipe, stage)] if (pipe, stage) in wip.index else {"size": 0, "sum": 0.0, "currency": ""}
-        )
+        key = (stay.pipeline, stay.stage)
+        now = wip.loc[key] if key in wip.index else {"size": 0, "sum": 0.0, "currency": ""}
         rows.append(
             {
-                "pipeline": pipe,
-                "position": position,
-                "stage": stage,
-                "n": len(part),
+                "pipeline": stay.pipeline,
+                "position": stay.position,
+                "stage": stay.stage,
+                "n": len(days),
                 "n_finished": len(finished),
                 **q.columns("days"),
                 "mean_days": finished.mean() if len(finished) else np.nan,
@@ -61,8 +56,8 @@ def stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None)
                 "wip_amount": float(now["sum"]),
                 "currency": now["currency"],
                 "exits_per_week": len(finished) / weeks,
-                "days_total": float(part["days"].sum()),
-                **{outcome: int(outcomes.get(outcome, 0)) for outcome in OUTCOMES},
+                "days_total": float(days.sum()),
+                **{outcome: int(getattr(stay, outcome)) for outcome in OUTCOMES},
             }
         )
     table = pd.DataFrame(rows)
@@ -81,30 +76,28 @@ def stage_flow(con, *, as_of, period_start=None, pipeline=None, owner=None) -> p
 @metric("Median finished stay per manager and open stage, with CI and n (the manager × stage heatmap)")
 def manager_stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     span = window(as_of, period_start)
-    visits = _stage_visits(con, span, pipeline, None, "owner")  # the team's yardstick, then the owner
-    finished = visits[~visits["is_current"]]
+    stays = query(con, "metrics/manager_stage_stays", **span.params(pipeline, None))  # the team's yardstick
     open_now = query(con, "metrics/open_deals", **span.params(pipeline, None))
     wip = open_now.groupby(["pipeline", "stage", "owner"])["amount"].sum(min_count=1)
-    # the days alone go through each grouping: picking every visit's text columns for each
-    # group was a fifth of this table's time at a million deals
-    stages = ["pipeline", "position", "stage"]
-    team = {key: stats.sample_quantiles(days) for key, days in finished.groupby(stages, sort=True)["days"]}
-    rows = []
-    for (pipe, position, stage, name), days in finished.groupby([*stages, "owner"], sort=True)["days"]:
-        if owner and name != owner:
+    rows, yardstick = [], None
+    for stay in stays.itertuples(index=False):  # each stage's team row comes before its owners'
+        q = stats.sample_quantiles(stay.finished_days)
+        if stay.is_team:
+            yardstick = q
             continue
-        q, yardstick = stats.sample_quantiles(days), team[(pipe, position, stage)]
+        if owner and stay.owner != owner:
+            continue
         rows.append(
             {
-                "pipeline": pipe,
-                "position": position,
-                "stage": stage,
-                "owner": name,
+                "pipeline": stay.pipeline,
+                "position": stay.position,
+                "stage": stay.stage,
+                "owner": stay.owner,
                 "n": q.n,
                 **q.columns("days"),
                 "team_median_days": yardstick.median,
                 "ratio_to_team": q.median / yardstick.median if yardstick.median else np.nan,
-                "wip_amount": float(wip.get((pipe, stage, name), 0.0)),
+                "wip_amount": float(wip.get((stay.pipeline, stay.stage, stay.owner), 0.0)),
             }
         )
     return pd.DataFrame(rows)

@@ -1,14 +1,3 @@
--- The open stages of the pipelines in scope, in funnel order (an inbox before the funnel is not
--- one).
-with stages as (
-    select * from main.stages where kind = 'open' and not is_inbox
-),
-
-pipelines as (
-    select * from pipelines_named($pipeline::varchar)
-)
-
-select stages.pipeline_id, pipelines.pipeline, stages.stage_id, stages.name as stage, stages.position
-from stages
-inner join pipelines using (pipeline_id)
-order by stages.pipeline_id, stages.position
+-- The open stages of the pipelines in scope, in funnel order: funnel_stages.
+select * from funnel_stages($pipeline::varchar)
+order by pipeline_id, position

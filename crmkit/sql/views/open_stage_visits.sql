@@ -1,9 +1,10 @@
+-- params: as_of, period_start, pipeline, owner
 -- Stage visits of open stages entered in [period_start, as_of), one row each, with how the
 -- visit ended: advanced (a skip counts as passing), lost here, regressed, moved to another
 -- pipeline, or still here (censored at as_of). Visits (real stays only) and filters:
 -- stage_visits_in_scope.
 with intervals as (
-    select * from stage_visits_in_scope($as_of::timestamp, $pipeline::varchar, $owner::varchar)
+    select * from stage_visits_in_scope(as_of::timestamp, pipeline::varchar, owner::varchar)
 ),
 
 stages as (
@@ -35,7 +36,7 @@ visits as (
     left join stages as next_stage
         on next_stage.pipeline_id = intervals.next_pipeline_id
         and next_stage.stage_id = intervals.next_stage_id
-    where intervals.kind = 'open' and intervals.entered_at >= $period_start::timestamp
+    where intervals.kind = 'open' and intervals.entered_at >= period_start::timestamp
 )
 
 select * from visits  -- unordered: every reader groups (sorting 2 M rows at a million deals costs 1.6 s)
