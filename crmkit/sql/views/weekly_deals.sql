@@ -6,11 +6,21 @@ with deals as (
     select * from deals_in_scope(as_of::timestamp, pipeline::varchar, owner::varchar)
 ),
 
+firsts as (  -- an aggregate, not a window over every deal: a million deals share 2,000 clients
+    select
+        client,
+        min(created_at) as first_created_at
+    from deals
+    where client is not null
+    group by client
+),
+
 flagged as (
     select
-        *,
-        client is not null and created_at = min(created_at) over (partition by client) as is_first_of_client
+        deals.*,
+        deals.client is not null and deals.created_at = firsts.first_created_at as is_first_of_client
     from deals
+    left join firsts on firsts.client = deals.client
 ),
 
 localised as (
