@@ -98,9 +98,10 @@ def account_time_zone(con, time_zone: str | None = "") -> str:
 
 def group_rows(frame: pd.DataFrame, by: list[str], summarise: Callable) -> pd.DataFrame:
     """One row for everybody ("team") and one per value of each column in `by`."""
-    rows = [{"level": "team", "name": "—", **summarise(frame)}]
+    values = frame.drop(columns=by)  # the groups' text columns are not copied into every part
+    rows = [{"level": "team", "name": "—", **summarise(values)}]
     for column in by:
-        for name, part in frame.groupby(column, sort=True):
+        for name, part in values.groupby(frame[column], sort=True):
             rows.append({"level": column, "name": name, **summarise(part)})
     return pd.DataFrame(rows)
 

@@ -31,7 +31,7 @@ def won_cycle(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd
             "won_amount": stats.money_total(part["amount"]),
         }
 
-    return group_rows(won.assign(group=won["team"]), ["pipeline", "group", "owner"], summarise)
+    return group_rows(won.rename(columns={"team": "group"}), ["pipeline", "group", "owner"], summarise)
 
 
 def _won(con, span: Window, pipeline, owner) -> pd.DataFrame:
