@@ -209,7 +209,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Weeks run Monday–Sunday in {zone}. Under each value: the change from the week before, "
         "coloured only where it is beyond Poisson noise (p < 0.01); grey changes could be chance.",
         "Недели с понедельника по воскресенье, часовой пояс {zone}. Под значением — изменение к "
-        "прошлой неделе; цветом — только если оно выходит за пределы пуассоновского шума (p < 0.01), "
+        "прошлой неделе; цветом — только если оно выходит за пределы пуассоновского шума (p < 0,01), "
         "серые изменения могут быть случайностью.",
     ),
     "section_kpi_managers": ("Managers, last week", "Менеджеры за прошлую неделю"),
@@ -256,7 +256,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Beneath each value: the change from the week before; green or red only where it is "
         "beyond Poisson noise (p < 0.01), grey where it could be chance.",
         "Под значением — изменение к прошлой неделе; зелёным или красным — только если оно "
-        "выходит за пределы пуассоновского шума (p < 0.01), серым — если может быть случайным.",
+        "выходит за пределы пуассоновского шума (p < 0,01), серым — если может быть случайным.",
     ),
     "new_clients": ("New clients", "Новые клиенты"),
     "client_base": ("Client base", "Клиентская база"),
@@ -1045,7 +1045,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "Counts vary by chance even when nothing changes; a change is marked real when a "
             "conditional binomial test of the two weeks' counts gives p < 0.01.",
             "Количества колеблются случайно, даже когда ничего не изменилось; изменение "
-            "считается реальным, если условный биномиальный тест двух недель даёт p < 0.01.",
+            "считается реальным, если условный биномиальный тест двух недель даёт p < 0,01.",
         ),
         "Lead response time": (
             "From creation to the first outbound call, e-mail or meeting; unanswered "

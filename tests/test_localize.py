@@ -113,3 +113,15 @@ def test_the_crm_event_advice_groups_its_counts_in_both_languages():
     assert f"(26{NBSP}697 → 13{NBSP}942, p < 0.001)" in t("advice_fall", "ru", **fall)
     low = dict(name="Павел", now=11910.0, ratio=0.42, median=28270.0, p="p < 0.001")
     assert t("advice_low", "en", **low).startswith("Павел: 11,910 CRM events, 42% of the team median 28,270 ")
+
+
+def test_russian_texts_write_a_decimal_comma():
+    # A Russian client reads «p < 0,01», not "p < 0.01" (the weekly glossary and legends had it)
+    import re
+
+    from crmkit.i18n import GLOSSARY, LABELS
+
+    texts = [ru for _, ru in LABELS.values()]
+    texts += [ru for terms in GLOSSARY.values() for pair in terms.values() for ru in pair[1:]]
+    assert len(texts) > 500
+    assert [text for text in texts if re.search(r"\d\.\d", text)] == []
