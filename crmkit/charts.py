@@ -23,6 +23,9 @@ from crmkit.i18n import t
 from crmkit.stats import SMALL_N
 
 WIDTH = 640
+# Small multiples wrapped into rows each draw their own x axis (the scale stays shared): with one
+# axis per column, vega-lite draws it under every column of the last row, under empty cells too.
+EACH_CELL = "independent"
 _bundle_sent = False
 
 
@@ -401,7 +404,7 @@ def funnels(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
             y=alt.Y("stage:N", sort=stages, title=None, axis=alt.Axis(labelLimit=170)),
             x=alt.X(
                 "share:Q",
-                title=t("share_reached", lang),
+                title=None,  # the subtitle says what a bar is; under each of a dozen cells it is noise
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
@@ -424,6 +427,7 @@ def funnels(conversion: pd.DataFrame, lang: str = "en") -> alt.Chart:
         .facet(
             facet=alt.Facet("who:N", sort=order, title=None, header=alt.Header(labelFontSize=12)), columns=3
         )
+        .resolve_axis(x=EACH_CELL)
         .properties(
             title={
                 "text": t("funnels_title", lang),
@@ -484,6 +488,7 @@ def conversion_intervals(conversion: pd.DataFrame, lang: str = "en") -> alt.Char
             ),
             columns=3,
         )
+        .resolve_axis(x=EACH_CELL)
         .properties(
             title={
                 "text": t("conversion_title", lang),
@@ -855,6 +860,7 @@ def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en")
     return (
         alt.layer(line, data=data)
         .facet(facet=alt.Facet("name:N", title=None, header=alt.Header(labelFontSize=11)), columns=4)
+        .resolve_axis(x=EACH_CELL)
         .properties(title={"text": t("events_title", lang), "subtitle": t("events_subtitle", lang)})
     )
 
