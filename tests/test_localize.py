@@ -125,3 +125,18 @@ def test_russian_texts_write_a_decimal_comma():
     texts += [ru for terms in GLOSSARY.values() for pair in terms.values() for ru in pair[1:]]
     assert len(texts) > 500
     assert [text for text in texts if re.search(r"\d\.\d", text)] == []
+
+
+def test_a_share_rounding_to_none_or_all_says_so():
+    # The audit read "Negative amounts: 1 (0.0% of deals)": 1 of 3,002 is 0.033%, above zero
+    assert localize.number(1 / 3002, ".1%", "en") == f"<{NBSP}0.1%"
+    assert localize.number(1 / 3002, ".1%", "ru") == f"<{NBSP}0,1{NBSP}%"
+    assert localize.number(0.004, ".0%", "en") == f"<{NBSP}1%"  # 0.4% at whole percents
+    assert localize.number(0.0005, ".1%", "en") == f"<{NBSP}0.1%"  # 0.05% rounds half to even: 0.0%
+    assert localize.number(0.0012, ".1%", "en") == "0.1%"  # shown as it is
+    assert localize.number(0.0, ".1%", "en") == "0.0%"  # none is none
+    assert localize.number(3001 / 3002, ".1%", "ru") == f">{NBSP}99,9{NBSP}%"  # nor the rest as all
+    assert localize.number(0.996, ".0%", "en") == f">{NBSP}99%"
+    assert localize.number(1.0, ".1%", "en") == "100.0%"  # all is all
+    assert localize.number(0.9994, ".1%", "en") == "99.9%"
+    assert localize.number(0.001, "+.0%", "en") == "+0%"  # a change, not a share: as before
