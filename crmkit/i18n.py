@@ -1009,7 +1009,8 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "строку (текущий этап) и не входит в показатели этапов.",
         ),
         "Rejected row": (
-            "An input row not loaded, kept in `rejects` with its reason: rows read = loaded + rejected.",
+            "An input row not loaded, kept in the rejects table with its reason: rows read = loaded + "
+            "rejected.",
             "Входная строка, которая не загружена и сохранена в таблице отклонённых строк с "
             "причиной: прочитано = загружено + отклонено.",
         ),
