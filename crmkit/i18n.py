@@ -360,11 +360,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_series": ("Before and after", "До и после"),
     "section_series_text": (
-        "Monthly revenue; the line marks adoption on {date}. The first {ramp} month(s) after it are "
-        "left out of every estimate: the CRM starts empty while deals in progress are never entered. "
-        "The band is revenue as the model expects it without the CRM (95%).",
-        "Выручка по месяцам; линия — внедрение {date}. Первый месяц(ы) после него ({ramp}) не входят "
-        "в оценки: CRM начинается пустой, а сделки в работе в неё не заносятся. Полоса — выручка, какой "
+        "Monthly revenue; the line marks adoption on {date}. Every estimate leaves out {ramp:@month} of "
+        "ramp-up after it: the CRM starts empty while deals in progress are never entered. The band is "
+        "revenue as the model expects it without the CRM (95%).",
+        "Выручка по месяцам; линия — внедрение {date}; оценки не учитывают {ramp:@month} разгона после "
+        "него: CRM начинается пустой, а сделки в работе в неё не заносятся. Полоса — выручка, какой "
         "модель ожидает её без CRM (95 %).",
     ),
     "section_effect": ("Effect per metric", "Эффект по показателям"),

@@ -261,6 +261,8 @@ def _fmt(value, kind: str, lang: str = "en") -> str:
         return localize.number(int(value), ",", lang)
     if kind == "date":  # «19.10.2026» in Russian; ISO in English (no month/day ambiguity)
         return f"{pd.Timestamp(value):{'%d.%m.%Y' if lang == 'ru' else '%Y-%m-%d'}}"
+    if kind == "month":  # "May 2024", «май 2024»: not "2024-05", which a narrow column breaks at the hyphen
+        return localize.month(pd.Period(value, "M").to_timestamp(), lang)
     if kind == "p":
         return localize.p_value(value, lang)
     if kind == "check":  # a yes/no in any language
@@ -279,8 +281,8 @@ def table(
     highlight: dict[str, str] | None = None,
     sheet: str = "",
 ) -> HTML:
-    """An HTML table of `columns` (column -> kind: text/id/days/money/share/int/date/check). A column `X`
-    with `X_low` and `X_high` beside it shows its 95% interval under the value; rows resting on
+    """An HTML table of `columns` (column -> kind: text/id/days/money/share/int/date/month/check). A
+    column `X` with `X_low` and `X_high` beside it shows its 95% interval under the value; rows resting on
     fewer than 5 cases are greyed; `highlight` colours columns ("higher" or "lower" is better)
     from red to green by rank among the managers' rows. Every value is escaped. A table cut at
     `limit` rows with a `sheet` (a label key naming it) carries every row as data
@@ -291,7 +293,7 @@ def table(
     labels = LABELS
     shades = _shades(shown, highlight or {})
     head = "".join(
-        f"<th{'' if kind in ('text', 'label', 'id') else _NUM}>{_esc(t(c, lang) if c in labels else c)}</th>"
+        f"<th{'' if kind in _TEXT_KINDS else _NUM}>{_esc(t(c, lang) if c in labels else c)}</th>"
         for c, kind in columns.items()
     )
     body = []
@@ -310,7 +312,7 @@ def table(
                 text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'
             shade = shades.get((index, column))
             style = f' style="background:{shade}"' if shade else ""
-            css = {"text": "", "label": "", "id": "id"}.get(kind, "num")
+            css = kind if kind in ("id", "month") else "" if kind in _TEXT_KINDS else "num"
             cells.append(f'<td class="{css}"{style}>{text}</td>')
         body.append(f'<tr class="{"small-n" if small else ""}">{"".join(cells)}</tr>')
     more, full = "", None
@@ -330,6 +332,7 @@ def table(
 
 
 TABLE_MIME = "application/vnd.crmkit.table+json"
+_TEXT_KINDS = ("text", "label", "month", "id")  # set left, as words are; the others are numbers
 WIDE_COLUMNS = 9  # from this many columns a table prints a step smaller (print.css)
 
 

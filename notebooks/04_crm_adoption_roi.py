@@ -27,7 +27,7 @@ owner = ""  # a manager name or id; empty: the whole team
 lang = "en"  # report language: en or ru
 
 # %%
-from crmkit import adoption, charts, findings, metrics, report
+from crmkit import adoption, charts, findings, localize, metrics, report
 from crmkit.i18n import t
 
 ctx = report.open_report(
@@ -67,16 +67,16 @@ report.findings(findings.ranked(findings.adoption(effects, roi, goals, lang)), l
 # ## Before and after
 
 # %%
-report.section(ctx, "section_series", date=f"{spec.adoption_date:%Y-%m-%d}", ramp=spec.ramp_months)
+report.section(ctx, "section_series", date=localize.day(spec.adoption_date, lang), ramp=spec.ramp_months)
 
 # %%
 charts.adoption_series(series, spec.adoption_date, spec.currency, lang)
 
 # %%
 report.table(
-    series.assign(month=series["month"].astype(str)),
+    series,
     {
-        "month": "text",
+        "month": "month",
         "period": "label",
         "n_won": "int",
         "revenue": "money",

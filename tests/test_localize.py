@@ -140,3 +140,21 @@ def test_a_share_rounding_to_none_or_all_says_so():
     assert localize.number(1.0, ".1%", "en") == "100.0%"  # all is all
     assert localize.number(0.9994, ".1%", "en") == "99.9%"
     assert localize.number(0.001, "+.0%", "en") == "+0%"  # a change, not a share: as before
+
+
+def test_a_month_in_a_table_is_named_and_the_ramp_counted_in_words():
+    # Report 04's table wrote "2024-05", which its narrow column broke at the hyphen, and its text
+    # "the first 1 month(s)" («Первый месяц(ы) … (1)»)
+    import pandas as pd
+
+    from crmkit import report
+
+    frame = pd.DataFrame({"month": pd.period_range("2024-05", periods=2, freq="M"), "n": [3, 4]})
+    russian = report.table(frame, {"month": "month", "n": "int"}, "ru").data
+    assert "<th>Месяц</th>" in russian and '<td class="month">май 2024</td>' in russian  # set left, unbroken
+    assert '<td class="month">Jun 2024</td>' in report.table(frame, {"month": "month"}, "en").data
+    ramp = {"date": "1 мая 2025 г.", "ramp": 2}
+    assert f"2025 г.; оценки не учитывают 2{NBSP}месяца разгона после него" in t(
+        "section_series_text", "ru", **ramp
+    )
+    assert f"leaves out 1{NBSP}month of ramp-up" in t("section_series_text", "en", **{**ramp, "ramp": 1})
