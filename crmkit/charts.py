@@ -131,7 +131,7 @@ for _lang in localize.LANGS:
 
 
 MAX_WEEK_TICKS = 10
-WEEK_FORMAT = {"en": "%b %d", "ru": "%d.%m"}
+WEEK_FORMAT = {"en": "%b %-d", "ru": "%d.%m"}  # as the tables' weeks (localize.week)
 
 
 def _weeks_x(frame: pd.DataFrame, field: str, lang: str) -> alt.X:
@@ -140,7 +140,7 @@ def _weeks_x(frame: pd.DataFrame, field: str, lang: str) -> alt.X:
     mondays = sorted(pd.to_datetime(frame[field].dropna().unique()))
     step = max(1, -(-len(mondays) // MAX_WEEK_TICKS))
     ticks = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in mondays[::-1][::step][::-1]]
-    axis = alt.Axis(values=ticks, format=WEEK_FORMAT.get(lang, "%b %d"), labelAngle=0, grid=False)
+    axis = alt.Axis(values=ticks, format=WEEK_FORMAT.get(lang, "%b %-d"), labelAngle=0, grid=False)
     return alt.X(f"{field}:T", title=t("week_monday", lang), axis=axis)
 
 
@@ -845,7 +845,7 @@ def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en")
             x=alt.X(
                 "week:T",
                 title=None,
-                axis=alt.Axis(values=ends, format=WEEK_FORMAT.get(lang, "%b %d"), labelAngle=0, grid=False),
+                axis=alt.Axis(values=ends, format=WEEK_FORMAT.get(lang, "%b %-d"), labelAngle=0, grid=False),
             ),
             y=alt.Y("crm_events:Q", title=t("crm_events", lang)),
             color=alt.condition("datum.flagged", alt.value("#c62828"), alt.value("#8c8c8c")),

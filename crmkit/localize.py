@@ -127,6 +127,12 @@ def month(value, lang: str = "en") -> str:
     return format_date(value, "LLL y", locale=_locale(lang))
 
 
+def week(value, lang: str = "en") -> str:
+    """A week by its Monday, as a table's column: "Aug 31", «31.08» (the charts' week axis, d3's
+    `charts.WEEK_FORMAT`, writes them alike)."""
+    return format_date(value, "MMM d" if lang != "ru" else "dd.MM", locale=_locale(lang))
+
+
 def day(value, lang: str = "en", length: str = "medium") -> str:
     """A date: "Nov 3, 2025", «3 нояб. 2025 г.»; length "long": "November 3, 2025",
     «3 ноября 2025 г.»."""

@@ -448,7 +448,7 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
 def kpi_weeks(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
     """The team's KPI table as the seed has it: a row per block, a column per week."""
     team = kpi[kpi["level"] == "team"].sort_values("week")
-    head = [t("block", lang)] + [f"{w:%d.%m}" for w in team["week"]]
+    head = [t("block", lang)] + [localize.week(w, lang) for w in team["week"]]
     rows = [
         (t(block, lang), [_change_cell(row, block, kind, lang) for _, row in team.iterrows()])
         for block, kind in blocks.items()

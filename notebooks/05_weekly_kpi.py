@@ -29,7 +29,7 @@ drop = 0.3  # a fall in CRM events of this share or more can be flagged
 lang = "en"  # report language: en or ru
 
 # %%
-from crmkit import charts, findings, metrics, report
+from crmkit import charts, findings, localize, metrics, report
 
 ctx = report.open_report(db_path, as_of=as_of, pipeline=pipeline, owner=owner, lang=lang)
 options = {**ctx.filters, "time_zone": time_zone}
@@ -100,7 +100,7 @@ charts.weekly_trends(kpi, lang)
 # ## Managers
 
 # %%
-report.section(ctx, "section_kpi_managers", week=last_week)
+report.section(ctx, "section_kpi_managers", week=localize.day(kpi["week"].max(), lang))
 
 # %%
 report.kpi_managers(
@@ -121,7 +121,7 @@ report.kpi_managers(
 )
 
 # %%
-report.section(ctx, "section_daily", week=last_week)
+report.section(ctx, "section_daily", week=localize.day(kpi["week"].max(), lang))
 
 # %%
 report.table(

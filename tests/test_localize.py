@@ -158,3 +158,14 @@ def test_a_month_in_a_table_is_named_and_the_ramp_counted_in_words():
         "section_series_text", "ru", **ramp
     )
     assert f"leaves out 1{NBSP}month of ramp-up" in t("section_series_text", "en", **{**ramp, "ramp": 1})
+
+
+def test_a_week_is_headed_as_each_language_writes_a_day_and_month():
+    # The weekly table headed its English columns "07.09", the Russian way; its chart said "Sep 07"
+    import pandas as pd
+
+    from crmkit import charts
+
+    monday = pd.Timestamp("2026-09-07")
+    assert (localize.week(monday, "en"), localize.week(monday, "ru")) == ("Sep 7", "07.09")
+    assert charts.WEEK_FORMAT == {"en": "%b %-d", "ru": "%d.%m"}  # d3's words for the same
