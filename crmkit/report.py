@@ -292,6 +292,7 @@ def table(
     shown = frame if limit is None else frame.head(limit)
     labels = LABELS
     shades = _shades(shown, highlight or {})
+    classes = {column: _cell_class(kind, shown[column]) for column, kind in columns.items()}
     head = "".join(
         f"<th{'' if kind in _TEXT_KINDS else _NUM}>{_esc(t(c, lang) if c in labels else c)}</th>"
         for c, kind in columns.items()
@@ -312,8 +313,7 @@ def table(
                 text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'
             shade = shades.get((index, column))
             style = f' style="background:{shade}"' if shade else ""
-            css = kind if kind in ("id", "month") else "" if kind in _TEXT_KINDS else "num"
-            cells.append(f'<td class="{css}"{style}>{text}</td>')
+            cells.append(f'<td class="{classes[column]}"{style}>{text}</td>')
         body.append(f'<tr class="{"small-n" if small else ""}">{"".join(cells)}</tr>')
     more, full = "", None
     if limit is not None and len(frame) > limit:
@@ -331,8 +331,20 @@ def table(
     return TableBlock(page + more + note, full)
 
 
+def _cell_class(kind: str, values: pd.Series) -> str:
+    """A column's cells: numbers set right; ids and months unbroken; a text column of short words
+    (names) unbroken too (a manager's name broken in two doubled every row of the daily table),
+    while longer text (deal titles) may wrap."""
+    if kind in ("id", "month"):
+        return kind
+    if kind == "text" and values.astype(str).str.len().max() <= SHORT_TEXT:
+        return "short"
+    return "" if kind in _TEXT_KINDS else "num"
+
+
 TABLE_MIME = "application/vnd.crmkit.table+json"
 _TEXT_KINDS = ("text", "label", "month", "id")  # set left, as words are; the others are numbers
+SHORT_TEXT = 20  # characters: a text column no longer than this is kept on one line
 WIDE_COLUMNS = 9  # from this many columns a table prints a step smaller (print.css)
 
 

@@ -169,3 +169,15 @@ def test_a_week_is_headed_as_each_language_writes_a_day_and_month():
     monday = pd.Timestamp("2026-09-07")
     assert (localize.week(monday, "en"), localize.week(monday, "ru")) == ("Sep 7", "07.09")
     assert charts.WEEK_FORMAT == {"en": "%b %-d", "ru": "%d.%m"}  # d3's words for the same
+
+
+def test_a_column_of_names_stays_on_one_line_and_long_titles_may_wrap():
+    # Report 05's daily table broke every manager's name in two, doubling each of its 70 rows
+    import pandas as pd
+
+    from crmkit import report
+
+    title = "ООО «Уралмаш-Сервис-70» — сервисный контракт"
+    frame = pd.DataFrame({"owner": ["Алексей Лебедев"], "title": [title]})
+    html = report.table(frame, {"owner": "text", "title": "text"}, "ru").data
+    assert '<td class="short">Алексей Лебедев</td>' in html and '<td class="">ООО' in html
