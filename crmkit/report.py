@@ -310,7 +310,7 @@ def table(
             text = _esc(_level_label(row, column, lang) or shown)
             if f"{column}_low" in row and _fmt(row[column], kind, lang) != "—":
                 low, high = _fmt(row[f"{column}_low"], kind, lang), _fmt(row[f"{column}_high"], kind, lang)
-                text += f'<br><span class="ci">{_esc(low)}–{_esc(high)}</span>'
+                text += f'<br><span class="ci">{_esc(_interval(low, high))}</span>'
             shade = shades.get((index, column))
             style = f' style="background:{shade}"' if shade else ""
             cells.append(f'<td class="{classes[column]}"{style}>{text}</td>')
@@ -329,6 +329,18 @@ def table(
     page = f'<table class="crmkit-table{wide}"><thead><tr>{head}</tr></thead>'
     page += f"<tbody>{''.join(body)}</tbody></table>"
     return TableBlock(page + more + note, full)
+
+
+def _interval(low: str, high: str) -> str:
+    """An interval under its value; a bound the sample is too small to give is left open: a median
+    of 9 stays reads "≤ 39.9" (below it with 95% confidence), not "—–39.9"."""
+    if low == "—" and high == "—":
+        return "—"
+    if low == "—":
+        return f"≤\u00a0{high}"
+    if high == "—":
+        return f"≥\u00a0{low}"
+    return f"{low}–{high}"
 
 
 def _cell_class(kind: str, values: pd.Series) -> str:

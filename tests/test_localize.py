@@ -2,6 +2,7 @@
 by hand from a Russian and an English style guide; and the same locale handed to Vega."""
 
 import datetime
+import re
 
 import pytest
 
@@ -117,8 +118,6 @@ def test_the_crm_event_advice_groups_its_counts_in_both_languages():
 
 def test_russian_texts_write_a_decimal_comma():
     # A Russian client reads «p < 0,01», not "p < 0.01" (the weekly glossary and legends had it)
-    import re
-
     from crmkit.i18n import GLOSSARY, LABELS
 
     texts = [ru for _, ru in LABELS.values()]
@@ -181,3 +180,18 @@ def test_a_column_of_names_stays_on_one_line_and_long_titles_may_wrap():
     frame = pd.DataFrame({"owner": ["Алексей Лебедев"], "title": [title]})
     html = report.table(frame, {"owner": "text", "title": "text"}, "ru").data
     assert '<td class="short">Алексей Лебедев</td>' in html and '<td class="">ООО' in html
+
+
+def test_an_interval_with_a_bound_the_sample_cannot_give_is_left_open():
+    # A quartile of 9 won deals read «—–39,9» under its value: its lower bound needs more deals
+    import numpy as np
+    import pandas as pd
+
+    from crmkit import report
+
+    nan = np.nan
+    frame = pd.DataFrame({"m": [35.0, 10.0, 5.0, 7.0]}).assign(
+        m_low=[nan, 8.0, nan, 6.0], m_high=[39.9, nan, nan, 8.5]
+    )
+    cells = re.findall(r'<span class="ci">(.*?)</span>', report.table(frame, {"m": "days"}, "ru").data)
+    assert cells == [f"≤{NBSP}39,9", f"≥{NBSP}8,0", "—", "6,0–8,5"]
