@@ -30,7 +30,7 @@ def stage_durations(con, *, as_of, period_start=None, pipeline=None, owner=None)
     weeks = (span.as_of - span.period_start) / pd.Timedelta(days=7)
     rows = []
     for stay in stays.itertuples(index=False):
-        finished, current = np.sort(stay.finished_days), stay.current_days
+        finished, current = stay.finished_days, stay.current_days
         days = np.concatenate([finished, current])
         closed = np.arange(len(days)) < len(finished)
         q = stats.sample_quantiles(finished)
@@ -81,12 +81,12 @@ def manager_stage_durations(con, *, as_of, period_start=None, pipeline=None, own
     wip = open_now.groupby(["pipeline", "stage", "owner"])["amount"].sum(min_count=1)
     rows, yardstick = [], None
     for stay in stays.itertuples(index=False):  # each stage's team row comes before its owners'
-        q = stats.sample_quantiles(stay.finished_days)
         if stay.is_team:
-            yardstick = q
+            yardstick = stats.sample_quantiles(stay.finished_days)
             continue
         if owner and stay.owner != owner:
             continue
+        q = stats.sample_quantiles(stay.finished_days)
         rows.append(
             {
                 "pipeline": stay.pipeline,
