@@ -309,8 +309,7 @@ def table(
                 shown = t(MARKERS[shown], lang)
             text = _esc(_level_label(row, column, lang) or shown)
             if f"{column}_low" in row and _fmt(row[column], kind, lang) != "—":
-                low, high = _fmt(row[f"{column}_low"], kind, lang), _fmt(row[f"{column}_high"], kind, lang)
-                text += f'<br><span class="ci">{_esc(_interval(low, high))}</span>'
+                text += f'<br><span class="ci">{_esc(_interval(row, column, kind, lang))}</span>'
             shade = shades.get((index, column))
             style = f' style="background:{shade}"' if shade else ""
             cells.append(f'<td class="{classes[column]}"{style}>{text}</td>')
@@ -331,9 +330,11 @@ def table(
     return TableBlock(page + more + note, full)
 
 
-def _interval(low: str, high: str) -> str:
-    """An interval under its value; a bound the sample is too small to give is left open: a median
-    of 9 stays reads "≤ 39.9" (below it with 95% confidence), not "—–39.9"."""
+def _interval(row: pd.Series, column: str, kind: str, lang: str) -> str:
+    """The 95% interval of `column` (its `_low` and `_high`) under its value; a bound the sample is
+    too small to give is left open: a median of 9 stays reads "≤ 39.9" (below it with 95%
+    confidence), not "—–39.9"."""
+    low, high = (_fmt(row[f"{column}_{end}"], kind, lang) for end in ("low", "high"))
     if low == "—" and high == "—":
         return "—"
     if low == "—":
@@ -455,7 +456,7 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
                     continue
                 row = match.iloc[0]
                 small = " small-n" if row["n"] < SMALL_N else ""
-                interval = f"{_fmt(row[value + '_low'], kind, lang)}–{_fmt(row[value + '_high'], kind, lang)}"
+                interval = _interval(row, value, kind, lang)
                 cells.append(
                     f'<td class="num{small}">{_esc(_fmt(row[value], kind, lang))}<br>'
                     f'<span class="ci">{_esc(interval)} · n={int(row["n"])}</span></td>'

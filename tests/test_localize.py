@@ -195,3 +195,7 @@ def test_an_interval_with_a_bound_the_sample_cannot_give_is_left_open():
     )
     cells = re.findall(r'<span class="ci">(.*?)</span>', report.table(frame, {"m": "days"}, "ru").data)
     assert cells == [f"≤{NBSP}39,9", f"≥{NBSP}8,0", "—", "6,0–8,5"]
+    # the per-stage matrix (manager × stage) writes its intervals the same way
+    stages = frame.assign(pipeline="P", stage=["A", "B", "C", "D"], position=[1, 2, 3, 4], name="Анна", n=9)
+    cells = re.findall(r'<span class="ci">(.*?) · n=9</span>', report.matrix(stages, "m", "days", "ru").data)
+    assert cells == [f"≤{NBSP}39,9", f"≥{NBSP}8,0", "—", "6,0–8,5"]
