@@ -69,10 +69,11 @@ def number(value, spec: str = ",", lang: str = "en") -> str:
         text = _babel_number(value, match, lang)
         share, step = match["kind"] == "%" and not match["sign"], 10.0 ** -int(match["digits"] or 0) / 100
         # a share that rounds to none or to all is neither: 1 deal in 3,002 is "< 0.1%" of them, not
-        # "0.0%", and the other 3,001 are "> 99.9%", not "100.0%"
-        if share and 0 < value and text == _babel_number(0.0, match, lang):
+        # "0.0%", and the other 3,001 are "> 99.9%", not "100.0%" (only a share within a step of
+        # either end can: the others are not formatted again)
+        if share and 0 < value < step and text == _babel_number(0.0, match, lang):
             text = "<\u00a0" + _babel_number(step, match, lang)
-        elif share and value < 1 and text == _babel_number(1.0, match, lang):
+        elif share and 1 - step < value < 1 and text == _babel_number(1.0, match, lang):
             text = ">\u00a0" + _babel_number(1 - step, match, lang)
     if not noun:
         return text
