@@ -55,6 +55,9 @@ def plural(count: float, noun: str, lang: str = "en") -> str:
     return english[0 if category == "one" else 1]
 
 
+NOISE = 1e-9  # a share this close to 0 or 1 is that end, not a sliver of it: floating-point residue
+
+
 def number(value, spec: str = ",", lang: str = "en") -> str:
     """`value` formatted by a Python format spec (`,`, `.1f`, `.0%`, `+.0%`, `,.0f`) in the
     language's digits, separators and percent sign; a spec ending `@noun` adds the noun in the
@@ -71,9 +74,9 @@ def number(value, spec: str = ",", lang: str = "en") -> str:
         # a share that rounds to none or to all is neither: 1 deal in 3,002 is "< 0.1%" of them, not
         # "0.0%", and the other 3,001 are "> 99.9%", not "100.0%" (only a share within a step of
         # either end can: the others are not formatted again)
-        if share and 0 < value < step and text == _babel_number(0.0, match, lang):
+        if share and NOISE < value < step and text == _babel_number(0.0, match, lang):
             text = "<\u00a0" + _babel_number(step, match, lang)
-        elif share and 1 - step < value < 1 and text == _babel_number(1.0, match, lang):
+        elif share and 1 - step < value < 1 - NOISE and text == _babel_number(1.0, match, lang):
             text = ">\u00a0" + _babel_number(1 - step, match, lang)
     if not noun:
         return text

@@ -32,7 +32,9 @@ def wilson(successes: int, trials: int) -> tuple[float, float]:
     if trials == 0:
         return (np.nan, np.nan)
     low, high = proportion_confint(successes, trials, alpha=1 - CONFIDENCE, method="wilson")
-    return float(low), float(high)
+    # at 0 or n successes the bound is exactly 0 or 1; statsmodels gives 1 - 2e-16, which a report
+    # would then call "> 99.9%"
+    return (0.0 if successes == 0 else float(low)), (1.0 if successes == trials else float(high))
 
 
 @dataclass(frozen=True)

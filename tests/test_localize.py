@@ -138,6 +138,10 @@ def test_a_share_rounding_to_none_or_all_says_so():
     assert localize.number(0.996, ".0%", "en") == f">{NBSP}99%"
     assert localize.number(1.0, ".1%", "en") == "100.0%"  # all is all
     assert localize.number(0.9994, ".1%", "en") == "99.9%"
+    # floating-point residue is not a share: a Wilson bound of 28 in 28 came out 1 - 2e-16 and read
+    # «87,9 %–> 99,9 %» in report 03
+    assert localize.number(1 - 2e-16, ".1%", "ru") == f"100,0{NBSP}%"
+    assert localize.number(1e-17, ".1%", "en") == "0.0%"
     assert localize.number(0.001, "+.0%", "en") == "+0%"  # a change, not a share: as before
 
 

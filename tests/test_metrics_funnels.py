@@ -137,6 +137,10 @@ def test_shrinkage_keeps_one_lucky_deal_off_the_top():
 def test_wilson_against_newcombe_1998():
     # Newcombe, Statistics in Medicine 17:857 (1998), Table I: 81/263 -> 0.2553 to 0.3662
     assert stats.wilson(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+    # Newcombe's 0/10 -> 0 to 0.2775 and 10/10 -> 0.7225 to 1: those ends exactly (statsmodels gives
+    # 1 - 1e-16, which a report wrote "> 99.9%")
+    assert stats.wilson(0, 10)[0] == 0.0 and stats.wilson(10, 10)[1] == 1.0
+    assert stats.wilson(10, 10)[0] == pytest.approx(0.7225, abs=1e-4)
 
 
 def test_kaplan_meier_median_against_freireich_6mp():
