@@ -24,6 +24,7 @@ from crmkit import __version__, charts, localize, report
 from crmkit.db import query
 from crmkit.errors import CrmkitError
 from crmkit.i18n import GLOSSARY, TERMS, t
+from crmkit.inert import css_string, spreadsheet_text
 from crmkit.render import TEMPLATES, execute, export_html, notebooks
 
 SUMMARY_ITEMS = 10
@@ -352,6 +353,11 @@ def _write_workbook(sheets: dict, target: Path, lang: str) -> None:
                 pd.Timestamp(v).to_pydatetime() if kind == "date" and v is not None else v
                 for v, kind in zip(row, data["kinds"], strict=True)
             ])  # fmt: skip
+        for line in sheet.iter_rows():
+            for cell in line:  # CRM text is a string cell, never a formula
+                if isinstance(cell.value, str):
+                    cell.value = spreadsheet_text(cell.value)
+                    cell.data_type = "s"
         for index, kind in enumerate(data["kinds"], 1):
             letter = get_column_letter(index)
             sample = [str(data["headers"][index - 1])] + [str(r[index - 1] or "") for r in data["rows"][:200]]
@@ -373,8 +379,19 @@ def _write_workbook(sheets: dict, target: Path, lang: str) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _css_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+def _inline_only():
+    """WeasyPrint's fetcher for the bundle: it serves the document's own inline resources (`data:`
+    URLs: the logo, fonts and images the stylesheets embed) and refuses every other address —
+    file:, http:, https: — so no text in the document can read a local file or call a server."""
+    from weasyprint.urls import URLFetcher
+
+    class InlineOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if not url.startswith("data:"):
+                raise ValueError(f"not fetched: the PDF embeds only its own inline resources ({url[:40]})")
+            return super().fetch(url, headers)
+
+    return InlineOnly(allowed_protocols=("data",), allow_redirects=False)
 
 
 def _write_pdf(blocks: list[str], target: Path, *, client: str, stamp: str, title: str, lang: str) -> None:
@@ -388,10 +405,10 @@ def _write_pdf(blocks: list[str], target: Path, *, client: str, stamp: str, titl
     page = (
         "@page { size: A4; margin: 16mm 14mm 16mm 14mm;"
         " font-family: Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif;"
-        f" @top-left {{ content: {_css_string(client)}; font-size: 8pt; color: #777; }}"
-        f" @top-right {{ content: {_css_string(t('bundle_title', lang) + ' · ' + stamp)}; font-size: 8pt;"
+        f" @top-left {{ content: {css_string(client)}; font-size: 8pt; color: #777; }}"
+        f" @top-right {{ content: {css_string(t('bundle_title', lang) + ' · ' + stamp)}; font-size: 8pt;"
         " color: #777; }"
-        f" @bottom-right {{ content: {_css_string(t('page', lang))} ' ' counter(page) ' / ' counter(pages);"
+        f" @bottom-right {{ content: {css_string(t('page', lang))} ' ' counter(page) ' / ' counter(pages);"
         " font-size: 8pt; color: #777; } }"
         " @page :first { @top-left { content: none; } @top-right { content: none; } }"
     )
@@ -403,7 +420,7 @@ def _write_pdf(blocks: list[str], target: Path, *, client: str, stamp: str, titl
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     try:
-        HTML(string=document).write_pdf(partial)
+        HTML(string=document, url_fetcher=_inline_only()).write_pdf(partial)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)

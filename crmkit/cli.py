@@ -190,18 +190,15 @@ def cmd_metrics(args) -> int:
     return 0
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def spreadsheet_safe(frame):
-    """Text cells a spreadsheet would run as formulas (`=HYPERLINK(…)` as a deal title) get a
-    leading apostrophe, as OWASP advises for CSV files; numbers are left as they are."""
+    """Text cells a spreadsheet would run as formulas get a leading apostrophe (inert.spreadsheet_text);
+    numbers are left as they are."""
+    from crmkit.inert import spreadsheet_text
+
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or str(out[column].dtype).startswith(("string", "str")):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
-            )
+            out[column] = out[column].map(spreadsheet_text)
     return out
 
 

@@ -16,6 +16,7 @@ from crmkit import __version__, charts, localize, metrics
 from crmkit.db import connect, pin, query
 from crmkit.findings import Finding, main_currency  # noqa: F401 (notebooks call report.main_currency)
 from crmkit.i18n import GLOSSARY, LABELS, TERMS, t
+from crmkit.inert import css_string
 from crmkit.metrics.core import account_time_zone, data_end
 from crmkit.stats import SMALL_N
 
@@ -128,15 +129,10 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
 def page_stamp(title: str, stamp: str) -> str:
     """The report's title and its window on every printed page (CSS page margin boxes, which
     browsers print instead of their own date-and-path header)."""
-
-    def css(text: str) -> str:  # a CSS string; `<` escaped too, so no CRM text can close the style
-        kept = " .,:;()«»—–-"
-        return '"' + "".join(c if c.isalnum() or c in kept else f"\\{ord(c):x} " for c in text) + '"'
-
     small = "font-size: 8pt; color: #777;"
     return (
-        f"<style>@page {{ @top-left {{ content: {css(title)}; {small} }}"
-        f" @top-right {{ content: {css(stamp)}; {small} }}"
+        f"<style>@page {{ @top-left {{ content: {css_string(title)}; {small} }}"
+        f" @top-right {{ content: {css_string(stamp)}; {small} }}"
         f" @bottom-right {{ content: counter(page) ' / ' counter(pages); {small} }} }}</style>"
     )
 

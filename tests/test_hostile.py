@@ -18,6 +18,7 @@ from crmkit import charts, cli, render, report
 from crmkit.db import connect
 from crmkit.errors import CrmkitError
 from crmkit.importers import load
+from crmkit.inert import FORMULA_STARTS
 from crmkit.paths import NOTEBOOKS_DIR
 from tests.conftest import write_tables
 from tests.fixtures.scenarios import AS_OF, PERIOD_START, SCENARIOS
@@ -141,7 +142,7 @@ def test_any_crm_string_is_inert_in_html_json_and_csv(text):
     frame = pd.DataFrame({"owner": [text], "n": [3], "share": [0.5]})
     safe = cli.spreadsheet_safe(frame)
     cell = safe["owner"].iloc[0]
-    assert cell == ("'" + text if text.startswith(cli.FORMULA_STARTS) else text)
+    assert cell == ("'" + text if text.startswith(FORMULA_STARTS) else text)
 
 
 def test_metrics_csv_neutralises_formulas(make_db, tmp_path):
