@@ -67,7 +67,7 @@ def cmd_pull(args) -> int:
     from rich.progress import Progress, TextColumn
 
     from crmkit.pull import CRMS
-    from crmkit.pull.base import FOLDER
+    from crmkit.pull.base import FOLDER, Limits
 
     with Progress(TextColumn("{task.description}"), transient=False) as bar:
         tasks: dict[str, int] = {}
@@ -82,7 +82,8 @@ def cmd_pull(args) -> int:
         if not args.base_url and args.crm in ("amocrm", "bitrix24", "salesforce"):
             raise CrmkitError(f"{args.crm} needs --base-url: the account's own address")
         since, last_load = _pull_cursor(args.db, args.crm) if args.load else (FOLDER, 0)
-        pulled = CRMS[args.crm].run(args.out, args.base_url, progress=progress, since=since)
+        limits = Limits(max_pages=args.max_pages)
+        pulled = CRMS[args.crm].run(args.out, args.base_url, progress=progress, since=since, limits=limits)
     since = ""
     if pulled.since is not None:
         since = datetime.fromtimestamp(pulled.since, UTC).strftime("%Y-%m-%d %H:%M")
@@ -401,6 +402,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--load", action="store_true", help="then load what was pulled into --db")
     p.add_argument("--db", type=Path, default=DEFAULT_DB)
     p.add_argument("--tz", default="UTC", help="the account's time zone (days and weeks are cut in it)")
+    p.add_argument(
+        "--max-pages",
+        type=positive_int,
+        default=20_000,
+        help="pages of one list a pull asks for at most (default 20,000: 5 million amoCRM leads)",
+    )
     p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser("schedule", help="cron lines for the Monday KPI table and the monthly reports")

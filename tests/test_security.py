@@ -3,8 +3,10 @@ inert in the PDF and the workbook; a pull sends its secret only to the account's
 whatever the server does and says what went wrong in one line; cron lines run nothing but crmkit;
 a mapping reads its own file's columns and nothing else."""
 
+import json
 import re
 import threading
+import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,7 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit import bundle
+from crmkit.errors import CrmkitError
 from crmkit.inert import FORMULA_STARTS
+from crmkit.pull import amocrm, base, salesforce
+from tests.fixtures.hostile_api import HostileApi
 
 MARKUP = "<>&\"'/=+-@!;(){}\\\n\t\r abcstylelinkimgsrchrefHYPERLINK:"
 HOSTILE = st.text(alphabet=MARKUP + "\u2028", min_size=1, max_size=60)
@@ -155,3 +160,202 @@ def test_any_string_is_a_string_cell_in_the_workbook(tmp_path_factory, text):
     (_, value), = [cell for cell in _cells(target)[2:] if cell[0] == "s"]
     expected = "'" + text if text.startswith(FORMULA_STARTS) else text
     assert value == expected.replace("\r", "\n")  # XML reads a bare CR as a line end
+
+
+# --- pulling from an API ------------------------------------------------------------------------
+
+PIPELINES = "/api/v4/leads/pipelines"  # the first list an amoCRM pull asks for
+JSON = {"Content-Type": "application/hal+json"}
+
+
+def _page(next_href: str | None = None) -> bytes:
+    page = {"_embedded": {"pipelines": []}}
+    if next_href:
+        page["_links"] = {"next": {"href": next_href}}
+    return json.dumps(page).encode()
+
+
+@pytest.fixture
+def hostile(monkeypatch):
+    monkeypatch.setattr(amocrm, "PER_SECOND", 1000)
+    monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN", "token-a")
+    with HostileApi() as server:
+        yield server
+
+
+def _pull(server, out: Path, **limits) -> Path:
+    return amocrm.run(out, server.base_url, limits=base.Limits(**limits)).folder
+
+
+def test_the_token_never_follows_a_next_link_to_another_host(hostile, recorder, tmp_path):
+    hostile.answers[PIPELINES] = (200, JSON, _page(f"{recorder.url}/steal?page=2"))
+    with pytest.raises(CrmkitError, match=r"points to http://127\.0\.0\.1:\d+, not to the account's .*refus"):
+        _pull(hostile, tmp_path / "raw")
+    assert recorder.hits == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_elsewhere_is_refused_and_one_at_home_followed(hostile, recorder, tmp_path, status):
+    hostile.answers[PIPELINES] = (status, {"Location": f"{recorder.url}/steal"}, b"")
+    with pytest.raises(CrmkitError, match="redirects: its Location points to .*refused"):
+        _pull(hostile, tmp_path / "raw")
+    assert recorder.hits == []
+    # the same redirect to the account's own host is followed, with the token
+    hostile.answers[PIPELINES] = (status, {"Location": "/moved/pipelines"}, b"")
+    hostile.answers["/moved/pipelines"] = (200, JSON, _page())
+    hostile.answers["/api/v4/users"] = (204, {}, b"")
+    for path in ("/api/v4/leads", "/api/v4/events", "/api/v4/tasks", "/api/v4/leads/notes"):
+        hostile.answers[path] = (204, {}, b"")
+    folder = _pull(hostile, tmp_path / "raw2")
+    assert json.loads((folder / "pipelines-0001.json").read_text()) == {"_embedded": {"pipelines": []}}
+    assert ("/moved/pipelines", "Bearer token-a") in hostile.requests
+
+
+def test_salesforce_next_records_url_elsewhere_is_refused(recorder, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRMKIT_SALESFORCE_TOKEN", "sf-token")
+    with HostileApi() as org:
+        query = f"/services/data/{salesforce.VERSION}/query"
+        page = {"done": False, "records": [], "nextRecordsUrl": f"{recorder.url}{query}/01g-2"}
+        org.answers[query] = (200, {"Content-Type": "application/json"}, json.dumps(page).encode())
+        with pytest.raises(CrmkitError, match="refused"):
+            salesforce.run(tmp_path / "raw", org.base_url)
+    assert recorder.hits == []
+
+
+def test_a_next_link_to_the_same_page_ends_the_pull(hostile, tmp_path):
+    hostile.answers[PIPELINES] = (200, JSON, _page(f"{hostile.base_url}{PIPELINES}?page=1"))
+    started = time.monotonic()
+    with pytest.raises(CrmkitError, match="the next page is one already pulled"):
+        _pull(hostile, tmp_path / "raw")
+    assert len(hostile.requests) == 2 and time.monotonic() - started < 5  # page 1, then the same page 1
+
+
+def test_a_resource_past_its_page_limit_ends_the_pull(hostile, tmp_path):
+    """An endless list: each page links to the next, forever. Stopped at the limit, and named."""
+
+    def endless(query):
+        number = int(query.get("page", ["1"])[0])
+        return 200, JSON, _page(f"{hostile.base_url}{PIPELINES}?page={number + 1}")
+
+    hostile.answers[PIPELINES] = endless
+    with pytest.raises(CrmkitError, match=r"pipelines has more than 3 pages; .*raise --max-pages"):
+        _pull(hostile, tmp_path / "raw", max_pages=3)
+    assert len(hostile.requests) == 3
+    assert len(list((tmp_path / "raw" / ".partial").glob("pipelines-*.json"))) == 3  # kept, to resume
+
+
+def test_a_body_that_trickles_is_stopped_at_the_deadline(hostile, tmp_path):
+    hostile.pause = 0.4  # a byte every 0.4 s: each read is quick, the whole answer never comes
+    hostile.answers[PIPELINES] = (200, JSON, [bytes([b]) for b in _page()])
+    started = time.monotonic()
+    with pytest.raises(CrmkitError, match=r"took over 1 s to answer \(\d+ bytes so far\)"):
+        _pull(hostile, tmp_path / "raw", deadline=1.0)
+    assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("wait", ["99999999", "inf", "nan", "-inf", "soon"])
+def test_a_retry_after_beyond_reason_fails_saying_what_the_server_asked(hostile, tmp_path, wait):
+    hostile.answers[PIPELINES] = (429, {"Retry-After": wait}, b"")
+    started = time.monotonic()
+    with pytest.raises(CrmkitError, match=rf"asks to wait '{wait}' \(Retry-After\), beyond the 10 minutes"):
+        _pull(hostile, tmp_path / "raw")
+    assert time.monotonic() - started < 3 and len(hostile.requests) == 1
+
+
+def test_a_retry_after_within_reason_is_waited_for(hostile, tmp_path):
+    hostile.answers[PIPELINES] = (429, {"Retry-After": "0.2"}, b"")
+    with pytest.raises(CrmkitError, match=r"still answers HTTP 429 after 6 tries"):
+        _pull(hostile, tmp_path / "raw")
+    assert len(hostile.requests) == 6  # tried, waited 0.2 s, tried again: six times in all
+
+
+def _quiet_lists(server) -> None:
+    """Every amoCRM list after the pipelines answers 'nothing here' (204)."""
+    for path in ("/api/v4/users", "/api/v4/leads", "/api/v4/events", "/api/v4/tasks", "/api/v4/leads/notes"):
+        server.answers[path] = (204, {}, b"")
+
+
+def test_a_half_pull_of_another_account_is_begun_anew_not_resumed(hostile, tmp_path, monkeypatch):
+    """Account A's pull stops after its first page, its next link kept. Resumed with account B's
+    token, B's secret would go to A's saved link and A's and B's pages would share one folder: the
+    half-pull is begun anew instead."""
+    raw = tmp_path / "raw"
+    hostile.answers[PIPELINES] = lambda query: (
+        (200, JSON, _page(f"{hostile.base_url}{PIPELINES}?page=2")) if "page" not in query
+        else (429, {"Retry-After": "99999999"}, b"")
+    )  # fmt: skip
+    with pytest.raises(CrmkitError, match="Retry-After"):
+        _pull(hostile, raw)
+    saved = json.loads((raw / ".partial" / "state.json").read_text())
+    assert saved["next"]["pipelines"].endswith("page=2") and "token-a" not in json.dumps(saved)
+    monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN", "token-b")
+    hostile.answers[PIPELINES] = (200, JSON, _page())
+    _quiet_lists(hostile)
+    before = len(hostile.requests)
+    folder = _pull(hostile, raw)
+    asked_by_b = [path for path, auth in hostile.requests[before:] if auth == "Bearer token-b"]
+    assert asked_by_b[0] == PIPELINES and not any("page=2" in path for path in asked_by_b)
+    assert sorted(p.name for p in folder.glob("pipelines-*")) == ["pipelines-0001.json"]  # B's page only
+
+
+def test_the_same_accounts_half_pull_resumes(hostile, tmp_path):
+    raw = tmp_path / "raw"
+    first = (200, JSON, _page(f"{hostile.base_url}{PIPELINES}?page=2"))
+    answers = iter([first, (429, {"Retry-After": "1e9"}, b"")])
+    hostile.answers[PIPELINES] = lambda query: next(answers, (200, JSON, _page()))
+    with pytest.raises(CrmkitError):
+        _pull(hostile, raw)
+    _quiet_lists(hostile)
+    folder = _pull(hostile, raw)
+    assert hostile.requests[2][0] == f"{PIPELINES}?page=2"  # resumed at the saved next page
+    assert len(list(folder.glob("pipelines-*"))) == 2
+
+
+def test_a_raw_folder_of_one_account_refuses_another(hostile, tmp_path):
+    hostile.answers[PIPELINES] = (200, JSON, _page())
+    _quiet_lists(hostile)
+    raw = tmp_path / "raw"
+    _pull(hostile, raw)
+    other = hostile.base_url.replace("127.0.0.1", "localhost")  # the same server, another account's address
+    with pytest.raises(CrmkitError, match=r"holds the pulls of http://127\.0\.0\.1:\d+, not of http://localhost"):
+        amocrm.run(raw, other)
+
+
+BROKEN = {
+    "truncated JSON": (200, JSON, b'{"_embedded": {"pipel'),
+    "a maintenance page": (200, {"Content-Type": "text/html"}, "<h1>Технические работы</h1>".encode()),
+    "a 302 without Location": (302, {}, b""),
+    "a list": (200, JSON, b"[1,2,3]"),
+    "null": (200, JSON, b"null"),
+    "bytes that are not UTF-8": (200, JSON, b'{"_embedded": {"pipelines": "\xc3\x28\xff"}}'),
+    "Retry-After: inf": (429, {"Retry-After": "inf"}, b""),
+    "Retry-After: nan": (503, {"Retry-After": "nan"}, b"<html>busy</html>"),
+    "an HTTP 418": (418, {}, b"\x1b[31mteapot\x1b[0m"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_answer_is_one_line_exit_2_and_nothing_loaded(hostile, tmp_path, capsys, case):
+    from crmkit.cli import main
+
+    hostile.answers[PIPELINES] = BROKEN[case]
+    db, raw = tmp_path / "crm.duckdb", tmp_path / "raw"
+    code = main(["pull", "amocrm", "--out", str(raw), "--base-url", hostile.base_url,
+                 "--load", "--db", str(db)])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"crmkit: error: amoCRM: {hostile.base_url}{PIPELINES}")
+    assert "token-a" not in err and "\x1b" not in err  # no secret, no terminal escape from the server
+    assert [p.name for p in raw.iterdir()] == [".partial"] and not db.exists()  # nothing half-pulled loaded
+
+
+@pytest.mark.parametrize("deal_id", ["../../x", "1/../1", "12?x=1", -3, True, 1.5, "١٢"])
+def test_a_pipedrive_deal_id_that_is_not_a_whole_number_stops_the_pull(tmp_path, deal_id):
+    """The id goes into the flow's URL and file name: `../../x` would leave both."""
+    from crmkit.pull import pipedrive
+
+    (tmp_path / "deals-0001.json").write_text(json.dumps({"data": [{"id": 7}, {"id": deal_id}]}))
+    with pytest.raises(CrmkitError, match=r"deals-0001.json holds a deal id .*, not a whole number"):
+        pipedrive._flows(tmp_path)
+    (tmp_path / "deals-0001.json").write_text(json.dumps({"data": [{"id": 7}, {"id": "8"}]}))
+    assert [r.path for r in pipedrive._flows(tmp_path)] == ["/deals/7/flow", "/deals/8/flow"]

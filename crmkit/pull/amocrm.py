@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from crmkit.errors import CrmkitError
-from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
+from crmkit.pull.base import FOLDER, Api, Limits, Pulled, Resource, cursor, pull, token
 
 CRM = "amoCRM"
 SETTING = "CRMKIT_AMOCRM_TOKEN"
@@ -79,20 +79,29 @@ def _refresher(base_url: str, transport) -> Callable[[], dict]:
         client_id, secret, redirect = (os.environ[name] for name in OAUTH)
         body = {"client_id": client_id, "client_secret": secret, "grant_type": "refresh_token",
                 "refresh_token": refresh_token, "redirect_uri": redirect}  # fmt: skip
-        with httpx.Client(base_url=base_url, timeout=60, transport=transport) as client:
-            answer = client.post("/oauth2/access_token", json=body)
+        try:
+            with httpx.Client(base_url=base_url, timeout=60, transport=transport) as client:
+                answer = client.post("/oauth2/access_token", json=body)
+        except httpx.TransportError as exc:
+            kind = type(exc).__name__
+            raise CrmkitError(f"amoCRM: cannot reach {base_url} to renew the token ({kind})") from None
         if answer.status_code != 200:
             raise CrmkitError(
                 f"amoCRM refused the refresh token (HTTP {answer.status_code}): authorise the integration "
                 "again and set CRMKIT_AMOCRM_REFRESH_TOKEN to the new refresh token"
             )
-        tokens = answer.json()
+        try:
+            tokens = answer.json()
+            tokens = {key: str(tokens[key]) for key in ("access_token", "refresh_token")}
+        except (ValueError, TypeError, KeyError):
+            raise CrmkitError(
+                "amoCRM answered the token renewal without an access and a refresh token: try again later"
+            ) from None
         path = token_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".tmp")
         partial.touch(mode=0o600)
-        kept = {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]}
-        partial.write_text(json.dumps(kept), encoding="utf-8")
+        partial.write_text(json.dumps(tokens), encoding="utf-8")
         os.replace(partial, path)
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
@@ -100,7 +109,7 @@ def _refresher(base_url: str, transport) -> Callable[[], dict]:
 
 
 def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FOLDER,
-        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
+        transport: httpx.BaseTransport | None = None, limits: Limits | None = None) -> Pulled:  # fmt: skip
     oauth = all(os.environ.get(name) for name in OAUTH)
     refresh = _refresher(base_url.rstrip("/"), transport) if oauth else None
     access = (_saved().get("access_token") if oauth else None) or os.environ.get(SETTING, "").strip()
@@ -115,6 +124,8 @@ def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FO
         setting=SETTING,
         crm=CRM,
         transport=transport,
+        limits=limits,
+        credential=os.environ["CRMKIT_AMOCRM_CLIENT_ID"] if oauth else None,  # renewed tokens: one account
     )
     api.refresh = refresh
     return pull(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
+from crmkit.pull.base import FOLDER, Api, Limits, Pulled, Resource, cursor, pull, token
 
 CRM = "Bitrix24"
 SETTING = "CRMKIT_BITRIX24_TOKEN"
@@ -59,7 +59,7 @@ def _since(seconds: int) -> str:
 
 
 def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FOLDER,
-        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
+        transport: httpx.BaseTransport | None = None, limits: Limits | None = None) -> Pulled:  # fmt: skip
     api = Api(
         f"{base_url.rstrip('/')}/{token(SETTING)}/",
         {"Accept": "application/json"},
@@ -67,7 +67,7 @@ def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FO
         setting=SETTING,
         crm=CRM,
         shown_url=base_url,
-        transport=transport,
+        transport=transport, limits=limits,
     )
     return pull(
         api,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
+from crmkit.pull.base import FOLDER, Api, Limits, Pulled, Resource, cursor, pull, token
 
 CRM = "HubSpot"
 SETTING = "CRMKIT_HUBSPOT_TOKEN"
@@ -77,10 +77,11 @@ def _deals(since: int | None):
 
 
 def run(out: Path, base_url: str | None, *, progress=None, since: int | None | str = FOLDER,
-        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
+        transport: httpx.BaseTransport | None = None, limits: Limits | None = None) -> Pulled:  # fmt: skip
     api = Api((base_url or BASE_URL).rstrip("/"),
               {"Authorization": f"Bearer {token(SETTING)}", "Accept": "application/json"},
-              per_second=PER_SECOND, setting=SETTING, crm=CRM, transport=transport)  # fmt: skip
+              per_second=PER_SECOND, setting=SETTING, crm=CRM, transport=transport,
+              limits=limits)  # fmt: skip
     return pull(
         api,
         [PIPELINES, OWNERS],

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
+from crmkit.errors import CrmkitError
+from crmkit.pull.base import FOLDER, Api, Limits, Pulled, Resource, cursor, pull, token
 
 CRM = "Pipedrive"
 SETTING = "CRMKIT_PIPEDRIVE_TOKEN"
@@ -50,6 +51,16 @@ def _since(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _deal_id(value, page: Path) -> int:
+    """A deal's id as the integer Pipedrive gives: it goes into a URL and a file name."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    shown = repr(str(value)[:40])
+    raise CrmkitError(f"Pipedrive: {page.name} holds a deal id {shown}, not a whole number; the pull stopped")
+
+
 def _flows(work: Path) -> list[Resource]:
     """A flow to pull for each deal the deal pages hold (all of them, or those changed)."""
     ids = []
@@ -57,16 +68,16 @@ def _flows(work: Path) -> list[Resource]:
         for record in json.loads(page.read_text(encoding="utf-8")).get("data") or []:
             deal = record.get("data") if isinstance(record.get("data"), dict) else record  # /recents wraps
             if deal.get("id") is not None:
-                ids.append(deal["id"])
+                ids.append(_deal_id(deal["id"], page))
     params = {"items": "dealChange", "start": 0, "limit": 100}
     return [Resource(f"flow-{i}", f"/deals/{i}/flow", params) for i in dict.fromkeys(ids)]
 
 
 def run(out: Path, base_url: str | None, *, progress=None, since: int | None | str = FOLDER,
-        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
+        transport: httpx.BaseTransport | None = None, limits: Limits | None = None) -> Pulled:  # fmt: skip
     base = (base_url or BASE_URL).rstrip("/")
     api = Api(base, {"x-api-token": token(SETTING), "Accept": "application/json"}, per_second=PER_SECOND,
-              setting=SETTING, crm=CRM, transport=transport)  # fmt: skip
+              setting=SETTING, crm=CRM, transport=transport, limits=limits)  # fmt: skip
     changed_since = cursor(out, since)  # read once: it decides the deals asked for and is the pull's since
     deals = CHANGED_DEALS if changed_since is not None else ALL_DEALS
     return pull(

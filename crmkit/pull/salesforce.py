@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from crmkit.pull.base import FOLDER, Api, Pulled, Resource, cursor, pull, token
+from crmkit.pull.base import FOLDER, Api, Limits, Pulled, Resource, cursor, pull, token
 
 CRM = "Salesforce"
 SETTING = "CRMKIT_SALESFORCE_TOKEN"
@@ -103,10 +103,10 @@ def loadable(folder: Path) -> bool:
 
 
 def run(out: Path, base_url: str, *, progress=None, since: int | None | str = FOLDER,
-        transport: httpx.BaseTransport | None = None) -> Pulled:  # fmt: skip
+        transport: httpx.BaseTransport | None = None, limits: Limits | None = None) -> Pulled:  # fmt: skip
     headers = {"Authorization": f"Bearer {token(SETTING)}", "Accept": "application/json"}
     api = Api(base_url.rstrip("/"), headers, per_second=PER_SECOND, setting=SETTING, crm=CRM,
-              transport=transport)  # fmt: skip
+              transport=transport, limits=limits)  # fmt: skip
     pulled = pull(
         api,
         _resources(cursor(out, since)),
