@@ -322,7 +322,7 @@ MAPPINGS = {
     "join key with a quote": ("join: {file: leads.csv, key: \"it's\"}", "has no column \"it's\""),
     "date_formats: 5": ("date_formats: 5", "date_formats must be a list"),
     "a bad strftime code": ("date_formats: ['%Q']", "'%Q' is not a date format"),
-    "a bad sql expression": (None, "the sql expression 'nope(' does not run"),
+    "a bad sql expression": (None, "the sql expression 'nope(' is not an expression DuckDB reads"),
 }
 
 

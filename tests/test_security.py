@@ -431,3 +431,78 @@ def test_mail_addresses_are_checked_before_any_work(to, tmp_path, capsys):
     code = main(["report", "--db", str(tmp_path / "none.duckdb"), "--mail", to])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("crmkit: error: --mail ") and "not e-mail addresses" in err
+
+
+# --- mapping files ------------------------------------------------------------------------------
+
+
+def _mapping_load(tmp_path, columns: str, *, file: str = "leads.csv", users: str = ""):
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "leads.csv").write_text("id,stage,amount\na,A,10\nb,W,20\n", encoding="utf-8")
+    (data / "team.csv").write_text("name,team\nAnna,North\n", encoding="utf-8")
+    (tmp_path / "map.yml").write_text(
+        "pipeline: {id: p}\nstages: [A, {name: W, kind: won}]\n"
+        f"deals:\n  file: {json.dumps(file)}\n  columns: {columns}\n{users}", encoding="utf-8"
+    )  # fmt: skip
+    con = connect(tmp_path / "crm.duckdb")
+    try:
+        load(con, [data], mapping_file=tmp_path / "map.yml")
+        return con.execute("select deal_id, title, amount from main.deals order by deal_id").fetchall()
+    finally:
+        con.close()
+
+
+HOSTILE_SQL = {  # the expression -> what the error says it used
+    "id) from read_text('/etc/passwd') --": "reaches beyond one expression",
+    "(select content from read_text('/etc/passwd'))": "uses a subquery",
+    "id; copy (select 1) to 'pwned.csv'": "holds ';'",
+    "count(*)": "the aggregate count_star()",
+    "string_agg(id, ',')": "the aggregate string_agg()",
+    "row_number() over ()": "a window function",
+    "columns(*)": "uses *",
+    "main.upper(id)": "names a function by its schema",
+    "etc_passwd": "names 'etc_passwd', which is not a column of leads.csv",
+    "src._raw": "names '_raw', which is not a column",
+}
+
+
+@pytest.mark.parametrize("expression", list(HOSTILE_SQL))
+def test_a_mapping_sql_is_one_expression_over_the_files_columns(tmp_path, expression):
+    with pytest.raises(CrmkitError, match=re.escape(HOSTILE_SQL[expression])):
+        _mapping_load(tmp_path, f"{{deal_id: id, stage: stage, title: {{sql: {json.dumps(expression)}}}}}")
+    assert not list(tmp_path.rglob("pwned*"))
+
+
+def test_a_mapping_sql_runs_where_it_reaches_no_file(tmp_path, monkeypatch):
+    """An expression that passes the parse-tree check still runs on a connection with no file
+    access: here the check is bypassed, and the file is read nowhere."""
+    from crmkit.importers import mapping
+
+    monkeypatch.setattr(mapping, "_scalar_expression", lambda text, *args: text)
+    for sneaky in ("(select content from read_text('/etc/hostname'))", "(select 1 from 'data/leads.csv')"):
+        with pytest.raises(CrmkitError, match="does not run on leads.csv: Permission Error"):
+            _mapping_load(tmp_path, f"{{deal_id: id, stage: stage, title: {{sql: {json.dumps(sneaky)}}}}}")
+
+
+def test_a_mapping_sql_still_computes_what_it_is_for(tmp_path):
+    # a: 10 * 1000 = 10,000; b: 20 * 1000 = 20,000; the title upper-cased from the id
+    columns = "{deal_id: id, stage: stage, title: {sql: 'upper(src.id)'}, amount: {sql: 'amount::int*1000'}}"
+    users = "users:\n  file: team.csv\n  columns: {name: name, team: {sql: \"lower(team) || '-team'\"}}\n"
+    rows = _mapping_load(tmp_path, columns, users=users)
+    assert rows == [("a", "A", 10000.0), ("b", "B", 20000.0)]
+    from crmkit.db import connect
+
+    con = connect(tmp_path / "crm.duckdb", read_only=True)
+    assert con.execute("select name, team from main.users").fetchall() == [("Anna", "north-team")]
+    con.close()
+
+
+@pytest.mark.parametrize("name", ["../../../../etc/passwd", "/etc/passwd", "sub/../../leads.csv"])
+def test_a_mapping_file_outside_the_data_folder_is_refused_unread(tmp_path, name, capsys):
+    with pytest.raises(CrmkitError, match=r"deals.file .* is outside the data folder .*") as error:
+        _mapping_load(tmp_path, "{deal_id: id, stage: stage}", file=name)
+    assert "root:" not in str(error.value)

@@ -24,10 +24,18 @@ deals:
 users:                            # optional: more about the owners
   file: sales_teams.csv
   columns: {name: sales_agent, team: manager}
+
+A mapping is configuration, not a program. Its files are found inside the data folder given to
+`load` (or beside the mapping), never outside it. An `{sql: ...}` is one scalar expression over the
+file's own columns — `nullif(trim(amount), '')::decimal * 1000`, `coalesce(won_on, lost_on)` —
+checked on DuckDB's parse tree (no subquery, table function, aggregate, window or `*`; no `;`),
+and evaluated on a connection of its own that can reach no file or network and whose settings
+are locked.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -126,8 +134,16 @@ class Mapping:
         return stages
 
     def file(self, section: dict, label: str) -> Path:
+        """The file a section names, inside the data folder: a mapping reads nothing else."""
         name = self._need(section, "file", str, f"{label}.file")
-        return self.data_dir / name
+        folder = self.data_dir.resolve()
+        path = (folder / name).resolve()
+        if Path(name).is_absolute() or not path.is_relative_to(folder):
+            self._fail(
+                f"{label}.file {name!r} is outside the data folder {self.data_dir}; a mapping reads only "
+                "files in the folder given to `crmkit load` (or beside the mapping): name the file there"
+            )
+        return path
 
 
 def _expr(spec, label: str, mapping: Mapping) -> tuple[str, list[str]]:
@@ -135,10 +151,114 @@ def _expr(spec, label: str, mapping: Mapping) -> tuple[str, list[str]]:
     if isinstance(spec, str):
         return f"src.{quote_ident(spec)}", [spec]
     if isinstance(spec, dict) and "sql" in spec:
-        return f"({spec['sql']})", []
+        return f"src.{quote_ident(SQL_PREFIX + label)}", []  # computed by _sandboxed
     if isinstance(spec, dict) and "value" in spec:
         return quote_literal(str(spec["value"])), []
     mapping._fail(f"{label}: give a column name, {{sql: ...}} or {{value: ...}}, not {spec!r}")
+
+
+SQL_PREFIX = "_sql "
+_NOT_SCALAR = {"SUBQUERY": "a subquery", "STAR": "*", "WINDOW": "a window function"}
+
+
+def _scalar_expression(text, columns: list[str], label: str, mapping: Mapping, file_name: str) -> str:
+    """A mapping's `sql:` as one scalar expression over `columns`, checked on DuckDB's parse tree,
+    or a one-line error saying what it may be."""
+    if not isinstance(text, str) or not text.strip():
+        mapping._fail(f"{label}: sql needs an expression over the file's columns, not {text!r}")
+    what = f"{label}: the sql expression {text[:80]!r}"
+    if ";" in text:
+        mapping._fail(f"{what} holds ';': a mapping takes one expression, not statements")
+    parsed = json.loads(
+        duckdb.execute("select json_serialize_sql(?)", [f"select ({text}) from src"]).fetchone()[0]
+    )
+    if parsed.get("error"):
+        mapping._fail(f"{what} is not an expression DuckDB reads: {parsed.get('error_message', '')[:120]}")
+    node = parsed["statements"][0]["node"] if len(parsed["statements"]) == 1 else {}
+    source = node.get("from_table") or {}
+    alone = (
+        node.get("type") == "SELECT_NODE" and len(node.get("select_list", [])) == 1
+        and source.get("type") == "BASE_TABLE" and source.get("table_name") == "src"
+        and not source.get("schema_name") and not source.get("catalog_name")
+        and not any(node.get(k) for k in ("where_clause", "group_expressions", "having", "qualify"))
+        and not node.get("modifiers")
+        and not (node.get("cte_map") or {}).get("map")
+    )  # fmt: skip
+    if not alone:
+        mapping._fail(f"{what} reaches beyond one expression over {file_name}'s columns")
+    aggregates = _aggregate_names()
+    for item in _tree(node["select_list"][0]):
+        kind = item.get("class")
+        if kind in _NOT_SCALAR or (kind == "FUNCTION" and item.get("function_name") in aggregates):
+            found = _NOT_SCALAR.get(kind) or f"the aggregate {item['function_name']}()"
+            mapping._fail(f"{what} uses {found}; a mapping takes one value per row from that row's columns")
+        if kind == "FUNCTION" and (item.get("schema") or item.get("catalog")):
+            mapping._fail(f"{what} names a function by its schema; use DuckDB's own functions")
+        if kind == "COLUMN_REF":
+            names = item["column_names"]
+            column = names[-1] if len(names) == 1 or names[:-1] == ["src"] else ".".join(names)
+            if column not in columns:
+                mapping._fail(
+                    f"{what} names {column!r}, which is not a column of {file_name} "
+                    f"(columns: {', '.join(map(repr, columns))})"
+                )
+    return text
+
+
+def _sql_fields(columns_spec: dict, section: str, readable: list[str], raw, mapping: Mapping) -> dict:
+    """The section's `sql:` fields, each checked: label -> expression."""
+    return {
+        f"{section}.columns.{name}": _scalar_expression(
+            field["sql"], readable, f"{section}.columns.{name}", mapping, raw.path.name
+        )
+        for name, field in columns_spec.items()
+        if isinstance(field, dict) and "sql" in field
+    }
+
+
+def _tree(item) -> list[dict]:
+    """Every expression node of a serialised parse tree."""
+    if isinstance(item, list):
+        return [found for child in item for found in _tree(child)]
+    if not isinstance(item, dict):
+        return []
+    own = [item] if "class" in item else []
+    return own + [found for child in item.values() for found in _tree(child)]
+
+
+def _aggregate_names() -> set[str]:
+    rows = duckdb.execute(
+        "select distinct function_name from duckdb_functions() where function_type = 'aggregate'"
+    ).fetchall()
+    return {name for (name,) in rows} | {"count_star"}
+
+
+def _sandboxed(con, source: str, expressions: dict[str, str], file_name: str, mapping: Mapping) -> str:
+    """The `sql:` fields computed on a connection that can read, write or fetch nothing and whose
+    settings are locked; the rows come back as columns `_sql <field>` of a new relation."""
+    rows = con.sql(f"select * from {source}").to_arrow_table()
+    sandbox = duckdb.connect(":memory:", config={
+        "enable_external_access": False, "python_enable_replacements": False, "lock_configuration": True,
+    })  # fmt: skip
+    try:
+        sandbox.register("src", rows)
+        computed = ", ".join(f"({sql}) as {quote_ident(SQL_PREFIX + k)}" for k, sql in expressions.items())
+        try:
+            values = sandbox.sql(f"select _row, {computed} from src").to_arrow_table()
+        except duckdb.Error as exc:
+            mapping._fail(
+                f"an sql expression ({', '.join(expressions)}) does not run on {file_name}: "
+                f"{str(exc).splitlines()[0]}"
+            )
+    finally:
+        sandbox.close()
+    view = f"{source}_sql"
+    con.register(f"{view}_values", values)
+    picked = ", ".join(f"v.{quote_ident(SQL_PREFIX + label)}" for label in expressions)
+    con.execute(f"""create or replace temp table {view} as
+        select src.*, {picked} from {source} as src join {view}_values as v on v._row = src._row""")
+    con.unregister(f"{view}_values")
+    return view
 
 
 def _values_view(con, name: str, columns: list[str], rows: list[list]) -> str:
@@ -247,15 +367,9 @@ def stage(
                     f"mapping {spec.path.name}: deals.columns.{name} names the column {column!r}, which is "
                     f"in {looked_in}; write one of these names under deals.columns.{name}"
                 )
-    for name, field_spec in spec.deal_columns.items():  # an `sql:` expression must run on the file
-        if isinstance(field_spec, dict) and "sql" in field_spec:
-            try:
-                con.execute(f"select {reads[name]} from {source} as src limit 0")
-            except duckdb.Error as exc:
-                spec._fail(
-                    f"deals.columns.{name}: the sql expression {field_spec['sql']!r} does not run on "
-                    f"{deals_raw.path.name}: {str(exc).splitlines()[0]}"
-                )
+    expressions = _sql_fields(spec.deal_columns, "deals", deals_raw.columns + joined_columns, deals_raw, spec)
+    if expressions:
+        source = _sandboxed(con, source, expressions, deals_raw.path.name, spec)
     if "currency" not in reads and "currency" in spec.deals:
         reads["currency"] = quote_literal(str(spec.deals["currency"]))
 
@@ -274,11 +388,15 @@ def stage(
             mapped={k: v for k, v in user_cols.items() if isinstance(v, str)},
         )
         fields = {k: _expr(v, f"users.columns.{k}", spec)[0] for k, v in user_cols.items()}
+        users_source = users_raw.relation
+        expressions = _sql_fields(user_cols, "users", users_raw.columns, users_raw, spec)
+        if expressions:
+            users_source = _sandboxed(con, users_source, expressions, users_raw.path.name, spec)
         view = f"{users_raw.relation}_users"
         con.execute(f"""create or replace temp view {view} as
             select _row, _raw, {fields["name"]} as user_id, {fields["name"]} as name,
                    {fields.get("team", "null")} as team, {fields.get("is_active", "null")} as is_active
-            from {users_raw.relation} as src""")
+            from {users_source} as src""")
         staged.append(Staged("users", users_raw.path, view, users_raw.rows_read, users_raw.broken_rows))
         listed = view
     if owner:
