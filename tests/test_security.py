@@ -506,3 +506,48 @@ def test_a_mapping_file_outside_the_data_folder_is_refused_unread(tmp_path, name
     with pytest.raises(CrmkitError, match=r"deals.file .* is outside the data folder .*") as error:
         _mapping_load(tmp_path, "{deal_id: id, stage: stage}", file=name)
     assert "root:" not in str(error.value)
+
+
+# --- spreadsheets as input ----------------------------------------------------------------------
+
+
+def test_xlsx_formulas_without_a_value_are_rejected_and_merged_cells_filled(tmp_path):
+    """openpyxl saves formulas without their values, as many tools do: such a row is rejected
+    saying why, not loaded with an unknown amount; a manager's name merged down over two rows is
+    that manager's on both, as Excel shows it."""
+    from openpyxl import Workbook
+
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Сделки за октябрь"])  # a title row above the header, merged across it
+    sheet.merge_cells("A1:D1")
+    sheet.append(["id", "stage", "owner", "amount"])
+    sheet.append(["a", "A", "Anna", 100])
+    sheet.append(["b", "W", None, 200])  # Anna's too: C3:C4 merged below
+    sheet.append(["c", "W", "Boris", "=D3+D4"])  # no saved value
+    sheet.append(["d", "A", "Boris", 50])
+    sheet.merge_cells("C3:C4")
+    data = tmp_path / "data"
+    data.mkdir()
+    book.save(data / "deals.xlsx")
+    (tmp_path / "map.yml").write_text(
+        "pipeline: {id: p}\nstages: [A, {name: W, kind: won}]\n"
+        "deals:\n  file: deals.xlsx\n  columns: {deal_id: id, stage: stage, owner: owner, amount: amount}\n",
+        encoding="utf-8",
+    )
+    con = connect(tmp_path / "crm.duckdb")
+    results = load(con, [data], mapping_file=tmp_path / "map.yml")
+    deals = next(r for r in results if r.table == "deals")
+    # 4 rows read: a, b and d loaded, c rejected
+    assert (deals.rows_read, deals.rows_loaded, deals.rows_rejected) == (4, 3, 1)
+    reason = deals.top_reasons[0][0]
+    assert "a formula without a saved value in 'amount' (=D3+D4): open the file in Excel" in reason
+    rows = con.execute(
+        "select d.deal_id, u.name, d.amount from main.deals d "
+        "left join main.users u on u.user_id = d.owner_id order by 1"
+    ).fetchall()
+    assert rows == [("a", "Anna", 100.0), ("b", "Anna", 200.0), ("d", "Boris", 50.0)]
+    con.close()

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -319,19 +320,67 @@ def _csv_totals(con, relation: str, columns: list[str], total: int) -> list[tupl
     return [hit for row in rows if (hit := _totals_row(row[0], row[1:]))]
 
 
-def _xlsx_rows(path: Path):
+@dataclass(frozen=True)
+class Unsaved:
+    """A formula cell with no saved value (as openpyxl and many tools write them): what Excel would
+    show is not in the file."""
+
+    formula: str
+
+
+def _open_xlsx(path: Path, values: bool):
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=values)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise CrmkitError(
             f"{path.name}: cannot read as XLSX ({exc}); re-save it from Excel or export it again"
         ) from exc
+
+
+def _merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
+    """The first sheet's merged ranges (first row, first column, last row, last column), read from
+    its XML, where openpyxl's streaming reader does not look: in chunks, the list sits at the end."""
+    from openpyxl.utils.cell import range_boundaries
+
+    found, tail = [], b""
+    pattern = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+    with zipfile.ZipFile(path) as archive, archive.open(member) as sheet:
+        while chunk := sheet.read(1 << 20):
+            text = tail + chunk
+            found += [m.group(1).decode() for m in pattern.finditer(text)]
+            tail = text[-200:] if len(text) > 200 else text
+            found = list(dict.fromkeys(found))  # a match in the overlap is seen twice
+    return [(r1, c1, r2, c2) for c1, r1, c2, r2 in map(range_boundaries, found)]
+
+
+def _xlsx_rows(path: Path, fill_from: int | None = None):
+    """The first sheet's rows of values. A formula without a saved value is `Unsaved`; from row
+    `fill_from` on (0-based), every cell of a merged range holds the range's value, as Excel
+    shows it (a manager's name merged down over the rows of their deals)."""
+    values, formulas = _open_xlsx(path, values=True), _open_xlsx(path, values=False)
     try:
-        yield from book.worksheets[0].iter_rows(values_only=True)
+        sheet = values.worksheets[0]
+        merges = _merged_ranges(path, sheet._worksheet_path) if fill_from is not None else []
+        anchors: dict[tuple[int, int], object] = {}
+        pairs = zip(sheet.iter_rows(values_only=True), formulas.worksheets[0].iter_rows(values_only=True),
+                    strict=False)  # fmt: skip
+        for number, (row, written) in enumerate(pairs, 1):
+            row = [
+                Unsaved(f) if v is None and isinstance(f, str) and f.startswith("=") else v
+                for v, f in itertools.zip_longest(row, written)
+            ]
+            for r1, c1, r2, c2 in merges:
+                if r1 == number:
+                    anchors[r1, c1] = row[c1 - 1] if c1 <= len(row) else None
+                elif r1 < number <= r2 and fill_from is not None and number > fill_from:
+                    row += [None] * (c2 - len(row))
+                    row[c1 - 1 : c2] = [anchors.get((r1, c1))] * (c2 - c1 + 1)
+            yield tuple(row)
     finally:
-        book.close()
+        values.close()
+        formulas.close()
 
 
 def _xlsx_header(path: Path, scan: int = 10) -> tuple[list[str], int]:
@@ -361,15 +410,27 @@ def _read_xlsx(con, path: Path, decimal: str) -> RawFile:
     def text(value):
         if value is None:
             return None
+        if isinstance(value, Unsaved):
+            return value.formula
         if isinstance(value, float | int) and not isinstance(value, bool):
             return str(value).replace(".", decimal)
         return str(value)
 
-    rows = itertools.islice(_xlsx_rows(path), at + 1, None)
-    data = [[text(v) for v in row[: len(header)]] for row in rows if any(v is not None for v in row)]
+    rows = itertools.islice(_xlsx_rows(path, fill_from=at + 1), at + 1, None)
+    kept = [row[: len(header)] for row in rows if any(v is not None for v in row)]
+    unsaved = []
+    for i, row in enumerate(kept, 1):
+        cells = [(name, v.formula) for name, v in zip(header, row, strict=False) if isinstance(v, Unsaved)]
+        if cells:
+            name, formula = cells[0]
+            reason = (f"a formula without a saved value in {name!r} ({formula[:40]}): open the file in "
+                      "Excel and save it, so each formula keeps its value")  # fmt: skip
+            unsaved.append((i, reason, json.dumps([text(v) for v in row], ensure_ascii=False)))
+    data = [[text(v.formula if isinstance(v, Unsaved) else v) for v in row] for row in kept]
     data = [row + [None] * (len(header) - len(row)) for row in data]
     totals = [hit for i in range(max(0, len(data) - 2), len(data)) if (hit := _totals_row(i + 1, data[i]))]
-    return _register(con, path, header, data, totals)
+    totals = [hit for hit in totals if hit[0] not in {row for row, _, _ in unsaved}]
+    return _register(con, path, header, data, sorted(unsaved + totals))
 
 
 def _register(
