@@ -26,18 +26,26 @@ def cmd_load(args) -> int:
     from crmkit.db import connect
     from crmkit.importers import load
 
+    new = not Path(args.db).exists()
     con = connect(args.db)
-    results = load(
-        con,
-        args.paths,
-        fmt=args.format,
-        mapping_file=args.mapping,
-        time_zone=args.tz,
-        force=args.force,
-        rates_file=args.rates,
-        encoding=args.encoding,
-        append=args.append,
-    )
+    try:
+        results = load(
+            con,
+            args.paths,
+            fmt=args.format,
+            mapping_file=args.mapping,
+            time_zone=args.tz,
+            force=args.force,
+            rates_file=args.rates,
+            encoding=args.encoding,
+            append=args.append,
+        )
+    except BaseException:
+        con.close()
+        if new:  # a refused first load leaves no empty database behind for `metrics` to read
+            for leftover in (Path(args.db), Path(f"{args.db}.wal")):
+                leftover.unlink(missing_ok=True)
+        raise
     for r in results:
         if r.load_id is None:
             print(f"{r.file.name} [{r.table}]: already loaded (same file), nothing changed")

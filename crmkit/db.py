@@ -73,10 +73,42 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyC
         raise CrmkitError(f"cannot open {db_path}: {str(exc).splitlines()[0]}") from exc
     if not read_only:
         con.execute(schema_sql())
+    _same_schema(con, db_path)
     define_views(con)
     if read_only:
         _FROZEN.add(con)
     return con
+
+
+@cache
+def _schema_columns() -> dict[str, frozenset[str]]:
+    """The columns of each canonical table, as this version of crmkit creates them."""
+    con = duckdb.connect()
+    con.execute(schema_sql())
+    return _columns(con)
+
+
+def _columns(con) -> dict[str, frozenset[str]]:
+    rows = con.execute(
+        "select table_name, list(column_name) from information_schema.columns "
+        "where table_schema = 'main' and table_catalog = current_database() group by table_name"
+    ).fetchall()
+    return {table: frozenset(names) for table, names in rows}
+
+
+def _same_schema(con, db_path: Path) -> None:
+    """A database another crmkit version wrote is named as such, not met with a binder error."""
+    found = _columns(con)
+    expected = _schema_columns()
+    lacking = {table: sorted(columns - found[table]) for table, columns in expected.items() if table in found}
+    problems = [f"its table {t} lacks {', '.join(cols[:3])}" for t, cols in lacking.items() if cols]
+    problems += [f"it has no table {table}" for table in expected if table not in found]
+    if problems:
+        con.close()
+        raise CrmkitError(
+            f"{db_path}: made by another version of crmkit ({problems[0]}); rebuild it: move it aside "
+            "and `crmkit load` the exports into a new database"
+        )
 
 
 def schema_tables() -> list[str]:

@@ -30,6 +30,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from crmkit.errors import CrmkitError
+
 DAY = np.timedelta64(1, "D")
 SECOND = np.timedelta64(1, "s")
 
@@ -623,8 +625,9 @@ def write(tables: dict[str, pd.DataFrame], out_dir: str | Path, *, append: bool 
         target = out_dir / (name + ".csv")
         written = target.with_name(f".{name}.part.csv") if append else target
         con.register("frame", frame)
+        place = str(written).replace("'", "''")  # a folder may be named «it's»
         con.execute(
-            f"copy (select * from frame) to '{written}' "
+            f"copy (select * from frame) to '{place}' "
             f"(header {not append}, timestampformat '%Y-%m-%d %H:%M:%S')"
         )
         con.unregister("frame")
@@ -638,6 +641,25 @@ def write(tables: dict[str, pd.DataFrame], out_dir: str | Path, *, append: bool 
     return counts
 
 
+MARK = ".crmkit-sample"  # in a folder the sample wrote: it may write there again
+
+
+def claim(out_dir: str | Path) -> None:
+    """Make `out_dir` the sample's, refusing a folder that holds files it did not write: a
+    user's own deals.csv is never written over."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise CrmkitError(f"--out {out}: a file, not a folder; give a new or empty folder for the sample")
+    others = sorted(p.name for p in out.iterdir()) if out.is_dir() and not (out / MARK).exists() else []
+    if others:
+        raise CrmkitError(
+            f"--out {out}: the folder holds files the sample did not write ({', '.join(others[:3])}"
+            f"{', …' if len(others) > 3 else ''}); give a new or empty folder: the sample writes over no file"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARK).write_text("Written by `crmkit sample`, which may write here again.\n", encoding="utf-8")
+
+
 PART_DEALS = 500_000  # deals generated and written at a time: a part takes about 2 GB at any size
 
 
@@ -648,6 +670,7 @@ def write_sample(
     with the sample (ten million deals as one part would need some 35 GB). Up to PART_DEALS it is
     `write(generate(...))` exactly; beyond, part k is drawn with seed + k and continues the ids,
     and the plans are set from every part's wins."""
+    claim(out_dir)
     parts = max(1, math.ceil(n_deals / PART_DEALS))
     if parts == 1:
         return write(generate(n_deals, seed=seed, end=end), out_dir)

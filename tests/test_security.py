@@ -5,6 +5,7 @@ a mapping reads its own file's columns and nothing else."""
 
 import json
 import re
+import textwrap
 import threading
 import time
 import zipfile
@@ -21,6 +22,7 @@ from crmkit.errors import CrmkitError
 from crmkit.inert import FORMULA_STARTS
 from crmkit.pull import amocrm, base, salesforce
 from tests.fixtures.hostile_api import HostileApi
+from tests.fixtures.scenarios import SCENARIOS
 
 MARKUP = "<>&\"'/=+-@!;(){}\\\n\t\r abcstylelinkimgsrchrefHYPERLINK:"
 HOSTILE = st.text(alphabet=MARKUP + "\u2028", min_size=1, max_size=60)
@@ -551,3 +553,60 @@ def test_xlsx_formulas_without_a_value_are_rejected_and_merged_cells_filled(tmp_
     ).fetchall()
     assert rows == [("a", "Anna", 100.0), ("b", "Anna", 200.0), ("d", "Boris", 50.0)]
     con.close()
+
+
+# --- smaller ones -------------------------------------------------------------------------------
+
+
+def test_sample_never_writes_over_a_users_files(tmp_path, capsys):
+    (tmp_path / "deals.csv").write_text("my,own,export\n", encoding="utf-8")
+    assert main(["sample", "--deals", "20", "--out", str(tmp_path)]) == 2
+    assert "holds files the sample did not write (deals.csv)" in capsys.readouterr().err
+    assert (tmp_path / "deals.csv").read_text(encoding="utf-8") == "my,own,export\n"
+    # its own folder it may write again, and a path with an apostrophe is no SQL
+    own = tmp_path / "it's sample"
+    assert main(["sample", "--deals", "20", "--out", str(own)]) == 0
+    first = (own / "deals.csv").read_text(encoding="utf-8")
+    assert main(["sample", "--deals", "20", "--out", str(own)]) == 0
+    assert (own / "deals.csv").read_text(encoding="utf-8") == first and first.startswith("deal_id,")
+
+
+def test_a_refused_first_load_leaves_no_database(tmp_path, capsys):
+    db = tmp_path / "crm.duckdb"
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "notes.txt").write_text("nothing to load\n", encoding="utf-8")
+    assert main(["load", str(tmp_path / "export"), "--db", str(db)]) == 2
+    assert not db.exists() and not (tmp_path / "crm.duckdb.wal").exists()
+    assert main(["metrics", "won_cycle", "--db", str(db), "--as-of", "2026-11-01"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_byte_order_mark_inside_a_csv_is_not_part_of_an_id(tmp_path):
+    """Two exports joined into one file: the second one's BOM sits at the start of a line."""
+    from crmkit.db import connect
+    from crmkit.importers import load
+    from tests.conftest import write_tables
+
+    tables = dict(SCENARIOS)
+    lines = textwrap.dedent(tables["deals"]).strip().splitlines()
+    lines[2] = "\ufeff" + lines[2]
+    tables["deals"] = "\n".join(lines) + "\n"
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [write_tables(tmp_path / "csv", tables)])
+    ids = [row[0] for row in con.execute("select deal_id from main.deals").fetchall()]
+    con.close()
+    assert ids and not any("\ufeff" in str(i) for i in ids)
+    assert lines[2].lstrip("\ufeff").split(",")[0] in ids
+
+
+def test_a_database_of_another_version_says_so(tmp_path, capsys):
+    import duckdb
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute("create table deals (id varchar, stage varchar)")  # an early layout: no deal_id
+    con.close()
+    code = main(["metrics", "won_cycle", "--db", str(old), "--as-of", "2026-11-01"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "made by another version of crmkit (its table deals lacks" in err
+    assert "Binder Error" not in err and len(err.splitlines()) == 1
