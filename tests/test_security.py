@@ -6,10 +6,8 @@ a mapping reads its own file's columns and nothing else."""
 import json
 import re
 import textwrap
-import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,38 +20,30 @@ from crmkit.errors import CrmkitError
 from crmkit.inert import FORMULA_STARTS
 from crmkit.pull import amocrm, base, salesforce
 from tests.fixtures.hostile_api import HostileApi
+from tests.fixtures.local_api import LocalApi, Quiet
 from tests.fixtures.scenarios import SCENARIOS
 
 MARKUP = "<>&\"'/=+-@!;(){}\\\n\t\r abcstylelinkimgsrchrefHYPERLINK:"
 HOSTILE = st.text(alphabet=MARKUP + "\u2028", min_size=1, max_size=60)
 
 
-class Recorder:
+class Recorder(LocalApi):
     """A loopback server that records every request made to it: nothing should ask it anything."""
 
     def __init__(self):
-        hits = self.hits = []
+        self.hits = []
+        self._serve()
+        self.url = self.base_url
 
-        class Handler(BaseHTTPRequestHandler):
+    def _handler(self):
+        hits = self.hits
+
+        class Handler(Quiet):
             def do_GET(self):
                 hits.append(self.path)
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"secret")
+                self.send_json(200, {"secret": "yes"})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return Handler
 
 
 @pytest.fixture
