@@ -830,7 +830,7 @@ def lead_balance(balance: pd.DataFrame, lang: str = "en") -> alt.Chart:
 
 @no_data_when_empty
 def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en") -> alt.Chart:
-    """CRM events per week, one small panel per manager (named, on one scale); the flagged
+    """Activities per week, one small panel per manager (named, on one scale); the flagged
     managers in red, the others grey."""
     flagged = set(flags.loc[flags["is_fall"] | flags["is_low"], "name"]) if len(flags) else set()
     data = kpi[kpi["level"] == "owner"].assign(flagged=lambda d: d["name"].isin(flagged))
@@ -847,12 +847,12 @@ def events_per_manager(kpi: pd.DataFrame, flags: pd.DataFrame, lang: str = "en")
                 title=None,
                 axis=alt.Axis(values=ends, format=WEEK_FORMAT.get(lang, "%b %-d"), labelAngle=0, grid=False),
             ),
-            y=alt.Y("crm_events:Q", title=t("crm_events", lang)),
+            y=alt.Y("activities:Q", title=t("activities", lang)),
             color=alt.condition("datum.flagged", alt.value("#c62828"), alt.value("#8c8c8c")),
             tooltip=[
                 alt.Tooltip("name:N", title=t("owner", lang)),
                 alt.Tooltip("week:T", title=t("week", lang)),
-                alt.Tooltip("crm_events:Q", title=t("crm_events", lang)),
+                alt.Tooltip("activities:Q", title=t("activities", lang)),
             ],
         )
         .properties(width=120, height=70)

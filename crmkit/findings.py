@@ -544,30 +544,16 @@ def weekly_advice(
             found.append(
                 Finding(
                     2.0 + abs(row.change),
-                    say(
-                        "advice_fall",
-                        lang,
-                        name=row.name,
-                        change=-row.change,
-                        before=row.week_before,
-                        now=row.crm_events,
-                        p=_p(row.p_fall, lang),
-                    ),
+                    say("advice_fall", lang, name=row.name, change=-row.change, before=row.baseline,
+                        now=row.activities),  # fmt: skip
                 )
             )
         elif row.is_low:
             found.append(
                 Finding(
                     1.5,
-                    say(
-                        "advice_low",
-                        lang,
-                        name=row.name,
-                        now=row.crm_events,
-                        ratio=row.ratio_to_median,
-                        median=row.team_median,
-                        p=_p(row.p_low, lang),
-                    ),
+                    say("advice_low", lang, name=row.name, now=row.activities, ratio=row.ratio_to_median,
+                        median=row.team_median),  # fmt: skip
                 )
             )
     team = missed[missed["level"] == "team"].iloc[0]

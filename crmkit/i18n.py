@@ -244,19 +244,24 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_flags": ("Activity flags", "Сигналы по активности"),
     "section_flags_text": (
-        "CRM events (activities and stage moves) of the last week: a fall of {drop:.0%} or more from the "
-        "week before, or {drop:.0%} or more below the team median, flagged only when chance would make "
-        "it rarer than 1 in 100 (Poisson).",
-        "События в CRM (активности и смены этапов) за прошлую неделю: падение на {drop:.0%} и больше к "
-        "прошлой неделе или на {drop:.0%} ниже медианы команды — сигнал, только если случайно такое "
-        "бывает реже 1 раза из 100 (Пуассон).",
+        "Activities of the last week (calls, e-mails, meetings, tasks, proposals, payments): a manager "
+        "{drop:.0%} or more below what their usual share of the team's work would give, or {drop:.0%} or "
+        "more below the team median, is flagged only when ordinary week-to-week swings do not explain "
+        "it; of the flags raised, at most 1 in 20 is expected to be chance.",
+        "Активности за прошлую неделю (звонки, письма, встречи, задачи, КП, оплаты): менеджер, у "
+        "которого их на {drop:.0%} и больше меньше, чем дала бы его обычная доля в работе команды, или "
+        "на {drop:.0%} ниже медианы команды, отмечается, только если обычные колебания от недели к "
+        "неделе этого не объясняют; из всех сигналов случайным может оказаться не больше 1 из 20.",
     ),
     "block": ("Block", "Показатель"),
     "kpi_note": (
-        "Beneath each value: the change from the week before; green or red only where it is "
-        "beyond Poisson noise (p < 0.01), grey where it could be chance.",
-        "Под значением — изменение к прошлой неделе; зелёным или красным — только если оно "
-        "выходит за пределы пуассоновского шума (p < 0,01), серым — если может быть случайным.",
+        "Beneath each value: the change from what was expected — the team's average of the 8 weeks "
+        "before, a manager's usual share of the team's week; green or red only where ordinary swings "
+        "do not explain it (at most 1 in 20 coloured changes is chance), grey where they could.",
+        "Под значением — отклонение от ожидаемого: для команды — от среднего за 8 предыдущих недель, "
+        "для менеджера — от его обычной доли в неделе команды; зелёным или красным — только если "
+        "обычные колебания его не объясняют (случайным может быть не больше 1 из 20 цветных), "
+        "серым — если могут объяснить.",
     ),
     "new_clients": ("New clients", "Новые клиенты"),
     "client_base": ("Client base", "Клиентская база"),
@@ -291,6 +296,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "day": ("Day", "День"),
     "calls_day": ("Calls", "Звонки"),
     "week_before": ("Week before", "Неделя до"),
+    "baseline": ("Expected", "Ожидалось"),
     "ratio_to_median": ("× team median", "× медиана команды"),
     "p_fall": ("p (fall)", "p (падение)"),
     "is_fall": ("Fall", "Падение"),
@@ -299,7 +305,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "trends_title": ("Leads, refusals and sales per week", "Лиды, отказы и продажи по неделям"),
     "balance_title": ("Lead balance: leads / (refusals + sales)", "Баланс лидов: лиды / (отказы + продажи)"),
     "balance_subtitle": ("band: balanced (1 ± {tol:.0%})", "полоса — баланс (1 ± {tol:.0%})"),
-    "events_title": ("CRM events per manager per week", "События в CRM по менеджерам и неделям"),
+    "events_title": ("Activities per manager per week", "Активности по менеджерам и неделям"),
     "events_subtitle": ("red: flagged last week", "красным — сигнал за прошлую неделю"),
     "missed_title": (
         "Missed share of inbound calls by hour ({zone})",
@@ -321,17 +327,17 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "ближайших недель.",
     ),
     "advice_fall": (
-        "{name}: CRM events fell {change:.0%} ({before:,.0f} → {now:,.0f}, {p}). Act: talk to the manager — "
-        "workload, absence, or work moved outside the CRM. Affects: what the pipeline shows and the next "
-        "weeks' sales.",
-        "{name}: событий в CRM меньше на {change:.0%} ({before:.0f} → {now:.0f}, {p}). Что делать: "
+        "{name}: {change:.0%} fewer activities than expected ({now:,.0f} against {before:,.0f}). Act: talk "
+        "to the manager — workload, absence, or work moved outside the CRM. Affects: what the pipeline "
+        "shows and the next weeks' sales.",
+        "{name}: активностей на {change:.0%} меньше ожидаемого ({now:.0f} вместо {before:.0f}). Что делать: "
         "поговорить с менеджером — загрузка, отсутствие или работа вне CRM. Влияет на видимость воронки "
         "и продажи ближайших недель.",
     ),
     "advice_low": (
-        "{name}: {now:,.0f} CRM events, {ratio:.0%} of the team median {median:,.0f} ({p}). Act: check "
+        "{name}: {now:,.0f@activity}, {ratio:.0%} of the team median {median:,.0f}. Act: check "
         "workload and CRM habits.",
-        "{name}: {now:.0f@event} в CRM — {ratio:.0%} медианы команды {median:.0f} ({p}). Что делать: "
+        "{name}: {now:.0f@activity} — {ratio:.0%} медианы команды {median:.0f}. Что делать: "
         "проверить загрузку и привычку работать в CRM.",
     ),
     "advice_missed": (
@@ -1043,10 +1049,17 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "Активности (звонки, письма, встречи, задачи, КП, оплаты) и смены этапов, сделанные менеджером.",
         ),
         "Beyond noise": (
-            "Counts vary by chance even when nothing changes; a change is marked real when a "
-            "conditional binomial test of the two weeks' counts gives p < 0.01.",
-            "Количества колеблются случайно, даже когда ничего не изменилось; изменение "
-            "считается реальным, если условный биномиальный тест двух недель даёт p < 0,01.",
+            "Counts swing from week to week even when nothing changes. A count is compared with what "
+            "was expected (the team: its mean over the 8 weeks before; a manager: their share of "
+            "those weeks' team counts times this week's), with the swings those weeks showed "
+            "(negative binomial noise). Every manager, block and week of a table is tested together, "
+            "and a change is marked when it is a discovery at a 5% false discovery rate "
+            "(Benjamini–Hochberg): at most 1 in 20 marked changes is expected to be chance.",
+            "Количества колеблются от недели к неделе, даже когда ничего не меняется. Количество "
+            "сравнивается с ожидаемым (для команды — среднее за 8 предыдущих недель, для менеджера — "
+            "его доля в количествах команды за те недели, умноженная на неделю команды) с учётом "
+            "колебаний тех недель. Все менеджеры, показатели и недели таблицы проверяются вместе; "
+            "изменение отмечается, если из всех отмеченных случайными ожидается не больше 1 из 20.",
         ),
         "Lead response time": (
             "From creation to the first outbound call, e-mail or meeting; unanswered "

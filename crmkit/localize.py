@@ -23,6 +23,7 @@ NOUNS: dict[str, tuple[tuple[str, str], tuple[str, str, str]]] = {
     "row": (("row", "rows"), ("строка", "строки", "строк")),
     "lead": (("lead", "leads"), ("лид", "лида", "лидов")),
     "event": (("event", "events"), ("событие", "события", "событий")),
+    "activity": (("activity", "activities"), ("активность", "активности", "активностей")),
     "minute": (("minute", "minutes"), ("минута", "минуты", "минут")),
     "week": (("week", "weeks"), ("неделя", "недели", "недель")),
     "stage": (("stage", "stages"), ("этап", "этапа", "этапов")),

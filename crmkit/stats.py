@@ -342,3 +342,59 @@ def segmented_regression(values, months: pd.PeriodIndex, adoption: pd.Period, *,
         bool(trend),
         int(use.sum()),
     )
+
+
+# --- counts against their own past ----------------------------------------------------------------
+
+
+def pooled_dispersion(observed, fitted=None) -> float:
+    """How much more counts vary than Poisson allows (φ ≥ 1), pooled over series: rows are series
+    (managers), columns the weeks of their baseline; `fitted` what each week's count was expected
+    to be (default: the row's mean). Pearson's χ² over its degrees of freedom (a week less per row),
+    floored at 1: a series quieter than Poisson is not made surer."""
+    counts = np.atleast_2d(np.asarray(observed, float))
+    expected = np.broadcast_to(counts.mean(axis=1, keepdims=True) if fitted is None else fitted, counts.shape)
+    rows = ~(np.isnan(counts).any(axis=1) | np.isnan(expected).any(axis=1))
+    counts, expected = counts[rows], expected[rows]
+    degrees = counts.shape[0] * (counts.shape[1] - 1)
+    if degrees <= 0:
+        return 1.0
+    cells = expected > 0
+    chi2 = (((counts - expected) ** 2)[cells] / expected[cells]).sum()
+    return max(1.0, float(chi2 / degrees))
+
+
+def count_against_baseline(now, baseline_mean, weeks: int, dispersion, *, tail: str = "two-sided"):
+    """The p-value of this week's count against a series' mean over the `weeks` before it, when
+    nothing changed: the count is negative binomial around that mean with variance φ·μ, and the
+    mean is itself estimated (its variance φ·μ/weeks), so the predictive variance is
+    φ·μ·(1 + 1/weeks). `tail`: "lower" (a fall), "upper" or "two-sided". A series with no count in
+    its baseline is taken to have half a count over it; 1 where a value is missing."""
+    from scipy.stats import nbinom
+
+    now = np.asarray(now, float)
+    mean = np.asarray(baseline_mean, float)
+    phi = np.asarray(dispersion, float) * (1 + 1 / weeks)
+    valid = ~(np.isnan(now) | np.isnan(mean) | np.isnan(phi))
+    mu = np.where(valid, np.maximum(mean, 0.5 / weeks), 1.0)
+    phi = np.where(valid, phi, 2.0)
+    n, p = mu / (phi - 1), 1 / phi
+    y = np.where(valid, now, 0)
+    lower, upper = nbinom.cdf(y, n, p), nbinom.sf(y - 1, n, p)
+    both = np.minimum(1.0, 2 * np.minimum(lower, upper))
+    chosen = {"lower": lower, "upper": upper, "two-sided": both}[tail]
+    result = np.where(valid, np.minimum(chosen, 1.0), 1.0)
+    return float(result) if result.ndim == 0 else result
+
+
+def false_discovery(p_values, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini–Hochberg over a family of p-values: (which are discoveries at `rate`, the
+    adjusted q-values); missing p-values are not tested."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, float)
+    tested = ~np.isnan(p)
+    found, q = np.zeros(len(p), bool), np.full(len(p), np.nan)
+    if tested.any():
+        found[tested], q[tested], _, _ = multipletests(p[tested], alpha=rate, method="fdr_bh")
+    return found, q

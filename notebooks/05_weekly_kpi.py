@@ -217,10 +217,9 @@ report.table(
     flags,
     {
         "name": "text",
-        "crm_events": "int",
-        "week_before": "int",
+        "activities": "int",
+        "baseline": "days",
         "change": "share",
-        "p_fall": "p",
         "is_fall": "check",
         "ratio_to_median": "share",
         "is_low": "check",

@@ -1,12 +1,12 @@
 """METRICS.md §4 on a hand-built week: boundaries in the account's time zone, missed calls, a call
-with no deal, a lead never answered (censored), a manager with a week of nothing; the Poisson rule."""
+with no deal, a lead never answered (censored), a manager with a week of nothing; a count against
+its expected value and the false-discovery control."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from crmkit import metrics
-from crmkit.metrics.weekly import _poisson_change_p
+from crmkit import metrics, stats
 from tests.fixtures.scenarios import SCENARIOS
 
 # as_of is Monday 2026-02-16 00:00 in Moscow (UTC+3): the weeks shown are those of 02-02 and 02-09
@@ -104,26 +104,58 @@ def test_a_missed_call_counts_as_inbound_whatever_its_direction(make_db):
     assert tuple(table.loc[("hour", 13), ["n", "missed"]]) == (3, 2)
 
 
-def test_poisson_rule_separates_a_real_fall_from_noise():
-    # the same fall of 70%: 10 -> 3 events could be chance (p ≈ 0.09), 100 -> 30 cannot
-    assert _poisson_change_p(3, 10) == pytest.approx(0.0923, abs=1e-4)
-    assert _poisson_change_p(30, 100) < 1e-9
-    assert _poisson_change_p(0, 0) == 1.0
+def test_a_count_against_its_baseline_is_a_poisson_gamma_predictive():
+    """The negative binomial of count_against_baseline is the Poisson whose rate is gamma around the
+    baseline mean with variance (φ·(1 + 1/B) − 1)·μ: integrated here by quadrature, independently."""
+    from scipy import integrate
+    from scipy.stats import gamma, poisson
+
+    for now, mean, phi in ((3, 10.0, 1.0), (19, 58.4, 3.0), (30, 100.0, 5.0)):
+        extra = phi * (1 + 1 / 8) - 1  # the rate's variance over its mean
+        shape = mean / extra
+        expected, _ = integrate.quad(
+            lambda rate, y=now, k=shape, s=extra: poisson.cdf(y, rate) * gamma.pdf(rate, k, scale=s),
+            0, mean * 20, limit=200,
+        )  # fmt: skip
+        got = stats.count_against_baseline(now, mean, 8, phi, tail="lower")
+        assert got == pytest.approx(expected, rel=1e-6)
+    # the same fall of 70% with Poisson noise: 10 -> 3 could be chance after testing ten managers
+    # (p ≈ 0.014), 100 -> 30 cannot (p ≈ 3e-15); with the swings a real account has (φ = 5) the
+    # 70% fall is still rare (p ≈ 5e-5), but a 30% one (100 -> 70) is ordinary (p ≈ 0.1)
+    assert 0.01 < stats.count_against_baseline(3, 10, 8, 1.0, tail="lower") < 0.02
+    assert stats.count_against_baseline(30, 100, 8, 1.0, tail="lower") < 1e-12
+    assert 1e-5 < stats.count_against_baseline(30, 100, 8, 5.0, tail="lower") < 1e-4
+    assert 0.05 < stats.count_against_baseline(70, 100, 8, 5.0, tail="lower") < 0.2
+    assert list(stats.count_against_baseline([np.nan, 5.0], [3.0, np.nan], 8, 1.0)) == [1.0, 1.0]
 
 
-def test_poisson_rule_for_a_column_is_binomtest_cell_by_cell():
-    """The column-at-once p-value (twice the smaller binomial tail, 1 at equal counts) is scipy's
-    binomtest for every pair of counts up to 60, and a few large ones; 1 where a count is missing."""
-    from scipy.stats import binomtest
+def test_dispersion_and_false_discoveries_by_hand():
+    # two managers' baselines: means 12 and 4; Pearson χ² = (4 + 4)/12 + (4 + 4)/4 = 8/3 on 2 df
+    assert stats.pooled_dispersion([[10, 14], [6, 2]]) == pytest.approx(4 / 3)
+    assert stats.pooled_dispersion([[10, 10], [4, 4]]) == 1.0  # quieter than Poisson: floored
+    # Benjamini–Hochberg at 5%: sorted 0.01 ≤ 1/4·5%; 0.03 > 2/4·5%, 0.04 > 3/4·5%: one discovery;
+    # q = 0.01·4 = 0.04, min(0.03·4/2, 0.04·4/3) = 0.0533 for both, 0.5
+    found, q = stats.false_discovery([0.01, 0.04, 0.03, 0.5, np.nan], 0.05)
+    assert list(found) == [True, False, False, False, False]
+    assert q[:4] == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5]) and np.isnan(q[4])
 
-    now, before = np.meshgrid(np.arange(61.0), np.arange(61.0))
-    now, before = np.append(now.ravel(), [4_980, 20_000]), np.append(before.ravel(), [5_020, 19_700])
-    expected = [
-        1.0 if a + b == 0 else binomtest(int(a), int(a + b), 0.5).pvalue
-        for a, b in zip(now, before, strict=True)
-    ]
-    assert _poisson_change_p(now, before) == pytest.approx(expected, rel=1e-12, abs=0)
-    assert list(_poisson_change_p([np.nan, 5.0], [3.0, np.nan])) == [1.0, 1.0]
+
+def test_a_managers_count_is_expected_at_their_share_of_the_teams_week():
+    """The whole team doubles in week 9 (a season, a campaign): A keeps its quarter, so nothing is
+    A's own change; the team's own count doubled from its 8-week mean of 40."""
+    from crmkit.metrics.weekly import BASELINE, COUNTS, _changes
+
+    mondays = pd.date_range("2026-01-05", periods=BASELINE + 1, freq="7D")
+    rows = [{"week": w, "owner": name, **dict.fromkeys(COUNTS, float(count * (2 if i == BASELINE else 1)))}
+            for i, w in enumerate(mondays) for name, count in (("A", 10), ("B", 30))]  # fmt: skip
+    owners = _changes(pd.DataFrame(rows), "owner")
+    last_a = owners[(owners["owner"] == "A") & (owners["week"] == mondays[-1])].iloc[0]
+    assert last_a["activities_base"] == pytest.approx(20.0)  # 80 this week × 80/320 of the baseline
+    assert last_a["activities_change"] == pytest.approx(0.0) and last_a["activities_p"] == 1.0
+    assert owners[owners["week"] < mondays[-1]]["activities_p"].isna().all()  # no full baseline yet
+    team = pd.DataFrame(rows).groupby("week", as_index=False)[list(COUNTS)].sum()
+    last = _changes(team, None).iloc[-1]
+    assert (last["activities_base"], last["activities_change"]) == (40.0, 1.0) and last["activities_p"] < 1e-6
 
 
 def test_sample_activity_drop_is_flagged_and_nothing_else_falls(sample_db):

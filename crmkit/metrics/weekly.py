@@ -1,26 +1,34 @@
 """METRICS.md §4: the weekly KPI table — weeks run Monday–Sunday in the account's time zone;
 leads, client base, refusals, sales, CRM events, calls, proposals, payments, meetings, what is
-due the next working day, lead response time, lead balance, and activity flags that separate
-real changes from Poisson noise."""
+due the next working day, lead response time, lead balance, and flags that separate real changes
+from noise.
+
+A count is compared with its own past: the mean of the same block over the `BASELINE` weeks
+before (the team's, or the manager's). Weekly counts vary more than Poisson allows, so the noise
+is negative binomial, its overdispersion estimated from those baseline weeks (pooled over the
+managers), and the baseline mean's own uncertainty widens it. Every manager × block × week tested
+in a table is one family: a flag is a Benjamini–Hochberg discovery at a false discovery rate of
+`FDR`, so at most that share of the flags are expected to be chance."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, poisson
 
 from crmkit import stats, workdays
 from crmkit.db import query
 from crmkit.errors import CrmkitError
 from crmkit.metrics.core import account_time_zone, metric, window
 
-ALPHA = 0.01  # a change is called real when chance alone would make it this rare
+BASELINE = 8  # weeks a count is compared with: its series' mean over the weeks before
+FDR = 0.05  # of the flags a table raises, the share expected to be chance
 COUNTS = (
     "leads",
     "new_clients",
     "refusals",
     "sales",
     "crm_events",
+    "activities",
     "calls_in",
     "calls_out",
     "calls_missed",
@@ -44,11 +52,11 @@ def local_weeks_in_utc(mondays: pd.DatetimeIndex, zone: str) -> tuple[pd.Timesta
     return tuple(t.tz_localize(zone).tz_convert("UTC").tz_localize(None) for t in (start, end))
 
 
-def _weeks(con, as_of, weeks, pipeline, owner, time_zone):
-    """The account's zone, the Mondays of `weeks` weeks and one more before them (every shown
-    week has a week before), and the query parameters from the first of them on."""
+def _weeks(con, as_of, weeks, pipeline, owner, time_zone, history: int = 1):
+    """The account's zone, the Mondays of `weeks` weeks and `history` more before them (every
+    shown week has its baseline), and the query parameters from the first of them on."""
     zone = account_time_zone(con, time_zone)
-    mondays = weeks_before(as_of, weeks + 1, zone)
+    mondays = weeks_before(as_of, weeks + history, zone)
     start, _ = local_weeks_in_utc(mondays, zone)  # up to as_of: what is due reaches past the weeks
     return zone, mondays, {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
 
@@ -76,41 +84,64 @@ def _blocks(counts: pd.DataFrame, mondays, group: str | None, members=(), client
 
 
 def _changes(table: pd.DataFrame, group: str | None) -> pd.DataFrame:
-    """Change from the week before for every count, and whether it is beyond Poisson noise
-    (conditional binomial test of this week's count against the two weeks' total)."""
+    """For every count: what it was expected to be, the change from that, the overdispersion of
+    the weeks it was learnt from, and the two-sided p-value of the count against it
+    (stats.count_against_baseline). The team's count is expected at its mean over the BASELINE
+    weeks before. A manager's at their share of those weeks' team counts, times this week's: a
+    season or a campaign that moves the whole team moves the expectation with it, so what is left
+    is the manager's own change. Weeks without a full baseline are not tested."""
     table = table.sort_values([*([group] if group else []), "week"]).reset_index(drop=True)
-    previous = table.groupby(group)[list(COUNTS)].shift(1) if group else table[list(COUNTS)].shift(1)
+    weeks = table["week"].to_numpy()
+
+    def before(values: pd.Series) -> np.ndarray:  # rows × BASELINE: the same series, 1 … B weeks back
+        series = values.groupby(table[group]) if group else values
+        return np.column_stack([series.shift(k).to_numpy(float) for k in range(1, BASELINE + 1)])
+
     for column in COUNTS:
-        now, before = table[column], previous[column]
-        table[f"{column}_change"] = (now - before) / before.where(before > 0)
-        table[f"{column}_p"] = _poisson_change_p(now, before)
-        table[f"{column}_sure"] = table[f"{column}_p"] < ALPHA
+        now, past = table[column].to_numpy(float), before(table[column])
+        if group:
+            totals = table.groupby("week")[column].transform("sum")
+            past_totals = before(totals)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = past.sum(axis=1) / past_totals.sum(axis=1)
+            share = np.where(past_totals.sum(axis=1) > 0, share, 0.0)
+            expected, fitted = totals.to_numpy(float) * share, past_totals * share[:, None]
+        else:
+            expected = past.mean(axis=1)
+            fitted = np.repeat(expected[:, None], BASELINE, axis=1)
+        expected = np.where(np.isnan(past).any(axis=1), np.nan, expected)  # no full baseline: untested
+        phi = np.ones(len(table))
+        for week in np.unique(weeks):
+            rows = weeks == week
+            phi[rows] = stats.pooled_dispersion(past[rows], fitted[rows])
+        table[f"{column}_base"] = expected
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[f"{column}_change"] = np.where(expected > 0, now / expected - 1, np.nan)
+        table[f"{column}_dispersion"] = phi
+        p = stats.count_against_baseline(now, expected, BASELINE, phi)
+        table[f"{column}_p"] = np.where(np.isnan(expected), np.nan, p)
     return table
 
 
-def _poisson_change_p(now, before):
-    """Two-sided p-value that two Poisson counts share one rate: given their total, `now` is
-    Binomial(total, ½) under that hypothesis. Symmetric, so its two-sided p is twice the smaller
-    tail, at most 1 (equal counts: 1): scipy's binomtest to 1e-15, for a whole column at once
-    (binomtest per cell was a quarter of the weekly table at a million deals). Counts or arrays of
-    them; 1 where either is missing or both are 0."""
-    now, before = np.asarray(now, dtype=float), np.asarray(before, dtype=float)
-    total = now + before
-    valid = total > 0  # false where a count is missing (nan)
-    smaller = np.where(valid, np.minimum(now, before), 0)
-    p = np.where(valid, np.minimum(1.0, 2 * binom.cdf(smaller, np.where(valid, total, 1), 0.5)), 1.0)
-    return float(p) if p.ndim == 0 else p
+def _discoveries(table: pd.DataFrame) -> pd.DataFrame:
+    """Every count of every row tested as one family: `_q` (Benjamini–Hochberg) and `_sure`."""
+    p = table[[f"{column}_p" for column in COUNTS]].to_numpy(float)
+    found, q = stats.false_discovery(p.ravel(), FDR)
+    for i, column in enumerate(COUNTS):
+        table[f"{column}_q"] = q.reshape(p.shape)[:, i]
+        table[f"{column}_sure"] = found.reshape(p.shape)[:, i]
+    return table
 
 
 @metric(
     "The weekly KPI table (Monday–Sunday, the account's time zone) for the team and each manager: "
-    "every block of METRICS.md §4 with the change from the week before and whether it is beyond "
-    "Poisson noise (options weeks, time_zone)"
+    "every block of METRICS.md §4 with its change from its 8-week baseline and whether that is beyond "
+    "noise at a 5% false discovery rate (options weeks, time_zone)"
 )
 def weekly_kpi(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
-    zone, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone)
+    zone, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone, history=BASELINE)
     # due the next working day after each week: that day for each week (two weeks can share one,
     # after a long holiday: what is due then counts for both)
     next_days = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone) for monday in mondays]
@@ -130,7 +161,8 @@ def weekly_kpi(
     per_owner = _changes(_blocks(counts, mondays, "owner", members), "owner")
     per_owner = per_owner.assign(level="owner").rename(columns={"owner": "name"})
     table = pd.concat([team, per_owner], ignore_index=True)
-    table = table[table["week"] >= mondays[1]].reset_index(drop=True)  # the extra first week only fed changes
+    # the weeks before the first shown only fed its baselines
+    table = _discoveries(table[table["week"] >= mondays[BASELINE]].reset_index(drop=True))
     table["time_zone"] = zone
     return table
 
@@ -269,8 +301,9 @@ def missed_calls(
 
 
 @metric(
-    "CRM-event flags for the last full week: falls from the week before and managers far below the "
-    "team median, each with its size and p-value (options drop, alpha, weeks, time_zone)"
+    "Activity flags for the last full week: managers whose activities fell from their own 8-week "
+    "baseline, or lie far below the team median, beyond noise at a 5% false discovery rate over the "
+    "managers (options drop, rate, weeks, time_zone)"
 )
 def activity_flags(
     con,
@@ -280,44 +313,59 @@ def activity_flags(
     pipeline=None,
     owner=None,
     drop: float = 0.3,
-    alpha: float = ALPHA,
+    rate: float = FDR,
     weeks: int = 2,
     time_zone: str = "",
     kpi: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """`kpi`: a weekly_kpi table of at least two weeks when the caller has it (not built twice)."""
+    """Activities (calls, e-mails, meetings, tasks, proposals, payments), not stage moves, which
+    follow the deals rather than the manager's effort. A fall is a drop of at least `drop` from the
+    manager's baseline whose one-sided p-value (negative binomial, as in weekly_kpi) is a
+    Benjamini–Hochberg discovery at `rate` among the managers; far below the median likewise,
+    against the team median with the team's overdispersion. `kpi`: the weekly_kpi table of the
+    same options when the caller has it (not built twice)."""
     if not 0 < drop < 1:
         raise CrmkitError(f"drop is a share between 0 and 1, not {drop}")
     table = (
         kpi
         if kpi is not None
         else weekly_kpi(
-            con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=max(int(weeks), 2), time_zone=time_zone
+            con, as_of=as_of, pipeline=pipeline, owner=owner, weeks=max(int(weeks), 1), time_zone=time_zone
         )
     )
     active = set(con.execute("select name from main.users where is_active").df()["name"])
     owners = table[(table["level"] == "owner") & table["name"].isin(active)]  # people who left: no flags
-    last = owners[owners["week"] == owners["week"].max()].set_index("name")
-    before = owners[owners["week"] == owners["week"].max() - pd.Timedelta(days=7)].set_index("name")
-    team_median = float(last["crm_events"].median()) if len(last) else np.nan
-    rows = []
-    for name, row in last.iterrows():
-        now, prev = row["crm_events"], before["crm_events"].get(name, 0.0)
-        p_fall = _poisson_change_p(now, prev) if now < prev else 1.0
-        p_low = float(poisson.cdf(now, team_median)) if team_median > 0 else 1.0
-        rows.append(
-            {
-                "name": name,
-                "week": row["week"],
-                "crm_events": now,
-                "week_before": prev,
-                "change": (now - prev) / prev if prev else np.nan,
-                "p_fall": p_fall,
-                "is_fall": bool(prev and (now - prev) / prev <= -drop and p_fall < alpha),
-                "team_median": team_median,
-                "ratio_to_median": now / team_median if team_median else np.nan,
-                "p_low": p_low,
-                "is_low": bool(team_median and now / team_median <= 1 - drop and p_low < alpha),
-            }
-        )
-    return pd.DataFrame(rows)
+    last = owners[owners["week"] == owners["week"].max()].sort_values("name").reset_index(drop=True)
+    now, base = last["activities"].to_numpy(float), last["activities_base"].to_numpy(float)
+    phi = last["activities_dispersion"].to_numpy(float)
+    p_fall = stats.count_against_baseline(now, base, BASELINE, phi, tail="lower")
+    p_fall = np.where(np.isnan(base), np.nan, p_fall)
+    change = np.where(base > 0, (now - base) / np.where(base > 0, base, 1), np.nan)
+    # against the team: the median of this week, the managers' spread around it as the noise
+    team_median = float(np.median(now)) if len(now) else np.nan
+    spread = stats.pooled_dispersion(now[None, :])
+    if team_median > 0:
+        median = np.full(len(now), team_median)
+        p_low = np.atleast_1d(stats.count_against_baseline(now, median, len(now), spread, tail="lower"))
+    else:
+        p_low = np.ones(len(now))
+    falls, q_fall = stats.false_discovery(p_fall, rate)
+    lows, q_low = stats.false_discovery(p_low, rate)
+    ratio = now / team_median if team_median else np.full(len(now), np.nan)
+    return pd.DataFrame(
+        {
+            "name": last["name"],
+            "week": last["week"],
+            "activities": now,
+            "baseline": base,
+            "change": change,
+            "p_fall": p_fall,
+            "q_fall": q_fall,
+            "is_fall": falls & (change <= -drop),
+            "team_median": team_median,
+            "ratio_to_median": ratio,
+            "p_low": p_low,
+            "q_low": q_low,
+            "is_low": lows & (ratio <= 1 - drop),
+        }
+    )
