@@ -213,7 +213,9 @@ def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float,
     """Share won (and lost) by each horizon, lost and won competing, open cases censored.
 
     `outcome` holds "won", "lost" or "open"; returns {"won": [(share, low, high), ...], "lost": ...}
-    with a normal-approximation 95% interval clipped to [0, 1].
+    with a 95% interval on the log(−log) scale, inside (0, 1) and of some width whenever the share
+    is. Aalen's variance (statsmodels) is undefined where every deal still open closes at once
+    (n = d in its terms): there the error of the last time it was defined is kept.
     """
     days = np.asarray(days, dtype=float)
     outcome = np.asarray(outcome)
@@ -229,6 +231,7 @@ def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float,
     for code, key in ((0, "won"), (1, "lost")):
         values = fit.cinc[code] if code < len(fit.cinc) else np.zeros_like(fit.times)
         errors = fit.cinc_se[code] if code < len(fit.cinc_se) else np.zeros_like(fit.times)
+        errors = pd.Series(np.where(np.isfinite(errors), errors, np.nan)).ffill().fillna(0.0).to_numpy()
         for horizon in horizons:
             last = np.argmax(days)
             if horizon > days[last] and status[last] == 0:  # nobody followed that long: unknown
@@ -238,8 +241,9 @@ def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float,
             if at < 0:
                 result[key].append((0.0, 0.0, 0.0))
                 continue
-            value, se = float(values[at]), float(np.nan_to_num(errors[at]))
-            result[key].append((value, max(0.0, value - Z_95 * se), min(1.0, value + Z_95 * se)))
+            value, se = float(values[at]), float(errors[at])
+            low, high = log_log_band(np.array([value]), np.array([se]))
+            result[key].append((value, float(low[0]), float(high[0])))
     return result
 
 

@@ -89,3 +89,25 @@ def test_sample_quantiles_give_scipys_order_statistic_intervals():
                 interval = quantile_test(values, q=value, p=share).confidence_interval(0.95)
                 expected += [value, float(interval.low), float(interval.high)]
             np.testing.assert_array_equal(got, expected, err_msg=f"n={n}")
+
+
+def test_a_won_share_interval_has_width_when_the_last_deals_close_together():
+    """Four deals: won on day 1, lost on day 2, the last two won together on day 3. Won by day 3:
+    1/4 on day 1 (all four open before), then the survivors' half (S = 3/4 · 2/3 = 1/2) all won on
+    day 3: 1/4 + 1/2 = 3/4. Aalen's variance divides by n − d = 0 that day: the interval keeps
+    day 2's error, and is not "75% (75%–75%)"."""
+    won = stats.cumulative_incidence([1, 2, 3, 3], ["won", "lost", "won", "won"], [3])["won"]
+    share, low, high = won[0]
+    assert share == pytest.approx(0.75)
+    assert 0 < low < share < high < 1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_won_share_intervals_stay_inside_zero_and_one_with_width(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 60))
+    days = rng.integers(0, 120, n).astype(float)
+    outcome = rng.choice(["won", "lost", "open"], n, p=[0.3, 0.4, 0.3])
+    for share, low, high in stats.cumulative_incidence(days, outcome, [30, 60, 90])["won"]:
+        if np.isfinite(share) and 0 < share < 1:
+            assert 0 < low < share < high < 1
