@@ -293,16 +293,27 @@ class Segmented:
     seasonal: bool  # month-of-year terms: needs 12 months before adoption
     trend: bool  # an underlying trend: needs 24 months before adoption to tell it from the shift
     n: int
+    df: int  # degrees of freedom of the fit's t (level and slope are drawn from it)
+    rho: float  # the monthly noise's autocorrelation the fit took out
 
 
 def segmented_regression(values, months: pd.PeriodIndex, adoption: pd.Period, *, use=None) -> Segmented:
-    """log(y) = trend + month of year + level·after + slope·months_after + noise, fitted by OLS on
-    the months in `use` (default: all with y > 0). The effect is the average over the
-    post-adoption months used of level + slope·months_after, as a relative change exp(·) − 1 with
-    its 95% interval. Month-of-year terms need a full year before adoption, and an underlying
-    trend needs two (with one year, trend, seasonality and shift cannot be told apart): with
-    less, the model leaves the term out and says so (`seasonal`, `trend`)."""
+    """log(y) = trend + month of year + level·after + slope·months_after + noise, fitted on the
+    months in `use` (default: all with y > 0). The effect is the average over the post-adoption
+    months used of level + slope·months_after, as a relative change exp(·) − 1 with its 95%
+    interval. Month-of-year terms need a full year before adoption, and an underlying trend needs
+    two (with one year, trend, seasonality and shift cannot be told apart): with less, the model
+    leaves the term out and says so (`seasonal`, `trend`).
+
+    Monthly sales are autocorrelated (a good month follows a good month), which OLS's interval
+    ignores: on simulated series with AR(1) noise of ρ = 0.5 it covered 73% of true effects, and
+    Newey–West's HAC interval, on 40 months and 16 terms, 66%. So the noise is taken as AR(1) and
+    the model fitted by feasible GLS (Prais–Winsten), with ρ from the OLS residuals corrected for
+    their small-sample bias — Marriott and Pope's (1 + 3ρ)/n, and 1/n for each term beyond the
+    constant — and a t quantile with one degree of freedom less for ρ: 96–97.5% coverage for
+    ρ from 0 to 0.7 (docs/CALIBRATION.md)."""
     import statsmodels.api as sm
+    from scipy.stats import t as student
 
     values = np.asarray(values, dtype=float)
     months = pd.PeriodIndex(months, freq="M")
@@ -322,30 +333,58 @@ def segmented_regression(values, months: pd.PeriodIndex, adoption: pd.Period, *,
     columns["level"] = after.astype(float)
     columns["slope"] = since
     exog = pd.DataFrame(columns)
-    fit = sm.OLS(np.log(np.where(values > 0, values, np.nan))[use], exog[use]).fit()
+    logged = np.log(np.where(values > 0, values, np.nan))[use]
+    rho = ar1_of_residuals(sm.OLS(logged, exog[use]).fit().resid.to_numpy(), exog.shape[1])
+    fit = sm.OLS(*_prais_winsten(logged, exog[use], rho)).fit()
+    df = max(int(fit.df_resid) - 1, 1)  # one less for ρ
+    quantile = student.ppf(0.5 + CONFIDENCE / 2, df)
     contrast = np.zeros(exog.shape[1])
     contrast[list(exog.columns).index("level")] = 1.0
     contrast[list(exog.columns).index("slope")] = since[use & after].mean() if (use & after).any() else 0.0
-    test = fit.t_test(contrast)
-    est, (low, high) = float(test.effect[0]), test.conf_int(alpha=1 - CONFIDENCE)[0]
-    without = exog.assign(level=0.0, slope=0.0)
-    prediction = fit.get_prediction(without).summary_frame(alpha=1 - CONFIDENCE)
-    cov = fit.cov_params().loc[["level", "slope"], ["level", "slope"]].to_numpy()
+    params, covariance = fit.params.to_numpy(), fit.cov_params().to_numpy()
+    est, se = float(contrast @ params), float(np.sqrt(contrast @ covariance @ contrast))
+    without = exog.assign(level=0.0, slope=0.0).to_numpy()
+    mean = without @ params
+    spread = np.sqrt(np.einsum("ij,jk,ik->i", without, covariance, without))
+    at = [list(exog.columns).index(name) for name in ("level", "slope")]
     return Segmented(
         float(np.exp(est) - 1),
-        float(np.exp(low) - 1),
-        float(np.exp(high) - 1),
-        float(fit.params["level"]),
-        float(fit.params["slope"]),
-        cov,
-        np.exp(prediction["mean"].to_numpy()),
-        np.exp(prediction["mean_ci_lower"].to_numpy()),
-        np.exp(prediction["mean_ci_upper"].to_numpy()),
+        float(np.exp(est - quantile * se) - 1),
+        float(np.exp(est + quantile * se) - 1),
+        float(params[at[0]]),
+        float(params[at[1]]),
+        covariance[np.ix_(at, at)],
+        np.exp(mean),
+        np.exp(mean - quantile * spread),
+        np.exp(mean + quantile * spread),
         since,
-        bool(seasonal),
-        bool(trend),
+        seasonal,
+        trend,
         int(use.sum()),
+        df,
+        rho,
     )
+
+
+def ar1_of_residuals(residuals: np.ndarray, terms: int) -> float:
+    """The lag-1 autocorrelation of regression residuals, corrected for its downward bias in a
+    short series: + (1 + 3ρ)/n (Marriott and Pope) + (terms − 1)/n (what fitting the other terms
+    took), within ±0.95."""
+    r = np.asarray(residuals, float)
+    n = len(r)
+    if n < 3 or not np.any(r):
+        return 0.0
+    rho = float(np.sum(r[1:] * r[:-1]) / np.sum(r * r))
+    return float(np.clip(rho + (1 + 3 * rho) / n + (terms - 1) / n, -0.95, 0.95))
+
+
+def _prais_winsten(y: np.ndarray, exog: pd.DataFrame, rho: float) -> tuple[np.ndarray, pd.DataFrame]:
+    """y and the regressors with AR(1) noise of `rho` taken out (the first month kept, scaled)."""
+    x = exog.to_numpy(float)
+    first = np.sqrt(1 - rho**2)
+    y = np.r_[first * y[0], y[1:] - rho * y[:-1]]
+    x = np.vstack([first * x[0], x[1:] - rho * x[:-1]])
+    return y, pd.DataFrame(x, columns=exog.columns)
 
 
 # --- counts against their own past ----------------------------------------------------------------

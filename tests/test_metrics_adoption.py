@@ -183,3 +183,35 @@ def test_goals_score_attainment_capped_and_weighted(sample_adoption):
     expected = (parts["attainment"] * parts["weight"]).sum() / 4
     assert goals.loc["—weighted—", "attainment"] == pytest.approx(expected)
     assert goals.loc["—weighted—", "weight"] == 4
+
+
+def test_year_over_year_is_a_t_interval_on_log_ratios_by_hand():
+    """Three pairs, after/before = 1.1, 1.21, 1.0: log ratios 0.0953, 0.1906, 0 — mean 0.0953 (the
+    geometric mean ratio 1.1), sd 0.0953, se 0.0953/√3 = 0.0550, t(2) = 4.303: ±0.2368 on the log
+    scale, so +10% (−13.2% to +39.4%): an interval that spans zero."""
+    from crmkit.metrics.adoption import _yoy
+
+    months = pd.PeriodIndex(["2024-01", "2024-02", "2024-03", "2025-01", "2025-02", "2025-03"], freq="M")
+    series = pd.DataFrame({"month": months, "period": ["before"] * 3 + ["after"] * 3,
+                           "revenue": [100.0, 100.0, 100.0, 110.0, 121.0, 100.0]})  # fmt: skip
+    change, low, high, pairs = _yoy(series, "revenue")
+    assert pairs == 3 and change == pytest.approx(0.1)
+    assert (low, high) == (pytest.approx(-0.1319, abs=1e-4), pytest.approx(0.3939, abs=1e-4))
+
+
+def test_the_noise_autocorrelation_is_corrected_for_a_short_series():
+    # residuals 1, 1, −1, −1: Σ r_t·r_{t−1} = 1 − 1 + 1 = 1 over Σ r² = 4 → 0.25; + (1 + 0.75)/4 → 0.6875
+    assert stats.ar1_of_residuals(np.array([1.0, 1.0, -1.0, -1.0]), terms=1) == pytest.approx(0.6875)
+    assert stats.ar1_of_residuals(np.array([1.0, 1.0, -1.0, -1.0]), terms=3) == 0.95  # + 2/4, capped
+
+
+def test_the_ramp_month_adds_no_increment_to_the_roi(sample_adoption):
+    """The fit leaves the ramp month out; the ROI counts its cost and none of its revenue."""
+    from crmkit.metrics.adoption import _roi_draws, _series
+
+    con, options = sample_adoption
+    spec = adoption.read(options["adoption"])
+    series = _series(con, options["as_of"], None, None, None, spec)
+    months, gain, cost, increment = _roi_draws(series, spec)
+    ramp = series.loc[series["period"] != "before", "period"].to_numpy() == "ramp"
+    assert ramp.sum() == 1 and (increment[:, ramp] == 0).all() and (increment[:, ~ramp] != 0).all()
