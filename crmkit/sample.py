@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,22 @@ PLANTED = {
     "adoption_lift": 0.12,
     "stale_share": 0.04,
 }
+
+@contextmanager
+def planted(**effects):
+    """The sample with other planted effects while the block runs — e.g. `planted(activity_drop_keep=1)`
+    for an account where nothing changed, 0.6 for a 40% drop — for simulations of known truth."""
+    unknown = set(effects) - set(PLANTED)
+    if unknown:
+        raise KeyError(f"no planted effect {sorted(unknown)[0]!r}; the sample plants {', '.join(PLANTED)}")
+    kept = dict(PLANTED)
+    PLANTED.update(effects)
+    try:
+        yield PLANTED
+    finally:
+        PLANTED.clear()
+        PLANTED.update(kept)
+
 
 MANAGERS = [  # name, team, share of deals, speed factor, win factor
     ("Анна Смирнова", "Отдел продаж 1", 0.14, 1.0, 1.15),
