@@ -8,7 +8,7 @@ LANG_REPORT ?= en
 SAMPLE_DEALS ?= 3000
 
 .DEFAULT_GOAL := help
-.PHONY: help env report sample load test lab lint bench clean
+.PHONY: help env report sample load test lab lint bench calibrate clean
 
 ## help: list the targets
 help:
@@ -54,6 +54,10 @@ lint: env
 bench: env
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_exports.py
+
+## calibrate: every band, interval and flag on accounts of known truth; the table into docs/CALIBRATION.md
+calibrate: env
+	$(BIN)/python benchmarks/calibrate.py --write
 
 ## clean: remove generated data, reports and the environment
 clean:
