@@ -140,7 +140,7 @@ def forecast_bands(sizes: dict[int, int], folder: Path) -> list[Claim]:
             con = connect(account(deals, 300 + seed, folder), read_only=True)
             backtest = metrics.forecast_backtest(con, as_of=AS_OF, dates=12)
             con.close()
-            judged = backtest[backtest["actual"] > 0]
+            judged = backtest[backtest["covered"].notna()]  # calibrated, with money to judge
             covered += int(judged["covered"].sum())
             origins += len(judged)
             forecast, actual = forecast + judged["p50"].sum(), actual + judged["actual"].sum()

@@ -46,8 +46,11 @@ TEAM_YARDSTICKS = {
                                   "mature_rate_low", "mature_rate_high", "horizon_rate", "horizon_rate_low",
                                   "horizon_rate_high", "is_weak"},
     # the team's stage history gives the win rates and times: only the deals forecast are the owner's
-    "forecast": {"weighted_pipeline", "mean", "p10", "p50", "p90"},
-    "forecast_backtest": {"weighted_pipeline", "mean", "p10", "p50", "p90", "error", "covered"},
+    # (and the calibration, learnt from forecasts made with it; the deals the history can follow)
+    "forecast": {"weighted_pipeline", "mean", "p10", "p50", "p90", "band_scale", "calibrated_on",
+                 "n_unknown"},
+    "forecast_backtest": {"weighted_pipeline", "mean", "p10", "p50", "p90", "error", "covered", "band_scale",
+                          "calibrated_on", "n_unknown", "actual"},
     "forecast_deals": {"n", "p_win", "p_win_low", "p_win_high", "p_win_now", "p_in_horizon",
                        "expected_revenue", "median_days_to_win"},
 }  # fmt: skip
