@@ -424,36 +424,49 @@ def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") ->
     team = forecast[forecast["level"] == "team"].iloc[0]
     if team["n_deals"] == 0:
         return []
-    return [
-        Finding(
-            0.0,  # a statement of what to expect, not a problem: it follows the problems
-            say(
-                "finding_forecast",
-                lang,
-                days=team["horizon_days"],
-                n=int(team["n_deals"]),
-                p50=money(team["p50"], currency, lang),
-                p10=money(team["p10"], currency, lang),
-                p90=money(team["p90"], currency, lang),
-                weighted=money(team["weighted_pipeline"], currency, lang),
-            ),
-        )
-    ]
+    counts = {key: int(team[column]) for key, column in
+              (("n", "n_deals"), ("unpriced", "n_unpriced"), ("unknown", "n_unknown"))}  # fmt: skip
+    if not np.isfinite(team["p50"]):  # no deal with both an amount and a known chance: unknown, not 0
+        return [Finding(0.0, say("finding_forecast_unknown", lang, days=team["horizon_days"], **counts))]
+    text = say(
+        "finding_forecast",
+        lang,
+        days=team["horizon_days"],
+        n=counts["n"],
+        p50=money(team["p50"], currency, lang),
+        p10=money(team["p10"], currency, lang),
+        p90=money(team["p90"], currency, lang),
+        weighted=money(team["weighted_pipeline"], currency, lang),
+    )
+    left = counts["unpriced"] + counts["unknown"]
+    if left:
+        text += " " + say("finding_forecast_partial", lang, left=left, **counts)
+    return [Finding(0.0, text)]  # a statement of what to expect, not a problem: it follows the problems
 
 
 @none_when_empty
 def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
+    """How often the calibrated range held what happened, with the Wilson interval and n; a
+    backtest that could judge no date says it validates nothing."""
     if backtest.empty:
         return []
+    judged = backtest[backtest["covered"].notna()]
+    if judged.empty:
+        return [Finding(0.0, say("finding_backtest_none", lang))]
+    covered = int(judged["covered"].sum())
+    low, high = stats.wilson(covered, len(judged))
     return [
         Finding(
             0.0,
             say(
                 "finding_backtest",
                 lang,
-                covered=int(backtest["covered"].sum()),
-                dates=len(backtest),
-                error=money(float(backtest["error"].median()), currency, lang),
+                covered=covered,
+                dates=len(judged),
+                share=covered / len(judged),
+                low=low,
+                high=high,
+                error=money(float(judged["error"].median()), currency, lang),
             ),
         )
     ]

@@ -528,15 +528,16 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "section_leads_monthly_text": ("New leads per source per month.", "Новые лиды по источникам по месяцам."),
     "section_forecast": ("Forecast", "Прогноз"),
     "section_forecast_text": (
-        "Open deals in the pre-sale stages ({stages}). Each is compared with the closed deals of the "
-        "window that also stayed at least as long in its stage: their win rate (its uncertainty "
-        "included) and the time they still needed. {sims} simulations give P10 / P50 / P90 of the "
-        "revenue closing won within {days:.0f@day}. The weighted pipeline beside it (amount × stage "
-        "win rate) ignores timing and waiting.",
-        "Открытые сделки на предпродажных этапах ({stages}). Каждая сравнивается с закрытыми сделками "
-        "окна, которые стояли на её этапе не меньше: их доля выигрышей (с её неопределённостью) и "
-        "время, которое им ещё потребовалось. {sims} симуляций дают P10 / P50 / P90 выручки от "
-        "выигранных за {days:.0f} дн. Взвешенная воронка рядом (сумма × доля выигрышей этапа) не "
+        "Open deals in the pre-sale stages ({stages}). Each is compared with every deal of the window "
+        "that stayed at least as long in its stage, won, lost or still open: how many of them were won "
+        "within the next {days:.0f@day}. {sims} simulations give P10 / P50 / P90 of the revenue closing "
+        "won in that time, and the range is widened until it held 8 in 10 of the past months' "
+        "outcomes. The weighted pipeline beside it (amount × stage win rate) ignores timing and waiting.",
+        "Открытые сделки на предпродажных этапах ({stages}). Каждая сравнивается со всеми сделками "
+        "окна, которые стояли на её этапе не меньше, — выигранными, проигранными и ещё открытыми: "
+        "сколько из них выиграно за следующие {days:.0f} дн. {sims} симуляций дают P10 / P50 / P90 "
+        "выручки от выигранных за это время, а диапазон расширен так, чтобы он накрыл 8 из 10 "
+        "исходов прошлых месяцев. Взвешенная воронка рядом (сумма × доля выигрышей этапа) не "
         "учитывает сроки и ожидание.",
     ),
     "section_forecast_deals": ("Pre-sale deals", "Сделки на предпродажных этапах"),
@@ -546,11 +547,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_backtest": ("Backtest", "Проверка на прошлых датах"),
     "section_backtest_text": (
-        "The same forecast made at past month starts, seeing only what was known then, against the "
-        "revenue those deals actually brought within {days:.0f@day}. An honest 80% range covers about "
-        "8 of 10.",
-        "Тот же прогноз на начало прошлых месяцев, по данным того времени, против выручки, которую эти "
-        "сделки действительно принесли за {days:.0f} дн. Честный 80 % диапазон накрывает около 8 из 10.",
+        "The same forecast made at past month starts, seeing only what was known then (its range "
+        "set by the months before it), against the revenue those deals actually brought within "
+        "{days:.0f@day}. An honest 80% range holds about 8 of 10.",
+        "Тот же прогноз на начало прошлых месяцев, по данным того времени (его диапазон — по месяцам "
+        "до него), против выручки, которую эти сделки действительно принесли за {days:.0f} дн. "
+        "Честный 80 % диапазон накрывает около 8 из 10.",
     ),
     "source": ("Source", "Источник"),
     "leads": ("Leads", "Лиды"),
@@ -619,10 +621,30 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{p90}); взвешенная воронка без учёта сроков даёт {weighted}.",
     ),
     "finding_backtest": (
-        "Backtest: what actually closed fell inside P10–P90 at {covered} of {dates} past dates; "
-        "median error {error} against P50.",
-        "Проверка: фактическая выручка попала в P10–P90 в {covered} из {dates} прошлых дат; "
+        "Backtest: what actually closed fell inside P10–P90 at {covered} of {dates} past dates "
+        "({share:.0%}, 95% CI {low:.0%}–{high:.0%}; an 80% range should hold about 8 of 10); median "
+        "error {error} against P50.",
+        "Проверка: фактическая выручка попала в P10–P90 в {covered} из {dates} прошлых дат "
+        "({share:.0%}, 95 % ДИ {low:.0%}–{high:.0%}; 80 % диапазон должен накрывать около 8 из 10); "
         "медианная ошибка относительно P50 — {error}.",
+    ),
+    "finding_backtest_none": (
+        "Backtest: no past date could be judged (no amounts, or too little history before it): "
+        "the forecast's range is not yet checked against what happened.",
+        "Проверка: ни одну прошлую дату не удалось проверить (нет сумм или слишком короткая история "
+        "до неё): диапазон прогноза ещё не сверен с тем, что произошло.",
+    ),
+    "finding_forecast_unknown": (
+        "No revenue forecast: {n:@deal} sit in the pre-sale stages, but {unpriced} have no amount and "
+        "{unknown} waited longer than any deal the history followed for {days:.0f@day}.",
+        "Прогноза выручки нет: на предпродажных этапах {n:@deal}, но у {unpriced} нет суммы, а {unknown} "
+        "ждут дольше, чем любая сделка, за которой история следила {days:.0f} дн.",
+    ),
+    "finding_forecast_partial": (
+        "{left} of these deals are not in the forecast: {unpriced} without an amount, {unknown} waiting "
+        "longer than any deal the history followed.",
+        "Из этих сделок в прогноз не вошли {left}: без суммы — {unpriced}, ждут дольше, чем любая "
+        "сделка в истории, — {unknown}.",
     ),
     "report_03": ("Manager funnels and KPIs", "Воронки и показатели менеджеров"),
     "intro_03": (
@@ -1124,9 +1146,14 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "P10 / P50 / P90": (
             "Of all simulated outcomes, 10% fall below P10, half below P50, 90% below "
-            "P90: P10–P90 is an 80% range.",
+            "P90: P10–P90 is an 80% range. Each simulation draws the stage's win chances from "
+            "their own uncertainty, then each deal; the range is then widened by the past months' "
+            "misses (split conformal over the forecasts made at past month starts), so that it "
+            "would have held 8 in 10 of them.",
             "Из всех смоделированных исходов 10 % ниже P10, половина ниже P50, 90 % ниже P90: "
-            "P10–P90 — 80 % диапазон.",
+            "P10–P90 — 80 % диапазон. Каждая симуляция берёт шансы этапа с их собственной "
+            "неопределённостью, затем исход каждой сделки; затем диапазон расширяется по промахам "
+            "прогнозов на начало прошлых месяцев, чтобы он накрыл 8 из 10 из них.",
         ),
         "Weighted pipeline": (
             "Σ amount × the stage's historical win rate: what CRMs show, without timing "
@@ -1135,8 +1162,10 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "учёта того, сколько сделка уже ждёт.",
         ),
         "95% CI": (
-            "Wilson score interval for rates; cumulative incidence with a normal interval.",
-            "Интервал Уилсона для долей; накопленная доля — с нормальным интервалом.",
+            "Wilson score interval for rates; a share won by a day with open deals on the "
+            "log(−log) scale (Aalen's variance).",
+            "Интервал Уилсона для долей; доля, выигранная к сроку при открытых сделках, — на "
+            "шкале log(−log) (дисперсия Аалена).",
         ),
     },
     "03": {
