@@ -1165,7 +1165,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "Wilson score interval for rates; a share won by a day with open deals on the "
             "log(−log) scale (Aalen's variance).",
             "Интервал Уилсона для долей; доля, выигранная к сроку при открытых сделках, — на "
-            "шкале log(−log) (дисперсия Аалена).",
+            "шкале двойного логарифма (дисперсия Аалена).",
         ),
     },
     "03": {

@@ -106,14 +106,15 @@ def test_a_finding_at_scale_groups_its_counts_and_tells_its_interval_ends_apart(
     assert "by 20% would cut" in whatif and "by 12.3% (95% CI 12.0%–12.4%, n=1,204 won deals)" in whatif
 
 
-def test_the_crm_event_advice_groups_its_counts_in_both_languages():
-    """A million deals' weekly table: Ольга's CRM events fell from 26,697 to 13,942 (the events are
-    counted as floats); English printed "26697 → 13942", Russian already grouped «26 697»."""
-    fall = dict(name="Ольга", change=0.48, before=26697.0, now=13942.0, p="p < 0.001")
-    assert "(26,697 → 13,942, p < 0.001)" in t("advice_fall", "en", **fall)
-    assert f"(26{NBSP}697 → 13{NBSP}942, p < 0.001)" in t("advice_fall", "ru", **fall)
-    low = dict(name="Павел", now=11910.0, ratio=0.42, median=28270.0, p="p < 0.001")
-    assert t("advice_low", "en", **low).startswith("Павел: 11,910 CRM events, 42% of the team median 28,270 ")
+def test_the_activity_advice_groups_its_counts_in_both_languages():
+    """A million deals' weekly table: Ольга's activities fell to 13,942 where 26,697 were expected
+    (the counts come as floats); English once printed "26697 → 13942", Russian grouped «26 697»."""
+    fall = dict(name="Ольга", change=0.48, before=26697.0, now=13942.0)
+    assert "(13,942 against 26,697)" in t("advice_fall", "en", **fall)
+    assert f"(13{NBSP}942 вместо 26{NBSP}697)" in t("advice_fall", "ru", **fall)
+    low = dict(name="Павел", now=11910.0, ratio=0.42, median=28270.0)
+    assert t("advice_low", "en", **low).startswith(f"Павел: 11,910{NBSP}activities, 42% of the team median 28,270")
+    assert t("advice_low", "ru", **low).startswith(f"Павел: 11{NBSP}910{NBSP}активностей — 42{NBSP}% медианы")
 
 
 def test_russian_texts_write_a_decimal_comma():
