@@ -113,7 +113,7 @@ def test_the_activity_advice_groups_its_counts_in_both_languages():
     assert "(13,942 against 26,697)" in t("advice_fall", "en", **fall)
     assert f"(13{NBSP}942 вместо 26{NBSP}697)" in t("advice_fall", "ru", **fall)
     low = dict(name="Павел", now=11910.0, ratio=0.42, median=28270.0)
-    assert t("advice_low", "en", **low).startswith(f"Павел: 11,910{NBSP}activities, 42% of the team median 28,270")
+    assert t("advice_low", "en", **low).startswith(f"Павел: 11,910{NBSP}activities, 42% of the team median")
     assert t("advice_low", "ru", **low).startswith(f"Павел: 11{NBSP}910{NBSP}активностей — 42{NBSP}% медианы")
 
 
