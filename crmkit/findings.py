@@ -438,9 +438,9 @@ def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") ->
         p90=money(team["p90"], currency, lang),
         weighted=money(team["weighted_pipeline"], currency, lang),
     )
-    left = counts["unpriced"] + counts["unknown"]
-    if left:
-        text += " " + say("finding_forecast_partial", lang, left=left, **counts)
+    for key, count in (("finding_forecast_unpriced", "unpriced"), ("finding_forecast_unfollowed", "unknown")):
+        if counts[count]:
+            text += " " + say(key, lang, **{count: counts[count]})
     return [Finding(0.0, text)]  # a statement of what to expect, not a problem: it follows the problems
 
 

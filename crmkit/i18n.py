@@ -640,11 +640,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Прогноза выручки нет: на предпродажных этапах {n:@deal}, но у {unpriced} нет суммы, а {unknown} "
         "ждут дольше, чем любая сделка, за которой история следила {days:.0f} дн.",
     ),
-    "finding_forecast_partial": (
-        "{left} of these deals are not in the forecast: {unpriced} without an amount, {unknown} waiting "
-        "longer than any deal the history followed.",
-        "Из этих сделок в прогноз не вошли {left}: без суммы — {unpriced}, ждут дольше, чем любая "
-        "сделка в истории, — {unknown}.",
+    "finding_forecast_unpriced": (
+        "Left out of it, without an amount: {unpriced:@deal}.",
+        "Не вошли в него сделки без суммы: {unpriced}.",
+    ),
+    "finding_forecast_unfollowed": (
+        "Left out of it, waiting longer than any deal the history followed: {unknown:@deal}.",
+        "Не вошли в него сделки, ждущие дольше любой сделки в истории: {unknown}.",
     ),
     "report_03": ("Manager funnels and KPIs", "Воронки и показатели менеджеров"),
     "intro_03": (
