@@ -316,8 +316,8 @@ def table(
         if sheet:
             full = {"sheet": sheet, "headers": [t(c, lang) if c in labels else c for c in columns],
                     "kinds": list(columns.values()),
-                    "rows": frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
-                    .map(_cell_value).values.tolist()}  # fmt: skip
+                    "rows": [[_cell_value(v) for v in row]  # in Python: a frame would make None NaN again
+                             for row in frame[list(columns)].itertuples(index=False)]}  # fmt: skip
     has_ci = any(f"{c}_low" in frame for c in columns)
     note = f"<p class='crmkit-more'>{t('table_note', lang)}</p>" if has_ci or "n" in frame else ""
     wide = " wide" if len(columns) >= WIDE_COLUMNS else ""
@@ -377,8 +377,13 @@ def more_rows(shown: int, total: int, lang: str, sheet: tuple[int, str] | None =
 
 
 def _cell_value(value):
-    """A cell for the workbook: numbers and dates as such, anything else as text."""
-    if value is None or isinstance(value, bool | int | float):
+    """A cell for the workbook: numbers and dates as such, anything else as text; an unknown
+    value (None, NaN, NA, NaT, an infinite float) is an empty cell, never the text "nan"."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float):
         return value
     if isinstance(value, np.integer | np.floating | np.bool_):
         return value.item()

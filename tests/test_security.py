@@ -600,3 +600,17 @@ def test_a_database_of_another_version_says_so(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "made by another version of crmkit (its table deals lacks" in err
     assert "Binder Error" not in err and len(err.splitlines()) == 1
+
+
+def test_a_table_cut_short_carries_unknown_values_as_empty_cells():
+    """An unknown title or chance goes to the workbook as an empty cell — not the text "nan", and
+    not a NaN that makes the notebook's output JSON invalid (the kernel warned, in the report)."""
+    import numpy as np
+    import pandas as pd
+
+    from crmkit import report
+
+    frame = pd.DataFrame({"title": ["a", None, "c"], "p": [0.5, np.nan, np.inf], "n": [1, 2, 3]})
+    block = report.table(frame, {"title": "text", "p": "share", "n": "int"}, "en", limit=1, sheet="sheet_x")
+    assert block.full["rows"] == [["a", 0.5, 1], [None, None, 2], ["c", None, 3]]
+    json.dumps(block.full, allow_nan=False)

@@ -23,7 +23,6 @@ backtest does not count it.
 from __future__ import annotations
 
 import math
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -115,8 +114,9 @@ class StageHistory:
             return np.nan, np.nan, np.nan, n  # no visit this long followed for the horizon: unknown
         if not (event > 0).any():
             return 0.0, 0.0, np.nan, n
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        # numpy's own switch, not warnings.catch_warnings: another thread reads the database
+        # meanwhile, and catch_warnings swaps the process's filters under it
+        with np.errstate(divide="ignore", invalid="ignore"):
             fit = CumIncidenceRight(time, event)
         if (event == 1).sum() == 0:
             return 0.0, 0.0, 0.0, n
