@@ -427,17 +427,18 @@ def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") ->
     counts = {key: int(team[column]) for key, column in
               (("n", "n_deals"), ("unpriced", "n_unpriced"), ("unknown", "n_unknown"))}  # fmt: skip
     if not np.isfinite(team["p50"]):  # no deal with both an amount and a known chance: unknown, not 0
-        return [Finding(0.0, say("finding_forecast_unknown", lang, days=team["horizon_days"], **counts))]
-    text = say(
-        "finding_forecast",
-        lang,
-        days=team["horizon_days"],
-        n=counts["n"],
-        p50=money(team["p50"], currency, lang),
-        p10=money(team["p10"], currency, lang),
-        p90=money(team["p90"], currency, lang),
-        weighted=money(team["weighted_pipeline"], currency, lang),
-    )
+        text = say("finding_forecast_unknown", lang, n=counts["n"])
+    else:
+        text = say(
+            "finding_forecast",
+            lang,
+            days=team["horizon_days"],
+            n=counts["n"],
+            p50=money(team["p50"], currency, lang),
+            p10=money(team["p10"], currency, lang),
+            p90=money(team["p90"], currency, lang),
+            weighted=money(team["weighted_pipeline"], currency, lang),
+        )
     for key, count in (("finding_forecast_unpriced", "unpriced"), ("finding_forecast_unfollowed", "unknown")):
         if counts[count]:
             text += " " + say(key, lang, **{count: counts[count]})

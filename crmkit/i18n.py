@@ -635,10 +635,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "до неё): диапазон прогноза ещё не сверен с тем, что произошло.",
     ),
     "finding_forecast_unknown": (
-        "No revenue forecast: {n:@deal} sit in the pre-sale stages, but {unpriced} have no amount and "
-        "{unknown} waited longer than any deal the history followed for {days:.0f@day}.",
-        "Прогноза выручки нет: на предпродажных этапах {n:@deal}, но у {unpriced} нет суммы, а {unknown} "
-        "ждут дольше, чем любая сделка, за которой история следила {days:.0f} дн.",
+        "No revenue forecast: {n:@deal} sit in the pre-sale stages, and none has both an amount and "
+        "a history of deals that waited as long.",
+        "Прогноза выручки нет: на предпродажных этапах {n:@deal}, и ни у одной нет одновременно суммы "
+        "и истории сделок, ждавших так же долго.",
     ),
     "finding_forecast_unpriced": (
         "Left out of it, without an amount: {unpriced:@deal}.",

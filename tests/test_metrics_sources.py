@@ -273,3 +273,26 @@ def test_a_backtest_at_as_of_itself_with_no_horizon_forecasts_nothing_closed(con
     assert table["actual"].tolist() == [0.0]
     # no earlier forecast to calibrate on, and d3's chance unknown: the backtest judges nothing
     assert table["covered"].isna().all() and table["calibrated_on"].tolist() == [0]
+
+
+def test_an_account_without_amounts_forecasts_an_unknown_sum_and_judges_nothing(tmp_path):
+    """A sample of 400 deals without a single amount: the forecast is not "0 won (P10 0 – P90 0)"
+    and the backtest does not claim "inside P10–P90 at 6 of 6 past dates" — both say they cannot."""
+    from crmkit import sample
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    tables = sample.generate(400)
+    tables["deals"]["amount"] = np.nan
+    sample.write(tables, tmp_path / "csv")
+    con = connect(tmp_path / "crm.duckdb")
+    load(con, [tmp_path / "csv"])
+    outlook = metrics.forecast(con, as_of="2026-11-01", sims=500)
+    team = outlook.set_index("level").loc["team"]
+    assert team.n_deals > 0 and team.n_unpriced == team.n_deals
+    assert np.isnan(team.p10) and np.isnan(team.p50) and np.isnan(team.p90)
+    said = findings.forecast_summary(outlook, "RUB")[0].text
+    assert said.startswith("No revenue forecast:") and f"without an amount: {int(team.n_deals)}" in said
+    backtest = metrics.forecast_backtest(con, as_of="2026-11-01", sims=200)
+    assert backtest["covered"].isna().all()
+    assert "no past date could be judged" in findings.backtest_coverage(backtest, "RUB")[0].text
