@@ -151,3 +151,21 @@ def test_kaplan_meier_median_against_freireich_6mp():
     q = stats.survival_quantiles(weeks, closed)
     assert q.median == 23.0
     assert np.isnan(q.median_high)  # the curve never falls below 0.45: the upper bound is not reached
+
+
+def test_nothing_won_is_a_known_zero_and_counts_in_the_plan_gap(con):
+    """Иван «Ваня» closed one deal, d10, lost (50): he won 0, a known sum, not unknown. Behind plan:
+    A planned 100 and won 40, B planned 50 and won nothing: 60 + 50 = 110 short in all (B fell out
+    of the sum when his won amount was unknown)."""
+    import pandas as pd
+
+    from crmkit import findings
+
+    rates = metrics.win_rates(con, **W).set_index("name")
+    ivan = rates.loc['Иван "Ваня" <b>']
+    assert (ivan.n_won, ivan.won_amount, ivan.lost_amount) == (0, 0.0, 50.0)
+    card = pd.DataFrame({"level": ["team", "owner", "owner"], "name": ["—", "A", "B"],
+                         "plan_revenue_pace": [0.5, 0.4, 0.0], "plan_revenue": [150.0, 100.0, 50.0],
+                         "won_amount": [40.0, 40.0, 0.0]})  # fmt: skip
+    (finding,) = findings.behind_plan(card, "RUB")
+    assert finding.impact == 110.0 and "110" in finding.text

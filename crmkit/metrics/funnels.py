@@ -78,8 +78,9 @@ def win_rates(con, *, as_of, period_start=None, pipeline=None, owner=None, by: s
                 "win_rate": len(won) / n if n else np.nan,
                 "win_rate_low": low,
                 "win_rate_high": high,
-                "won_amount": stats.money_total(won["amount"]),
-                "lost_amount": stats.money_total(lost["amount"]),
+                # nothing won is a known 0; won deals whose amounts are all unknown are unknown
+                "won_amount": stats.money_total(won["amount"]) if len(won) else 0.0,
+                "lost_amount": stats.money_total(lost["amount"]) if len(lost) else 0.0,
                 "win_rate_amount": stats.money_total(won["amount"]) / by_amount if by_amount else np.nan,
             }
         )
@@ -132,6 +133,8 @@ def manager_scorecard(
     table = table.merge(rates.drop(columns="level"), on="name", how="left")
     for column in ("n", "n_won", "n_lost"):
         table[column] = table[column].fillna(0).astype(int)
+    for column in ("won_amount", "lost_amount"):  # a manager who closed nothing: a known 0
+        table[column] = table[column].where(table["n"] > 0, 0.0)
     return table
 
 
