@@ -1094,6 +1094,12 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         "Lead balance": ("Leads / (refusals + sales) of the week.", "Лиды / (отказы + продажи) за неделю."),
     },
     "04": {
+        "Active manager": (
+            "A manager who worked in the month: created, moved or closed a deal, or logged an "
+            "activity — not only one who won.",
+            "Менеджер, который работал в этом месяце: создал, передвинул или закрыл сделку либо "
+            "записал активность, — не только тот, кто выиграл.",
+        ),
         "Naive before/after": (
             "Mean of the months after over the months before, minus one: what is "
             "usually quoted, blind to seasons and growth.",
@@ -1309,6 +1315,7 @@ TERMS: dict[str, str] = {
     "Leads, refusals, sales": "Лиды, отказы, продажи",
     "Little's law": "Закон Литтла",
     "Mature lead": "Зрелый лид",
+    "Active manager": "Активный менеджер",
     "Naive before/after": "Наивное «до/после»",
     "P10 / P50 / P90": "P10 / P50 / P90",
     "Payback month": "Месяц окупаемости",

@@ -169,3 +169,15 @@ def test_nothing_won_is_a_known_zero_and_counts_in_the_plan_gap(con):
                          "won_amount": [40.0, 40.0, 0.0]})  # fmt: skip
     (finding,) = findings.behind_plan(card, "RUB")
     assert finding.impact == 110.0 and "110" in finding.text
+
+
+def test_a_manager_who_worked_without_winning_is_an_active_manager(con):
+    """January 2026: Анна won d1, d6, d9 and lost d2; Борис won d4, d5, d7; Иван «Ваня» only lost
+    d10 — he worked that month too: 3 active managers, not the 2 with a win (revenue per manager
+    is then the month's revenue over 3)."""
+    from crmkit.db import query
+    from crmkit.metrics.core import window
+
+    monthly = query(con, "metrics/monthly_sales", **window(AS_OF, "1900-01-01").params())
+    january = monthly[monthly["month"] == "2026-01-01"].iloc[0]
+    assert (january.n_won, january.n_lost, january.active_managers) == (6, 2, 3)
