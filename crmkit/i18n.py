@@ -165,7 +165,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Durations and stages (real stage history)",
         "Длительности и этапы (реальная история этапов)",
     ),
-    "win_rates": ("Win rates (losses recorded)", "Доли выигрышей (проигрыши записаны)"),
+    "win_rates": (
+        "Win rates (deals closed in months that record losses)",
+        "Доли выигрышей (сделки, закрытые в месяцы с записанными проигрышами)",
+    ),
     "amounts": ("Amounts (won deals with an amount)", "Суммы (выигранные со суммой)"),
     "activity": ("Activity (CRM months with activities)", "Активность (месяцы CRM с активностями)"),
     "sources": ("Lead sources (deals with a source)", "Источники (сделки с источником)"),

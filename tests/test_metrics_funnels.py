@@ -181,3 +181,16 @@ def test_a_manager_who_worked_without_winning_is_an_active_manager(con):
     monthly = query(con, "metrics/monthly_sales", **window(AS_OF, "1900-01-01").params())
     january = monthly[monthly["month"] == "2026-01-01"].iloc[0]
     assert (january.n_won, january.n_lost, january.active_managers) == (6, 2, 3)
+
+
+def test_the_trust_verdict_keeps_its_own_rule_for_win_rates(make_db):
+    """Win rates rest on recorded losses. As of 1 March: the 8 CRM deals closed in January (d1 d2 d4
+    d5 d6 d7 d9 d10) closed in a month that records losses (d2, d10); d11, won in February, closed
+    in a month of wins only. 8 of 9 = 88.9%: "usable" (60% to 90%), as the rule says — it read
+    "good" at any share once a single loss existed."""
+    won_in_february = "d11,P,W,february win,10,RUB,u1,Сайт,2026-02-02 00:00:00,2026-02-20 00:00:00,"
+    deals = SCENARIOS["deals"].rstrip() + f"\n        {won_in_february}\n"
+    con, _ = make_db({**SCENARIOS, "deals": deals})
+    trust = metrics.data_trust(con, as_of=AS_OF).set_index("family").loc["win_rates"]
+    assert (trust.supported, trust.basis, trust.verdict) == (8, 9, "usable")
+    assert trust.share == pytest.approx(8 / 9)

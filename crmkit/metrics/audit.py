@@ -61,7 +61,7 @@ def data_trust(con, *, as_of, period_start=None, pipeline=None, owner=None) -> p
     crm_months = coverage[coverage["deals_created"] > 0]
     rows = [
         ("durations", facts["with_history"], facts["crm_deals"]),
-        ("win_rates", facts["lost"], facts["closed"]),
+        ("win_rates", facts["closed_with_losses_recorded"], facts["closed"]),
         ("amounts", facts["won_with_amount"], facts["won"]),
         ("activity", int((crm_months["activities"] > 0).sum()), len(crm_months)),
         ("sources", facts["with_source"], facts["crm_deals"]),
@@ -71,7 +71,4 @@ def data_trust(con, *, as_of, period_start=None, pipeline=None, owner=None) -> p
     table["verdict"] = np.select(
         [table["share"] >= GOOD, table["share"] >= USABLE], ["good", "usable"], "weak"
     )
-    # win rates need recorded losses: any share of them will do, none at all will not
-    is_rates = table["family"] == "win_rates"
-    table.loc[is_rates, "verdict"] = np.where(table.loc[is_rates, "supported"] > 0, "good", "weak")
     return table
