@@ -23,6 +23,7 @@ backtest does not count it.
 from __future__ import annotations
 
 import math
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -30,7 +31,7 @@ import pandas as pd
 from scipy.stats import beta as beta_distribution
 from statsmodels.duration.survfunc import CumIncidenceRight
 
-from crmkit import stats
+from crmkit import db, stats
 from crmkit.db import query
 from crmkit.errors import CrmkitError
 from crmkit.metrics.core import Window, data_end, metric, window
@@ -312,12 +313,28 @@ def _scaled(row: dict, scale: float) -> dict:
     return {**row, "p10": p10, "p90": row["p50"] + scale * (row["p90"] - row["p50"])}
 
 
+# Past forecasts already made on a connection that cannot change (a report's): a report's forecast
+# and its backtest share most of their month starts, and each start's forecast is the same
+_MADE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _past_forecasts(con, span: Window, stages, pipeline, owner, horizon, sims, seed, starts) -> pd.DataFrame:
     """The team's forecast at each of `starts` (month starts), as the account stood then, beside
-    what its deals won within the horizon (read at as_of): P10 / P50 / P90 as simulated."""
+    what its deals won within the horizon (read at as_of: the horizon has passed by then, so the
+    outcome is the same at any later as_of): P10 / P50 / P90 as simulated."""
     if len(starts) == 0:
-        return pd.DataFrame(columns=["forecast_at", "p10", "p50", "p90", "actual"])
+        return pd.DataFrame(columns=["forecast_at", "p10", "p50", "p90", "actual", "horizon_end"])
     length = span.as_of - span.period_start
+    options = (length, pipeline, owner, float(horizon), tuple(stages["stage_id"]), int(sims), int(seed))
+    made = _MADE.setdefault(con, {}) if con in db._FROZEN else {}
+    missing = [start for start in starts if (start, options) not in made]
+    if missing:
+        made.update(_forecasts_at(con, span, stages, pipeline, owner, horizon, sims, seed, missing, options))
+    return pd.DataFrame([made[(start, options)] for start in starts])
+
+
+def _forecasts_at(con, span, stages, pipeline, owner, horizon, sims, seed, starts, options) -> dict:
+    length = options[0]
     first = min(starts[0], span.as_of - DAY)  # a zero horizon on the first of a month: a day earlier
     won = query(
         con,
@@ -328,7 +345,7 @@ def _past_forecasts(con, span: Window, stages, pipeline, owner, horizon, sims, s
     # the history every date learns from, read once at the last date and cut at each
     visits = stage_visits(con, window(starts[-1], starts[0] - length), stages, pipeline)
     dated = [window(start, start - length) for start in starts]
-    rows = []
+    made = {}
     # the account as it stood at each date is read by one thread while this one simulates the
     # date before (only that thread uses the connection meanwhile): SQL and draws overlap
     with ThreadPoolExecutor(1) as reader:
@@ -346,8 +363,8 @@ def _past_forecasts(con, span: Window, stages, pipeline, owner, horizon, sims, s
             in_time = ((closed["closed_at"] >= start) & (closed["closed_at"] < end)).to_numpy()
             actual = closed.loc[in_time, "amount"].sum(min_count=1)
             actual = 0.0 if not in_time.any() else float(actual)  # won nothing: a known 0
-            rows.append({"forecast_at": start, **summary, "actual": actual, "horizon_end": end})
-    return pd.DataFrame(rows)
+            made[(start, options)] = {"forecast_at": start, **summary, "actual": actual, "horizon_end": end}
+    return made
 
 
 def _judgeable_starts(con, span: Window, horizon: float, count: int) -> pd.DatetimeIndex:
