@@ -343,7 +343,10 @@ PULLS = ("amocrm", "bitrix24", "hubspot", "pipedrive", "salesforce")  # crmkit.p
 
 
 def parser() -> argparse.ArgumentParser:
+    from crmkit import __version__
+
     top = argparse.ArgumentParser(prog="crmkit", description=__doc__)
+    top.add_argument("--version", action="version", version=f"crmkit {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sample", help="write the synthetic sample CRM (canonical CSV layout)")

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 
 def crmkit(*args, cwd=None):
@@ -135,3 +136,12 @@ def test_load_offers_every_importer():
     load = parser()._subparsers._group_actions[0].choices["load"]
     fmt = next(action for action in load._actions if action.dest == "format")
     assert set(fmt.choices) == set(FORMAT_NAMES)
+
+
+def test_the_version_is_one_line(capsys):
+    from crmkit import __version__
+    from crmkit.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"crmkit {__version__}\n"
