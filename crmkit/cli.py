@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,29 +24,77 @@ def cmd_sample(args) -> int:
 
 
 def cmd_load(args) -> int:
-    from crmkit.db import connect
-    from crmkit.importers import load
+    from crmkit.importers import pulls_of
 
-    new = not Path(args.db).exists()
-    con = connect(args.db)
+    raw = [pulls_of(Path(p)) for p in args.paths]
+    if any(raw):
+        return _load_raw_folder(args, raw)
+    with _database(args.db) as con:
+        _print_loads(_load_into(con, args, args.paths))
+    return 0
+
+
+@contextmanager
+def _database(db: Path):
+    """The database a load writes into; one that the load created is removed again when the load
+    is refused, so no empty database is left behind for `metrics` to read."""
+    from crmkit.db import connect
+
+    new = not Path(db).exists()
+    con = connect(db)
     try:
-        results = load(
-            con,
-            args.paths,
-            fmt=args.format,
-            mapping_file=args.mapping,
-            time_zone=args.tz,
-            force=args.force,
-            rates_file=args.rates,
-            encoding=args.encoding,
-            append=args.append,
-        )
+        yield con
     except BaseException:
         con.close()
-        if new:  # a refused first load leaves no empty database behind for `metrics` to read
-            for leftover in (Path(args.db), Path(f"{args.db}.wal")):
+        if new:
+            for leftover in (Path(db), Path(f"{db}.wal")):
                 leftover.unlink(missing_ok=True)
         raise
+    con.close()
+
+
+def _load_into(con, args, paths):
+    from crmkit.importers import load
+
+    return load(
+        con,
+        paths,
+        fmt=args.format,
+        mapping_file=args.mapping,
+        time_zone=args.tz,
+        force=args.force,
+        rates_file=args.rates,
+        encoding=args.encoding,
+        append=args.append,
+    )
+
+
+def _load_raw_folder(args, raw) -> int:
+    """A CRM's raw folder rebuilds the account: every complete pull loaded in order, as `pull
+    --load` loaded each, the cursor of each kept in its loads (a later pull asks for what changed
+    after the last), the cursor file and an unfinished pull left aside and named."""
+    from crmkit.importers import pull_began
+    from crmkit.pull.base import OVERLAP_SECONDS
+
+    if len(args.paths) > 1:
+        folder = args.paths[[bool(r) for r in raw].index(True)]
+        raise CrmkitError(f"{folder} is a CRM's raw folder of pulls: load it on its own")
+    folder, pulls = Path(args.paths[0]), raw[0]
+    with _database(args.db) as con:
+        for pull in pulls:
+            last = con.execute("select coalesce(max(load_id), 0) from main.loads").fetchone()[0]
+            print(f"{pull.name}:")
+            _print_loads(_load_into(con, args, [pull]))
+            con.execute("update main.loads set pull_cursor = ? where load_id > ?",
+                        [pull_began(pull) - OVERLAP_SECONDS, last])  # fmt: skip
+    aside = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if p not in pulls)
+    note = f"; left aside: {', '.join(aside)}" if aside else ""
+    print(f"{folder}: {len(pulls)} pull{'s' if len(pulls) > 1 else ''} loaded in order{note}")
+    return 0
+
+
+def _print_loads(results) -> None:
+    """Each file read = loaded + rejected, the commonest reasons, and the totals by table."""
     for r in results:
         if r.load_id is None:
             print(f"{r.file.name} [{r.table}]: already loaded (same file), nothing changed")
@@ -67,8 +116,6 @@ def cmd_load(args) -> int:
         print("by table:")
         for table, (read, loaded, rejected) in totals.items():
             print(f"  {table:<14} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>7,}")
-    con.close()
-    return 0
 
 
 def cmd_pull(args) -> int:

@@ -7,6 +7,7 @@ transaction, so a load that fails leaves the database as it was.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from crmkit.contract import LOAD_ORDER
@@ -48,6 +49,27 @@ def expand(paths: list[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+# A pull's folder in a CRM's raw folder (`crmkit pull --out`): the moment it began, UTC
+PULL_FOLDER = re.compile(r"\d{4}-\d\d-\d\dT\d{6}Z(-\d+)?")
+
+
+def pulls_of(folder: Path) -> list[Path] | None:
+    """A CRM's raw folder: its complete pulls, oldest first (the full pull, then each one that
+    asked for changes); None for any other folder. The cursor and an unfinished `.partial/` are
+    not pulls."""
+    if not folder.is_dir():
+        return None
+    pulls = sorted(p for p in folder.iterdir() if p.is_dir() and PULL_FOLDER.fullmatch(p.name))
+    return pulls or None
+
+
+def pull_began(folder: Path) -> int:
+    """When a pull folder's pull began (its name), as Unix seconds."""
+    from datetime import UTC, datetime
+
+    return int(datetime.strptime(folder.name[:18], "%Y-%m-%dT%H%M%SZ").replace(tzinfo=UTC).timestamp())
 
 
 # crmkit's own tables in a folder of `crmkit export --parquet`: a history of its loads, not data to load
