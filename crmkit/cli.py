@@ -116,6 +116,8 @@ def _print_loads(results) -> None:
         print("by table:")
         for table, (read, loaded, rejected) in totals.items():
             print(f"  {table:<14} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>7,}")
+    for path, why in getattr(results, "not_read", {}).items():
+        print(f"not read: {path.name} — {why}")
 
 
 def cmd_pull(args) -> int:

@@ -614,3 +614,25 @@ def test_a_table_cut_short_carries_unknown_values_as_empty_cells():
     block = report.table(frame, {"title": "text", "p": "share", "n": "int"}, "en", limit=1, sheet="sheet_x")
     assert block.full["rows"] == [["a", 0.5, 1], [None, None, 2], ["c", None, 3]]
     json.dumps(block.full, allow_nan=False)
+
+
+def test_a_folder_load_names_every_file_it_did_not_read(tmp_path, capsys):
+    """A text file, a JSON no reader of the format takes and a folder beside the export: each is
+    named with why, never skipped in silence."""
+    from crmkit.db import connect
+    from crmkit.importers import load
+    from tests.conftest import write_tables
+
+    folder = write_tables(tmp_path / "export", SCENARIOS)
+    (folder / "notes.txt").write_text("call Anna back", encoding="utf-8")
+    (folder / "crm.batch.json").write_text('{"result": {"result": {}}}', encoding="utf-8")
+    (folder / "pages").mkdir()
+    loaded = load(connect(tmp_path / "a.duckdb"), [folder], fmt="csv")
+    assert {p.name: why.split(":")[0].split(" (")[0] for p, why in loaded.not_read.items()} == {
+        "crm.batch.json": "not a file of the csv export that crmkit reads",
+        "notes.txt": "not a CSV, XLSX, JSON or Parquet file",
+        "pages": "a folder",
+    }
+    assert main(["load", str(folder), "--format", "csv", "--db", str(tmp_path / "b.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "not read: notes.txt — not a CSV, XLSX, JSON or Parquet file" in out and "not read: pages" in out

@@ -165,6 +165,35 @@ def load(
         con.execute("reset memory_limit")  # the limit is the load's, not the queries' after it
 
 
+class Loaded(list):
+    """The results of a load, one per file and table, and the files given that no reader took
+    (`not_read`: path → why), which a load names rather than skip in silence."""
+
+    not_read: dict[Path, str]
+
+
+EXPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".json", ".parquet")
+
+
+def not_read(paths: list[Path], staged: list, fmt: str) -> dict[Path, str]:
+    """Every file (and folder) in the folders given that no staged relation reads, with why."""
+    taken = {Path(item.file).resolve() for item in staged}
+    found = {}
+    for folder in (p for p in paths if p.is_dir()):
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or path.name in BOOKKEEPING or path.resolve() in taken:
+                continue
+            if path.name == "adoption.yml":
+                found[path] = "the adoption description: report 04 reads it, a load does not"
+            elif path.is_dir():
+                found[path] = "a folder: the files in it are not read (give it to load on its own)"
+            elif path.suffix.lower() not in EXPORT_SUFFIXES:
+                found[path] = "not a CSV, XLSX, JSON or Parquet file"
+            else:
+                found[path] = f"not a file of the {fmt} export that crmkit reads"
+    return found
+
+
 def _load(con, paths, fmt, mapping_file, time_zone, force, rates_file, append) -> list[LoadResult]:
     if not paths and mapping_file is None:
         if rates_file is None:
@@ -205,4 +234,6 @@ def _load(con, paths, fmt, mapping_file, time_zone, force, rates_file, append) -
     except BaseException:
         con.execute("rollback")
         raise
-    return results
+    loaded = Loaded(results)
+    loaded.not_read = not_read(paths, staged, fmt)
+    return loaded
