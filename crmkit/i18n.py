@@ -209,16 +209,19 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "advice": ("What to do", "Что делать"),
     "section_kpi_team": ("The team, week by week", "Команда по неделям"),
     "section_kpi_team_text": (
-        "Weeks run Monday–Sunday in {zone}. Under each value: the change from the week before, "
-        "coloured only where it is beyond Poisson noise (p < 0.01); grey changes could be chance.",
+        "Weeks run Monday–Sunday in {zone}. Under each value: the change from the average of the 8 "
+        "weeks before, coloured only where ordinary week-to-week swings do not explain it; grey "
+        "changes could be chance.",
         "Недели с понедельника по воскресенье, часовой пояс {zone}. Под значением — изменение к "
-        "прошлой неделе; цветом — только если оно выходит за пределы пуассоновского шума (p < 0,01), "
-        "серые изменения могут быть случайностью.",
+        "среднему за 8 предыдущих недель; цветом — только если обычные колебания от недели к неделе "
+        "его не объясняют, серые изменения могут быть случайностью.",
     ),
     "section_kpi_managers": ("Managers, last week", "Менеджеры за прошлую неделю"),
     "section_kpi_managers_text": (
-        "The week of {week}; changes from the week before, coloured where beyond noise.",
-        "Неделя с {week}; изменения к прошлой неделе, цветом — выходящие за пределы шума.",
+        "The week of {week}; each manager against their usual share of the team's week, coloured "
+        "where beyond noise.",
+        "Неделя с {week}; каждый менеджер — против его обычной доли в неделе команды, цветом — "
+        "выходящее за пределы шума.",
     ),
     "section_daily": ("Managers by day", "Менеджеры по дням"),
     "section_daily_text": (
