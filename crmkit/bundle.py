@@ -364,8 +364,12 @@ def _write_workbook(sheets: dict, target: Path, lang: str) -> None:
             width = max(len(text) for text in sample)
             sheet.column_dimensions[letter].width = min(max(width + 2, 8), 50)
             if kind in _EXCEL_FORMATS:
+                shown = _EXCEL_FORMATS[kind]
+                values = [r[index - 1] for r in data["rows"] if isinstance(r[index - 1], int | float)]
+                if kind == "days" and all(float(v).is_integer() for v in values):
+                    shown = "0"  # whole days read as whole days, not "12.0"
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                    cell.number_format = _EXCEL_FORMATS[kind]
+                    cell.number_format = shown
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions
     if not sheets:  # a workbook needs a sheet: say there was nothing to list

@@ -636,3 +636,14 @@ def test_a_folder_load_names_every_file_it_did_not_read(tmp_path, capsys):
     assert main(["load", str(folder), "--format", "csv", "--db", str(tmp_path / "b.duckdb")]) == 0
     out = capsys.readouterr().out
     assert "not read: notes.txt — not a CSV, XLSX, JSON or Parquet file" in out and "not read: pages" in out
+
+
+def test_workbook_days_are_whole_where_they_are_whole(tmp_path):
+    from openpyxl import load_workbook
+
+    data = {"sheet": "s", "headers": ["Threshold", "Age"], "kinds": ["days", "days"],
+            "rows": [[30.0, 12.5], [30.0, None], [45, 3.25]]}  # fmt: skip
+    bundle._write_workbook({"s": (1, "Stale deals", data)}, tmp_path / "a.xlsx", "en")
+    sheet = load_workbook(tmp_path / "a.xlsx").active
+    assert sheet["A2"].number_format == "0" and sheet["B2"].number_format == "0.0"
+    assert sheet["B3"].value is None  # unknown is empty
