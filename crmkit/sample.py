@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
+from crmkit.paths import SAMPLE_DIR
 
 DAY = np.timedelta64(1, "D")
 SECOND = np.timedelta64(1, "s")
@@ -663,11 +664,13 @@ MARK = ".crmkit-sample"  # in a folder the sample wrote: it may write there agai
 
 def claim(out_dir: str | Path) -> None:
     """Make `out_dir` the sample's, refusing a folder that holds files it did not write: a
-    user's own deals.csv is never written over."""
+    user's own deals.csv is never written over. `data/sample` is the sample's own folder (its
+    database and adoption file live there), whatever else wrote into it."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise CrmkitError(f"--out {out}: a file, not a folder; give a new or empty folder for the sample")
-    others = sorted(p.name for p in out.iterdir()) if out.is_dir() and not (out / MARK).exists() else []
+    own = (out / MARK).exists() or out.resolve() == SAMPLE_DIR.resolve()  # data/sample is the sample's
+    others = sorted(p.name for p in out.iterdir()) if out.is_dir() and not own else []
     if others:
         raise CrmkitError(
             f"--out {out}: the folder holds files the sample did not write ({', '.join(others[:3])}"

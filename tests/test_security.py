@@ -647,3 +647,17 @@ def test_workbook_days_are_whole_where_they_are_whole(tmp_path):
     sheet = load_workbook(tmp_path / "a.xlsx").active
     assert sheet["A2"].number_format == "0" and sheet["B2"].number_format == "0.0"
     assert sheet["B3"].value is None  # unknown is empty
+
+
+def test_the_samples_own_folder_is_always_its_own(monkeypatch, tmp_path):
+    """`make test` leaves data/sample holding the sample's database and adoption file, without the
+    mark; `make report` then writes the sample there again, as before."""
+    from crmkit import sample
+
+    own = tmp_path / "data" / "sample"
+    own.mkdir(parents=True)
+    (own / "crm.duckdb").write_bytes(b"")
+    (own / "adoption.yml").write_text("adoption_date: 2025-05-01\n", encoding="utf-8")
+    monkeypatch.setattr(sample, "SAMPLE_DIR", own)
+    assert main(["sample", "--deals", "20", "--out", str(own)]) == 0
+    assert (own / "deals.csv").exists()
