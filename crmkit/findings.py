@@ -335,27 +335,48 @@ def weak_conversions(
 
 
 @none_when_empty
-def top_manager(scorecard: pd.DataFrame, lang: str = "en") -> list[Finding]:
-    team = scorecard.loc[scorecard["level"] == "team", "win_rate"].iloc[0]
-    owners = scorecard[(scorecard["level"] == "owner") & (scorecard["rank"] == 1)]
-    owners = owners[(owners["win_rate_shrunk"] - team).abs() >= MIN_RATE_GAP]  # not just the team's rate
-    return [
-        Finding(
-            0.0,
-            say(
-                "finding_top_manager",
-                lang,
-                owner=row.name,
-                rate=row.win_rate_shrunk,
-                raw=row.win_rate,
-                low=row.win_rate_low,
-                high=row.win_rate_high,
-                n=int(row.n),
-                team=team,
-            ),
-        )
-        for row in owners.itertuples()
-    ]
+def managers_to_learn_from(scorecard: pd.DataFrame, won_cycle: pd.DataFrame, lang: str = "en") -> list:
+    """The manager whose practice the team could copy, per measure: the best win rate, when it
+    differs from the team's beyond chance (a binomial test against the team's rate, the false
+    discovery rate held at 5% over the managers) and by a gap worth telling; the fastest won cycle,
+    when its whole 95% interval lies below the team's median and it is at least 20% faster. Where
+    no manager stands out, it says there is no clear leader rather than name one by chance."""
+    return _learn_conversion(scorecard, lang) + _learn_speed(won_cycle, lang)
+
+
+def _learn_conversion(scorecard: pd.DataFrame, lang: str) -> list[Finding]:
+    from scipy.stats import binomtest
+
+    team = scorecard[scorecard["level"] == "team"].iloc[0]["win_rate"]
+    owners = scorecard[(scorecard["level"] == "owner") & (scorecard["n"] >= SMALL_N)]
+    if len(owners) < 2 or not 0 < team < 1:
+        return []
+    p = [binomtest(int(row.n_won), int(row.n), team).pvalue for row in owners.itertuples()]
+    sure, _ = stats.false_discovery(p, 0.05)
+    better = owners[sure & (owners["win_rate"] >= team + MIN_RATE_GAP).to_numpy()]
+    if better.empty:
+        return [Finding(0.0, say("finding_no_leader_conversion", lang, team=team))]
+    best = better.sort_values("win_rate").iloc[-1]
+    said = say("finding_learn_conversion", lang, owner=best["name"], rate=best["win_rate"],
+               low=best["win_rate_low"], high=best["win_rate_high"],
+               n=int(best["n"]), team=team)  # fmt: skip
+    return [Finding(0.5, said)]
+
+
+def _learn_speed(won_cycle: pd.DataFrame, lang: str) -> list[Finding]:
+    yardstick = won_cycle.loc[won_cycle["level"] == "team", "median_days"]
+    owners = won_cycle[(won_cycle["level"] == "owner") & (won_cycle["n"] >= SMALL_N)]
+    if yardstick.empty or not yardstick.iloc[0] >= MIN_YARDSTICK_DAYS or len(owners) < 2:
+        return []
+    team = yardstick.iloc[0]
+    faster = owners[(owners["median_days_high"] < team) & (owners["median_days"] <= team * (1 - SLOWER_BY))]
+    if faster.empty:
+        return [Finding(0.0, say("finding_no_leader_speed", lang, by=SLOWER_BY, team=team))]
+    best = faster.sort_values("median_days").iloc[0]
+    said = say("finding_learn_speed", lang, owner=best["name"], median=best["median_days"],
+               low=best["median_days_low"], high=best["median_days_high"],
+               n=int(best["n"]), team=team)  # fmt: skip
+    return [Finding(0.5, said)]
 
 
 BEHIND_PACE = 0.8  # on course for less than 80% of the revenue plan

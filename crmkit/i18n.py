@@ -749,11 +749,33 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{owner}: конверсия этапа «{stage}» {rate:.0%} (95 % ДИ {low:.0%}–{high:.0%}, n={n}) против "
         "{team:.0%} у команды; проиграно там {lost:@deal}.",
     ),
-    "finding_top_manager": (
-        "Best win rate after shrinkage: {owner}, {rate:.0%} (raw {raw:.0%}, 95% CI {low:.0%}–{high:.0%}, "
-        "n={n}); team {team:.0%}.",
-        "Лучшая доля выигранных после сглаживания: {owner}, {rate:.0%} (без сглаживания {raw:.0%}, 95 % ДИ "
-        "{low:.0%}–{high:.0%}, n={n}); команда {team:.0%}.",
+    "finding_learn_conversion": (
+        "To learn from: {owner} wins {rate:.0%} of closed deals (95% CI {low:.0%}–{high:.0%}, n={n}) "
+        "against the team's {team:.0%}, a gap beyond chance. Act: have the team study how {owner} "
+        "qualifies and closes deals.",
+        "У кого учиться: {owner} выигрывает {rate:.0%} закрытых сделок (95\u00a0% ДИ {low:.0%}–{high:.0%}, "
+        "n={n}) против {team:.0%} у команды, и это не случайность. Что делать: разобрать с командой, "
+        "как {owner} квалифицирует и закрывает сделки.",
+    ),
+    "finding_no_leader_conversion": (
+        "No clear leader in win rate: no manager's share of deals won differs from the team's "
+        "{team:.0%} beyond chance.",
+        "Явного лидера по доле выигранных сделок нет: ни у кого она не отличается от командной "
+        "({team:.0%}) сильнее, чем бывает случайно.",
+    ),
+    "finding_learn_speed": (
+        "To learn from: {owner} closes won deals in {median:.0f@day} (95% CI {low:.0f}–{high:.0f}, "
+        "n={n}) against the team's {team:.0f}. Act: have the team study how {owner} moves deals "
+        "forward.",
+        "У кого учиться: {owner} закрывает выигранные сделки за {median:.0f@day} (95\u00a0% ДИ "
+        "{low:.0f}–{high:.0f}, n={n}) против {team:.0f} у команды. Что делать: разобрать с командой, "
+        "как {owner} ведёт сделки к закрытию.",
+    ),
+    "finding_no_leader_speed": (
+        "No clear leader in speed: no manager closes won deals {by:.0%} or more faster than the "
+        "team's {team:.0f@day} beyond chance.",
+        "Явного лидера по скорости нет: никто не закрывает выигранные сделки на {by:.0%} и больше "
+        "быстрее командных {team:.0f@day} сильнее, чем бывает случайно.",
     ),
     "finding_behind_plan": (
         "On course for less than 80% of the revenue plan (pace): {names}; {gap} short in all.",

@@ -38,6 +38,7 @@ conversion = ctx.focus(metrics.stage_conversion(ctx.con, **ctx.team_filters, vie
 scorecard = ctx.focus(
     metrics.manager_scorecard(ctx.con, **{**ctx.team_filters, "period_start": card.period_start})
 )
+cycles = metrics.won_cycle(ctx.con, **{**ctx.team_filters, "period_start": card.period_start})
 currency = report.main_currency(metrics.stale_deals(ctx.con, **ctx.team_filters))
 report.header(
     ctx,
@@ -59,7 +60,7 @@ report.findings(
     findings.ranked(
         findings.weak_conversions(conversion, team_check, currency, lang),
         findings.behind_plan(scorecard, currency, lang),
-        findings.top_manager(scorecard, lang),
+        findings.managers_to_learn_from(scorecard, cycles, lang),
     ),
     lang,
 )

@@ -5,7 +5,7 @@ Tables are built by hand in the shape the metrics return."""
 import numpy as np
 import pandas as pd
 
-from crmkit import findings
+from crmkit import findings, stats
 from crmkit.db import query
 
 
@@ -50,14 +50,45 @@ def test_weak_conversion_must_differ_by_more_than_rounding():
     assert "at 60% (95% CI 38%–78%, n=20) against the team's 90%" in found.text
 
 
-def test_top_manager_only_when_apart_from_the_team():
-    card = pd.DataFrame([
-        {"level": "team", "name": "—", "rank": np.nan, "win_rate": 1.0, "win_rate_shrunk": 1.0,
-         "win_rate_low": 0.9, "win_rate_high": 1.0, "n": 30},
-        {"level": "owner", "name": "Ann", "rank": 1, "win_rate": 1.0, "win_rate_shrunk": 1.0,
-         "win_rate_low": 0.8, "win_rate_high": 1.0, "n": 10},
-    ])  # fmt: skip
-    assert findings.top_manager(card) == []
+def _card(team_rate, owners):
+    """A scorecard: the team's win rate, then (name, won, closed) per manager."""
+    rows = [{"level": "team", "name": "—", "win_rate": team_rate, "n": 0, "n_won": 0}]
+    for name, won, n in owners:
+        low, high = stats.wilson(won, n)
+        rows.append({"level": "owner", "name": name, "win_rate": won / n, "win_rate_low": low,
+                     "win_rate_high": high, "n": n, "n_won": won})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+NO_CYCLES = pd.DataFrame({"level": ["team"], "name": ["—"], "median_days": [np.nan], "n": [0]})
+
+
+def test_the_manager_to_learn_from_only_beyond_chance():
+    """Team 30%. Ann wins 60 of 100: binomial p ≈ 1e-9, a discovery among three managers; Bob 33
+    of 100 (p ≈ 0.5) and Cy 28 of 100 (p ≈ 0.7) are the team's. With Ann at 38 of 100 (p ≈ 0.09,
+    a gap of 8 points): no clear leader — a rate above the team's by chance is not a practice."""
+    others = [("Bob", 33, 100), ("Cy", 28, 100)]
+    (found,) = findings.managers_to_learn_from(_card(0.30, [("Ann", 60, 100), *others]), NO_CYCLES)
+    assert found.text.startswith("To learn from: Ann wins 60% of closed deals (95% CI 50%–69%, n=100)")
+    (found,) = findings.managers_to_learn_from(_card(0.30, [("Ann", 38, 100), *others]), NO_CYCLES)
+    assert found.text.startswith("No clear leader in win rate")
+
+
+def test_the_fastest_manager_only_when_clearly_faster():
+    """Team median 30 days. Ann 20 days (interval 15–24, all below 30, 33% faster): to learn from.
+    Bob 22 days but an interval up to 31: could be the team's pace."""
+    cycles = pd.DataFrame({
+        "level": ["team", "owner", "owner"], "name": ["—", "Ann", "Bob"], "median_days": [30.0, 20.0, 22.0],
+        "median_days_low": [28.0, 15.0, 18.0], "median_days_high": [32.0, 24.0, 31.0], "n": [100, 40, 40],
+    })  # fmt: skip
+    card = _card(0.30, [("Ann", 30, 100), ("Bob", 30, 100)])
+    texts = [f.text for f in findings.managers_to_learn_from(card, cycles)]
+    assert texts[0].startswith("No clear leader in win rate")
+    assert texts[1].startswith("To learn from: Ann closes won deals in 20")
+    assert "against the team's 30" in texts[1]
+    cycles.loc[1, "median_days_high"] = 31.0
+    texts = [f.text for f in findings.managers_to_learn_from(card, cycles)]
+    assert texts[1].startswith("No clear leader in speed: no manager closes won deals 20% or more faster")
 
 
 def test_latest_event_is_not_a_planned_activity(make_db):
