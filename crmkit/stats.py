@@ -209,13 +209,51 @@ def log_log_band(value: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndar
     return low, high
 
 
+def followed_for(days, status, horizon: float) -> bool:
+    """Whether a horizon is within what the cases were followed for: false when the longest
+    follow-up is shorter and was censored (nobody was seen that long: the share then is unknown)."""
+    days = np.asarray(days, float)
+    last = np.argmax(days)
+    return not (horizon > days[last] and np.asarray(status)[last] == 0)
+
+
+class CumulativeIncidence:
+    """The Aalen–Johansen cumulative incidence of each cause (status 1, 2, …; 0 censored),
+    statsmodels' CumIncidenceRight, with Aalen's standard error. That error is undefined where
+    every case still at risk ends at once (n = d in its terms): there the error of the last time
+    it was defined is kept. Fitted under numpy's errstate, not warnings.catch_warnings, which swaps
+    the process's filters under any other thread (a forecast reads the database meanwhile)."""
+
+    def __init__(self, days, status):
+        self.days, self.status = np.asarray(days, float), np.asarray(status)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = CumIncidenceRight(self.days, self.status)
+        self.times, self.values = fit.times, list(fit.cinc)
+        self.errors = [
+            pd.Series(np.where(np.isfinite(e), e, np.nan)).ffill().fillna(0.0).to_numpy() for e in fit.cinc_se
+        ]
+
+    def at(self, cause: int, horizon: float) -> tuple[float, float]:
+        """(share, standard error) of `cause` by `horizon`: 0 before the first time or for a cause
+        that never happened, unknown (NaN) beyond what the cases were followed for."""
+        if not followed_for(self.days, self.status, horizon):
+            return np.nan, np.nan
+        at = np.searchsorted(self.times, horizon, side="right") - 1
+        if at < 0 or cause > len(self.values):
+            return 0.0, 0.0
+        return float(self.values[cause - 1][at]), float(self.errors[cause - 1][at])
+
+    def final(self, cause: int) -> float:
+        """The share of `cause` at the last time: the chance of it at all."""
+        return float(self.values[cause - 1][-1]) if cause <= len(self.values) else 0.0
+
+
 def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float, float, float]]]:
     """Share won (and lost) by each horizon, lost and won competing, open cases censored.
 
     `outcome` holds "won", "lost" or "open"; returns {"won": [(share, low, high), ...], "lost": ...}
     with a 95% interval on the log(−log) scale, inside (0, 1) and of some width whenever the share
-    is. Aalen's variance (statsmodels) is undefined where every deal still open closes at once
-    (n = d in its terms): there the error of the last time it was defined is kept.
+    is (CumulativeIncidence says how its error is kept where Aalen's variance is undefined).
     """
     days = np.asarray(days, dtype=float)
     outcome = np.asarray(outcome)
@@ -225,23 +263,13 @@ def cumulative_incidence(days, outcome, horizons) -> dict[str, list[tuple[float,
         for key in result:
             result[key] = [(0.0, 0.0, 0.0) if len(days) else (np.nan,) * 3 for _ in horizons]
         return result
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit = CumIncidenceRight(days, status)
-    for code, key in ((0, "won"), (1, "lost")):
-        values = fit.cinc[code] if code < len(fit.cinc) else np.zeros_like(fit.times)
-        errors = fit.cinc_se[code] if code < len(fit.cinc_se) else np.zeros_like(fit.times)
-        errors = pd.Series(np.where(np.isfinite(errors), errors, np.nan)).ffill().fillna(0.0).to_numpy()
+    fit = CumulativeIncidence(days, status)
+    for cause, key in ((1, "won"), (2, "lost")):
         for horizon in horizons:
-            last = np.argmax(days)
-            if horizon > days[last] and status[last] == 0:  # nobody followed that long: unknown
+            value, se = fit.at(cause, horizon)
+            if np.isnan(value):  # nobody followed that long: unknown
                 result[key].append((np.nan, np.nan, np.nan))
                 continue
-            at = np.searchsorted(fit.times, horizon, side="right") - 1
-            if at < 0:
-                result[key].append((0.0, 0.0, 0.0))
-                continue
-            value, se = float(values[at]), float(errors[at])
             low, high = log_log_band(np.array([value]), np.array([se]))
             result[key].append((value, float(low[0]), float(high[0])))
     return result

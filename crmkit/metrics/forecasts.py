@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 from scipy.stats import beta as beta_distribution
-from statsmodels.duration.survfunc import CumIncidenceRight
 
 from crmkit import db, stats
 from crmkit.db import query
@@ -111,22 +110,13 @@ class StageHistory:
         alike = self.stay >= waited
         n = int(alike.sum())
         time, event = self.time[alike] - waited, self.event[alike]
-        if n == 0 or time.max() < horizon and event[np.argmax(time)] == 0:
+        if n == 0 or not stats.followed_for(time, event, horizon):
             return np.nan, np.nan, np.nan, n  # no visit this long followed for the horizon: unknown
         if not (event > 0).any():
             return 0.0, 0.0, np.nan, n
-        # numpy's own switch, not warnings.catch_warnings: another thread reads the database
-        # meanwhile, and catch_warnings swaps the process's filters under it
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fit = CumIncidenceRight(time, event)
-        if (event == 1).sum() == 0:
-            return 0.0, 0.0, 0.0, n
-        values = fit.cinc[0]
-        errors = pd.Series(np.where(np.isfinite(fit.cinc_se[0]), fit.cinc_se[0], np.nan)).ffill().fillna(0.0)
-        at = np.searchsorted(fit.times, horizon, side="right") - 1
-        within = float(values[at]) if at >= 0 else 0.0
-        error = float(errors.iloc[at]) if at >= 0 else 0.0
-        return within, error, float(values[-1]), n
+        fit = stats.CumulativeIncidence(time, event)
+        within, error = fit.at(1, horizon)
+        return within, error, fit.final(1), n
 
     def chances(self, waited: np.ndarray, horizon: float) -> pd.DataFrame:
         """Per deal: its group of waits (at most BUCKETS, each read at its median wait), and the
