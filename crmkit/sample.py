@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
+from crmkit.importers.base import quote_literal
 from crmkit.paths import SAMPLE_DIR
 
 DAY = np.timedelta64(1, "D")
@@ -643,9 +644,8 @@ def write(tables: dict[str, pd.DataFrame], out_dir: str | Path, *, append: bool 
         target = out_dir / (name + ".csv")
         written = target.with_name(f".{name}.part.csv") if append else target
         con.register("frame", frame)
-        place = str(written).replace("'", "''")  # a folder may be named «it's»
         con.execute(
-            f"copy (select * from frame) to '{place}' "
+            f"copy (select * from frame) to {quote_literal(str(written))} "  # a folder may be named «it's»
             f"(header {not append}, timestampformat '%Y-%m-%d %H:%M:%S')"
         )
         con.unregister("frame")

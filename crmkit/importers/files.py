@@ -426,7 +426,7 @@ def _read_xlsx(con, path: Path, decimal: str) -> RawFile:
             reason = (f"a formula without a saved value in {name!r} ({formula[:40]}): open the file in "
                       "Excel and save it, so each formula keeps its value")  # fmt: skip
             unsaved.append((i, reason, json.dumps([text(v) for v in row], ensure_ascii=False)))
-    data = [[text(v.formula if isinstance(v, Unsaved) else v) for v in row] for row in kept]
+    data = [[text(v) for v in row] for row in kept]
     data = [row + [None] * (len(header) - len(row)) for row in data]
     totals = [hit for i in range(max(0, len(data) - 2), len(data)) if (hit := _totals_row(i + 1, data[i]))]
     totals = [hit for hit in totals if hit[0] not in {row for row, _, _ in unsaved}]

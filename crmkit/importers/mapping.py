@@ -36,6 +36,7 @@ are locked.
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -226,11 +227,12 @@ def _tree(item) -> list[dict]:
     return own + [found for child in item.values() for found in _tree(child)]
 
 
-def _aggregate_names() -> set[str]:
+@cache
+def _aggregate_names() -> frozenset[str]:
     rows = duckdb.execute(
         "select distinct function_name from duckdb_functions() where function_type = 'aggregate'"
     ).fetchall()
-    return {name for (name,) in rows} | {"count_star"}
+    return frozenset(name for (name,) in rows) | {"count_star"}
 
 
 def _sandboxed(con, source: str, expressions: dict[str, str], file_name: str, mapping: Mapping) -> str:

@@ -193,8 +193,7 @@ def _simulate_all(history: dict, deals: pd.DataFrame, horizon, sims, seed, team_
         found = history[key].chances(part["days_in_stage"].to_numpy(float), horizon)
         chances.loc[rows, columns] = found[columns].to_numpy()
         groups = found["group"].to_numpy()
-        levels, at_level = np.unique(groups, return_inverse=True)
-        first = pd.Series(np.arange(len(groups))).groupby(groups).first().to_numpy()
+        _, first, at_level = np.unique(groups, return_index=True, return_inverse=True)
         known = np.nan_to_num(found["p_in_horizon"].to_numpy()[first])  # unknown: simulated as no win
         drawn = _beta_draws(known, np.nan_to_num(found["se"].to_numpy()[first]), rng.random((sims, 1)))
         for begin in range(0, len(rows), chunk):
