@@ -9,3 +9,6 @@ DEFAULT_DB = DATA_DIR / "crm.duckdb"  # your own data (`crmkit load`)
 SAMPLE_DB = SAMPLE_DIR / "crm.duckdb"  # the sample's own database, beside its adoption.yml
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+# A pull's folder in a CRM's raw folder (`crmkit pull --out`) is named by the moment it began, UTC
+# (a second pull in the same second gets "-2"): written by crmkit.pull.base, read by `load`
+PULL_MOMENT = "%Y-%m-%dT%H%M%SZ"

@@ -7,7 +7,6 @@ transaction, so a load that fails leaves the database as it was.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from crmkit.contract import LOAD_ORDER
@@ -25,11 +24,15 @@ from crmkit.importers import (
     salesforce,
 )
 from crmkit.importers.base import LoadResult, ReadOptions, finalize, store
+from crmkit.paths import PULL_MOMENT
 
 # Named formats, in the order auto-detection asks them (each answers only for its own files).
 NAMED = (salesforce, amocrm, bitrix24, hubspot, pipedrive)
 FORMATS = {module.FORMAT: module for module in (canonical, *NAMED)}
 FORMAT_NAMES = ("auto", *FORMATS, mapping.FORMAT)
+
+
+EXPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".json", ".parquet")  # what a load reads
 
 
 def expand(paths: list[Path]) -> list[Path]:
@@ -42,7 +45,7 @@ def expand(paths: list[Path]) -> list[Path]:
             )
         elif not path.exists():
             raise CrmkitError(f"file not found: {path}")
-        elif path.suffix.lower() not in (".csv", ".xlsx", ".xlsm", ".json", ".parquet"):
+        elif path.suffix.lower() not in EXPORT_SUFFIXES:
             raise CrmkitError(
                 f"{path.name}: not a CSV, XLSX, JSON or Parquet file; export the data as one of these"
             )
@@ -51,25 +54,28 @@ def expand(paths: list[Path]) -> list[Path]:
     return files
 
 
-# A pull's folder in a CRM's raw folder (`crmkit pull --out`): the moment it began, UTC
-PULL_FOLDER = re.compile(r"\d{4}-\d\d-\d\dT\d{6}Z(-\d+)?")
-
-
 def pulls_of(folder: Path) -> list[Path] | None:
-    """A CRM's raw folder: its complete pulls, oldest first (the full pull, then each one that
-    asked for changes); None for any other folder. The cursor and an unfinished `.partial/` are
-    not pulls."""
+    """A CRM's raw folder: its complete pulls (folders named by `PULL_MOMENT`), oldest first (the
+    full pull, then each one that asked for changes); None for any other folder. The cursor and an
+    unfinished `.partial/` are not pulls."""
     if not folder.is_dir():
         return None
-    pulls = sorted(p for p in folder.iterdir() if p.is_dir() and PULL_FOLDER.fullmatch(p.name))
+    pulls = sorted(p for p in folder.iterdir() if p.is_dir() and pull_began(p) is not None)
     return pulls or None
 
 
-def pull_began(folder: Path) -> int:
-    """When a pull folder's pull began (its name), as Unix seconds."""
+def pull_began(folder: Path) -> int | None:
+    """When a pull folder's pull began (its name, less a "-2" for a second pull in that second),
+    as Unix seconds; None for a folder not so named."""
     from datetime import UTC, datetime
 
-    return int(datetime.strptime(folder.name[:18], "%Y-%m-%dT%H%M%SZ").replace(tzinfo=UTC).timestamp())
+    base, _, number = folder.name.rpartition("-")
+    name = base if number.isdigit() and base.endswith("Z") else folder.name
+    try:
+        began = datetime.strptime(name, PULL_MOMENT)
+    except ValueError:
+        return None
+    return int(began.replace(tzinfo=UTC).timestamp())
 
 
 # crmkit's own tables in a folder of `crmkit export --parquet`: a history of its loads, not data to load
@@ -170,9 +176,6 @@ class Loaded(list):
     (`not_read`: path → why), which a load names rather than skip in silence."""
 
     not_read: dict[Path, str]
-
-
-EXPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".json", ".parquet")
 
 
 def not_read(paths: list[Path], staged: list, fmt: str) -> dict[Path, str]:

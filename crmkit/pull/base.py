@@ -42,6 +42,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from crmkit.errors import CrmkitError
+from crmkit.paths import PULL_MOMENT
 
 ATTEMPTS = 6
 OVERLAP_SECONDS = 60  # a record updated a little before the cursor (clock skew) is asked for again
@@ -372,7 +373,7 @@ def _pull(api, resources, out, next_page, records_of, empty, since_value, progre
                 raise
         state["done"].append(resource.name)
         _write_json(work / "state.json", state)
-    moment = datetime.fromtimestamp(state["began"], UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    moment = datetime.fromtimestamp(state["began"], UTC).strftime(PULL_MOMENT)
     folder, number = out / moment, 1
     while folder.exists():  # two pulls began in the same second: the second is moment-2
         number += 1
