@@ -3,8 +3,9 @@ leads, client base, refusals, sales, CRM events, calls, proposals, payments, mee
 due the next working day, lead response time, lead balance, and flags that separate real changes
 from noise.
 
-A count is compared with its own past: the mean of the same block over the `BASELINE` weeks
-before (the team's, or the manager's). Weekly counts vary more than Poisson allows, so the noise
+A count is compared with what its past says it should be: the team's with its mean over the
+`BASELINE` weeks before, a manager's with their share of those weeks' team counts times this
+week's (_changes). Weekly counts vary more than Poisson allows, so the noise
 is negative binomial, its overdispersion estimated from those baseline weeks (pooled over the
 managers), and the baseline mean's own uncertainty widens it. Every manager × block × week tested
 in a table is one family: a flag is a Benjamini–Hochberg discovery at a false discovery rate of
@@ -322,8 +323,8 @@ def activity_flags(
     follow the deals rather than the manager's effort. A fall is a drop of at least `drop` from the
     manager's baseline whose one-sided p-value (negative binomial, as in weekly_kpi) is a
     Benjamini–Hochberg discovery at `rate` among the managers; far below the median likewise,
-    against the team median with the team's overdispersion. `kpi`: the weekly_kpi table of the
-    same options when the caller has it (not built twice)."""
+    against the team median, with the managers' spread around it this week as the noise. `kpi`:
+    the weekly_kpi table of the same options when the caller has it (not built twice)."""
     if not 0 < drop < 1:
         raise CrmkitError(f"drop is a share between 0 and 1, not {drop}")
     table = (
