@@ -50,7 +50,7 @@ lint: env
 	$(BIN)/ruff check crmkit notebooks tests benchmarks
 	$(BIN)/sqlfluff lint crmkit/sql --nocolor --disable-progress-bar
 
-## bench: scale benchmarks (a million deals: sample, CRM exports, load, metrics); figures in the README
+## bench: scale benchmarks (a million deals: sample, CRM exports, load, metrics); figures in docs/BENCHMARKS.md
 bench: env
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_exports.py

@@ -5,7 +5,7 @@
 - a Bitrix24 `crm.deal.list` saved as JSON pages, with its `crm.status.list` (JSON records go
   through Python, so this is the slower path; its size is a parameter).
 
-Run with `make bench`; one line per step (seconds, rows). Figures go in the README. Not a test.
+Run with `make bench`; one line per step (seconds, rows). Figures go in docs/BENCHMARKS.md. Not a test.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ computed once on a connection pinned to the report's as_of (the pin's own cost p
 and at the largest size the seven reports rendered as `crmkit report` renders them.
 
 Run with `make bench`; it prints one line per step (seconds, peak memory of the step's process,
-rows). Figures go in the README. Not a test: nothing here asserts a time.
+rows). Figures go in docs/BENCHMARKS.md. Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def warm_time(run, runs: int = 3) -> float:
 
 
 def versus_references(db: Path, crmkit_times: dict[str, float]) -> None:
-    """crmkit's metrics beside issue #17's yardsticks (benchmarks/reference.py): the plain figure
+    """crmkit's metrics beside the yardsticks (benchmarks/reference.py): the plain figure
     in DuckDB SQL and in pandas, over the same database, as_of and window."""
     con = connect(db, read_only=True)
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The yardsticks of issue #17: the core metrics as an analyst would write them without crmkit,
+"""The yardsticks: the core metrics as an analyst would write them without crmkit,
 once in plain DuckDB SQL and once in idiomatic pandas, over the same database, as_of and window
 (the twelve months before as_of; the weekly ones the eight weeks before it).
 

@@ -1,4 +1,4 @@
-"""Every metric under every filter, against an answer known by construction (issue #14).
+"""Every metric under every filter, against an answer known by construction.
 
 A pipeline filter must give exactly what the same metric gives, unfiltered, on an account that
 holds only that pipeline (its stages, deals, their history and activities); an owner filter what it

@@ -1,5 +1,5 @@
 """Findings say something: no ratio against a near-zero yardstick, no "100% against the team's
-100%", and the data's latest-event stamp is not a planned future activity (issue #13, item 13).
+100%", and the data's latest-event stamp is not a planned future activity.
 Tables are built by hand in the shape the metrics return."""
 
 import numpy as np

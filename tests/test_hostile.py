@@ -1,4 +1,4 @@
-"""Hostile and broken input (issue #15): no script from CRM text in any report, the bundle or a
+"""Hostile and broken input: no script from CRM text in any report, the bundle or a
 CSV; no silent loss; no traceback for a user's mistake — each one line, exit 2."""
 
 import csv

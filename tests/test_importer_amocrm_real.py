@@ -1,4 +1,4 @@
-"""amoCRM as real accounts give it (issue #13, items 6–9), shaped as amoCRM documents its API v4
+"""amoCRM as real accounts give it, shaped as amoCRM documents its API v4
 (`/api/v4/leads`, `/leads/pipelines` with status `type` 1 for «Неразобранное», `/events` of type
 `lead_status_changed`) and as its web interface exports the deals list. Every expected number is
 worked out by hand in the comments."""

@@ -211,7 +211,7 @@ def test_utf8_with_bom_and_semicolons_read_like_plain_csv(tmp_path):
     assert con.execute("select pipeline_id, name from pipelines").fetchall() == [("P", "Основная")]
 
 
-# --- any CSV through a mapping, as real files come (issue #13, items 10–11) ----------------------
+# --- any CSV through a mapping, as real files come ----------------------
 
 LEADS_MAPPING = """
 source_format: leads

@@ -1,4 +1,4 @@
-"""Counts as the deals stood at as_of (deals_at), never by today's status (issue #14)."""
+"""Counts as the deals stood at as_of (deals_at), never by today's status."""
 
 from crmkit import metrics
 from tests.fixtures.scenarios import AS_OF, SCENARIOS
