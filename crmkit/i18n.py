@@ -647,12 +647,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "и истории сделок, ждавших так же долго.",
     ),
     "finding_forecast_unpriced": (
-        "Left out of it, without an amount: {unpriced:@deal}.",
-        "Не вошли в него сделки без суммы: {unpriced}.",
+        "Left out of the forecast, without an amount: {unpriced:@deal}.",
+        "В прогноз не вошли сделки без суммы: {unpriced}.",
     ),
     "finding_forecast_unfollowed": (
-        "Left out of it, waiting longer than any deal the history followed: {unknown:@deal}.",
-        "Не вошли в него сделки, ждущие дольше любой сделки в истории: {unknown}.",
+        "Left out of the forecast, waiting longer than any deal the history followed: {unknown:@deal}.",
+        "В прогноз не вошли сделки, ждущие дольше любой сделки в истории: {unknown}.",
     ),
     "report_03": ("Manager funnels and KPIs", "Воронки и показатели менеджеров"),
     "intro_03": (
