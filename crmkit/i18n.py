@@ -153,6 +153,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Сделки в массовых правках (≥ 20 перемещений одним пользователем за минуту)",
     ),
     "future_timestamps": ("Timestamps in the future", "Даты в будущем"),
+    "flags_contradict_stage": (
+        "Deals whose closed or won mark contradicts their stage (the stage is kept)",
+        "Сделки, у которых отметка «закрыта» или «выиграна» противоречит этапу (учтён этап)",
+    ),
     "rejected_last_load": ("Rows rejected in the last load", "Строк отклонено в последней загрузке"),
     "family": ("Metric family", "Семейство показателей"),
     "supported": ("Supported", "Опирается на"),

@@ -102,6 +102,16 @@ create table if not exists rejects (
     raw_row    varchar not null              -- the row as JSON text, as read
 );
 
+-- What a load noticed about rows it kept (a deal whose closed/won flag contradicts its stage): the
+-- audit lists them. A record's notes are replaced when a later load brings the record again.
+create table if not exists load_notes (
+    load_id    integer not null,
+    table_name varchar not null,
+    record_id  varchar not null,             -- the row's key (a deal's id)
+    source_row bigint not null,
+    note       varchar not null
+);
+
 -- Columns added after the first release: databases made before get them on connect.
 alter table deals add column if not exists client varchar;
 alter table stages add column if not exists is_inbox boolean default false;

@@ -79,7 +79,7 @@ def pull_began(folder: Path) -> int | None:
 
 
 # crmkit's own tables in a folder of `crmkit export --parquet`: a history of its loads, not data to load
-BOOKKEEPING = ("loads.parquet", "rejects.parquet")
+BOOKKEEPING = ("loads.parquet", "rejects.parquet", "load_notes.parquet")
 
 
 def detect(paths: list[Path]) -> str:

@@ -66,6 +66,9 @@ class Staged:
     # A SELECT of deal ids the source says were deleted (amoCRM's lead_deleted events): those
     # deals, their history and activities leave the database once this file is stored.
     removes: str | None = None
+    # A column of the relation with what the source says about a row that is kept all the same
+    # (a flag that contradicts the stage): stored in load_notes for the audit.
+    note_column: str | None = None
 
 
 @dataclass
@@ -121,6 +124,7 @@ def stage_view(
     derived: bool = False,
     routed: bool = False,
     replace_key: tuple[str, ...] | None = None,
+    note_column: str | None = None,
 ) -> Staged:
     """Stage `select` (canonical text columns, `_row`, `_raw`; a column it lacks is null) from
     file `raw` as a view filling `table`. A derived table (stages or users made from the values
@@ -136,7 +140,10 @@ def stage_view(
         rows, broken = None, list(raw.broken_rows)
     else:
         rows, broken = raw.rows_read, list(raw.broken_rows)
-    return Staged(table, raw.path, name, rows, broken, drop_reason=drop_reason, replace_key=replace_key)
+    return Staged(
+        table, raw.path, name, rows, broken, drop_reason=drop_reason, replace_key=replace_key,
+        note_column=note_column,
+    )
 
 
 def with_all_columns(con, relation: str, table: Table, name: str) -> str:
@@ -604,6 +611,20 @@ def store(
         "insert into main.rejects select ?, ?, _row, _reason, _raw from _validated where _reason is not null",
         [load_id, table.name],
     )
+    if staged.note_column:
+        key = quote_ident(table.key[0])
+        con.execute(
+            f"delete from main.load_notes where table_name = ? and record_id in "
+            f"(select {key}::varchar from _validated where _reason is null)",
+            [table.name],
+        )
+        con.execute(
+            f"insert into main.load_notes select ?, ?, staged.{key}::varchar, staged._row, staged.{quote_ident(staged.note_column)} "
+            f"from {staged.relation} as staged semi join _validated as kept "
+            f"on kept._row = staged._row and kept._reason is null "
+            f"where staged.{quote_ident(staged.note_column)} is not null",
+            [load_id, table.name],
+        )
     if staged.broken_rows:
         con.executemany(
             "insert into main.rejects values (?, ?, ?, ?, ?)",

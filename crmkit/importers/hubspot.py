@@ -2,16 +2,19 @@
 internal names (`hs_date_entered_<stage id>` and the newer `hs_v2_date_entered_<stage id>`) or
 their labels (`Date entered "Appointment Scheduled (Sales Pipeline)"`) — or the same deals as
 `/crm/v3/objects/deals` (or its search) gives them, saved as JSON — and optionally the pipelines
-from `/crm/v3/pipelines/deals` and the owners from `/crm/v3/owners` (owners by name) as JSON.
+from `/crm/v3/pipelines/deals` or the legacy `/crm-pipelines/v1/pipelines/deals` (`pipelineId`,
+`stageId`: what ETL tools save) and the owners from `/crm/v3/owners` (owners by name) as JSON.
 
 - History: one stage entry per filled "date entered" cell. When both the legacy and the v2
   property are exported for a stage, the v2 value wins and the legacy one fills in where v2 is
   empty (HubSpot computes v2 for deals the legacy one missed, and keeps the legacy one frozen).
-- Stage kinds: the pipelines' metadata (isClosed, probability 1 = won) when loaded; else the
-  deals' `hs_is_closed_won` / `hs_is_closed`; else HubSpot's default `closedwon` / `closedlost`
-  ("Closed Won" / "Closed Lost"). Order: displayOrder, else the order of the export's
-  "date entered" columns (HubSpot exports them in pipeline order).
-- A date-only `closedate` is the close time of closed deals only (it is the expected one otherwise).
+- The stage is the fact: its kind comes from the pipelines' metadata (isClosed, probability 1 =
+  won) when they list it; else HubSpot's default pipeline (`closedwon`, `closedlost`, the five open
+  stages); else, for a custom stage no pipelines file lists, what most of its deals' `hs_is_closed_won` /
+  `hs_is_closed` say. A deal whose flags contradict its stage keeps the stage, and the audit
+  lists it. Order: displayOrder, else the order of the export's "date entered" columns.
+- `closedate` is the close time of a deal in a closed stage only (an open deal's is the expected
+  close).
 """
 
 from __future__ import annotations
@@ -104,7 +107,9 @@ def looks_like(files: list[Path]) -> bool:
 
 
 def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
-    staged, exports, has_pipelines, objects, owners = [], [], False, [], {}
+    staged, exports, objects, owners = [], [], [], {}
+    known: dict[tuple[str, str], str] = {}  # (pipeline, stage) -> kind, from the pipelines files
+    named: set[str] = set()  # pipelines the pipelines files name
     for path in files:
         if path.suffix.lower() == ".json":
             doc = read_json(path)
@@ -120,8 +125,7 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             elif "firstName" in first or "email" in first:  # /crm/v3/owners
                 owners.update({text(o.get("id")): _owner_name(o) for o in results if isinstance(o, dict)})
             else:
-                staged += _pipelines(con, path, results)
-                has_pipelines = True
+                staged += _pipelines(con, path, results, known, named)
         else:
             raw = read_text_table(con, path, decimal=options.decimal)
             missing = [f for f in ("deal_id", "stage") if not column(raw.columns, f)]
@@ -134,7 +138,7 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
     for path, records in objects:
         exports.append(_objects(con, path, records, owners))
     for raw in exports:
-        staged += _export(con, raw, has_pipelines)
+        staged += _export(con, raw, known, named)
     return staged
 
 
@@ -160,34 +164,40 @@ def _objects(con, path: Path, records: list, owners: dict) -> RawFile:
     return records_table(con, path, records, shape, columns)
 
 
-def _pipelines(con, path: Path, records: list) -> list[Staged]:
+def _pipelines(con, path: Path, records: list, known: dict, named: set) -> list[Staged]:
+    """Pipelines as `/crm/v3/pipelines/deals` lists them (`id`) or the legacy v1 endpoint
+    (`pipelineId`, its stages' `stageId`); the stages' kinds are noted in `known`."""
     pipelines, stages = [], []
     for pipeline in records:
         if not isinstance(pipeline, dict):
             pipelines.append(pipeline)  # kept, to be rejected as not a record
             continue
-        pipelines.append({"pipeline_id": text(pipeline.get("id")), "name": text(pipeline.get("label"))})
-        for stage_ in pipeline.get("stages", []):
+        pipeline_id = text(pipeline.get("id") if "id" in pipeline else pipeline.get("pipelineId"))
+        pipelines.append({"pipeline_id": pipeline_id, "name": text(pipeline.get("label"))})
+        named.add(pipeline_id)
+        for stage_ in pipeline.get("stages") or []:
             meta = stage_.get("metadata") or {}
             closed = str(meta.get("isClosed")).lower() == "true"
             won = closed and float(meta.get("probability") or 0) >= 1
+            stage_id = text(stage_.get("id") if "id" in stage_ else stage_.get("stageId"))
+            kind = "won" if won else "lost" if closed else "open"
+            known[(pipeline_id, stage_id)] = kind
             stages.append({
-                "pipeline_id": text(pipeline.get("id")), "stage_id": text(stage_.get("id")),
-                "name": text(stage_.get("label")), "sort": text(stage_.get("displayOrder")),
-                "kind": "won" if won else "lost" if closed else "open",
+                "pipeline_id": pipeline_id, "stage_id": stage_id,
+                "name": text(stage_.get("label")), "sort": text(stage_.get("displayOrder")), "kind": kind,
             })  # fmt: skip
     return stage_pipelines(con, path, pipelines, stages)
 
 
-def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
+def _export(con, raw: RawFile, known: dict, named: set) -> list[Staged]:
     col = {f: column(raw.columns, f) for f in COLUMNS}
     pipeline = f"coalesce({raw.col(col['pipeline'])}, 'default')"
     entered = entered_columns(raw.columns)
     deals = f"{raw.relation}_hs"
     con.execute(f"""create or replace temp view {deals} as
         select src._row, src._raw, {raw.col(col["deal_id"])} as deal_id, {pipeline} as pipeline_id,
-               {raw.col(col["stage"])} as stage_id, lower({raw.col(col["is_won"])}) in {TRUE} as is_won,
-               lower({raw.col(col["is_closed"])}) in {TRUE} as is_closed, src.*
+               {raw.col(col["stage"])} as stage_id, {_flag(raw, col["is_won"])} as is_won,
+               {_flag(raw, col["is_closed"])} as is_closed, src.*
         from {raw.relation} as src""")
     # The pipeline of a stage some deal is in now (for "date entered" columns that do not say it).
     con.execute(f"""create or replace temp view {deals}_stage_pipeline as
@@ -207,45 +217,72 @@ def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
         "null as source_column, null::boolean as is_v2, null::integer as place, null as entered_at where false"
     )
     con.execute(f"create or replace temp view {deals}_cells as {cells}")
-    staged = []
-    if not has_pipelines:
-        staged.append(pipelines_as_named(con, raw, deals, "pipeline_id"))
-        defaults = ", ".join(f"({quote_literal(s)}, {i})" for i, s in enumerate(DEFAULT_STAGES, 1))
-        staged.append(
-            stage_view(
-                con,
-                "stages",
-                raw,
-                f"""
-            with seen as (
-                select pipeline_id, stage_id, bool_or(is_won) as won, bool_or(is_closed) as closed, min(_row) as first
-                from {deals} where stage_id is not null group by all
-                union all
-                select pipeline_id, stage_id, null, null, null from {deals}_cells
-            ),
-            places as (select stage_id, min(place) as place from {deals}_cells group by 1),
-            defaults(stage_id, default_place) as (values {defaults}),
-            kinds as (
-                select pipeline_id, stage_id, min(first) as first,
-                       case when bool_or(won) or lower(stage_id) in ('closedwon', 'closed won') then 'won'
-                            when bool_or(closed) or lower(stage_id) in ('closedlost', 'closed lost') then 'lost'
-                            else 'open' end as kind
-                from seen group by pipeline_id, stage_id
-            )
-            select row_number() over (order by pipeline_id, stage_id) as _row, stage_id as _raw, pipeline_id,
-                   stage_id, stage_id as name, kind,
-                   row_number() over (partition by pipeline_id order by kind = 'lost', kind = 'won',
-                       coalesce(places.place, 1000 + default_place, 2000), first, stage_id)::varchar as position
-            from kinds left join places using (stage_id) left join defaults on lower(kinds.stage_id) = defaults.stage_id
-            """,
-                derived=True,
-            )
+    # The kind of every stage a deal is in or entered: the pipelines' where they list it, else
+    # HubSpot's default pipeline's, else what most deals in it say (one deal's flag is not the stage's).
+    listed = ", ".join(f"({quote_literal(p)}, {quote_literal(st)}, '{k}')" for (p, st), k in known.items())
+    defaults = ", ".join(f"({quote_literal(s)}, {i})" for i, s in enumerate(DEFAULT_STAGES, 1))
+    con.execute(f"""create or replace temp table {deals}_kinds as
+        with listed(pipeline_id, stage_id, kind) as (
+            {f"values {listed}" if listed else "select null::varchar, null::varchar, null::varchar where false"}
+        ),
+        seen as (
+            select pipeline_id, stage_id, count(*) filter (is_won) as won,
+                   count(*) filter (is_closed and not is_won) as lost, count(*) as deals, min(_row) as first
+            from {deals} where stage_id is not null group by all
+            union all
+            select pipeline_id, stage_id, 0, 0, 0, null from {deals}_cells
+        ),
+        kinds as (
+            select pipeline_id, stage_id, min(first) as first,
+                   case when lower(stage_id) in ('closedwon', 'closed won') then 'won'
+                        when lower(stage_id) in ('closedlost', 'closed lost') then 'lost'
+                        when lower(stage_id) in {tuple(DEFAULT_STAGES)} then 'open'
+                        when sum(won) * 2 > sum(deals) then 'won'
+                        when sum(lost) * 2 > sum(deals) then 'lost'
+                        else 'open' end as kind
+            from seen where (pipeline_id, stage_id) not in (select (pipeline_id, stage_id) from listed)
+            group by pipeline_id, stage_id
         )
+        select pipeline_id, stage_id, kind, first, true as derived from kinds
+        union all
+        select pipeline_id, stage_id, kind, null, false from listed""")
+    staged = []
+    unnamed = (
+        f"(select _row, pipeline_id from {deals} union all select _row, pipeline_id from {deals}_cells) "
+        f"where pipeline_id not in ({', '.join(map(quote_literal, named)) or 'select null where false'})"
+    )
+    unnamed = f"(select * from {unnamed})"
+    staged.append(pipelines_as_named(con, raw, unnamed, "pipeline_id"))
+    staged.append(
+        stage_view(
+            con,
+            "stages",
+            raw,
+            f"""
+        with places as (select stage_id, min(place) as place from {deals}_cells group by 1),
+        defaults(stage_id, default_place) as (values {defaults})
+        select row_number() over (order by pipeline_id, stage_id) as _row, stage_id as _raw, pipeline_id,
+               stage_id, stage_id as name, kind,
+               row_number() over (partition by pipeline_id order by kind = 'lost', kind = 'won',
+                   coalesce(places.place, 1000 + default_place, 2000), first, stage_id)::varchar as position
+        from {deals}_kinds left join places using (stage_id) left join defaults on lower(stage_id) = defaults.stage_id
+        where derived""",
+            derived=True,
+        )
+    )
     staged.append(
         owners_as_users(con, raw, f"(select {raw.col(col['owner'])} as owner_id from {raw.relation} as src)")
     )
-    closed = (
-        "(is_closed or is_won or lower(stage_id) in ('closedwon', 'closedlost', 'closed won', 'closed lost'))"
+    won_flag, closed_flag = col["is_won"], col["is_closed"]
+    contradiction = " ".join(
+        f"when src.{flag} is not null and src.{flag} is distinct from ({test}) then "
+        f"'{name} ' || src.{flag}::varchar || ' but stage ' || src.stage_id || ' is ' || kinds.kind "
+        "|| ': the stage is kept'"
+        for flag, name, test, present in (
+            ("is_won", "hs_is_closed_won", "kinds.kind = 'won'", won_flag),
+            ("is_closed", "hs_is_closed", "kinds.kind in ('won', 'lost')", closed_flag),
+        )
+        if present
     )
     staged.append(
         stage_view(
@@ -253,13 +290,16 @@ def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
             "deals",
             raw,
             f"""
-        select src._row, src._raw, deal_id, pipeline_id, stage_id, {raw.col(col["title"])} as title,
+        select src._row, src._raw, deal_id, src.pipeline_id, src.stage_id, {raw.col(col["title"])} as title,
                {raw.col(col["client"])} as client, {amount_text(raw.col(col["amount"]))} as amount,
                {raw.col(col["currency"])} as currency, {raw.col(col["owner"])} as owner_id,
                {raw.col(col["source"])} as source, {raw.col(col["created_at"])} as created_at,
-               case when {closed} then {raw.col(col["closed_at"])} end as closed_at,
-               {raw.col(col["loss_reason"])} as loss_reason
-        from {deals} as src""",
+               case when kinds.kind in ('won', 'lost') then {raw.col(col["closed_at"])} end as closed_at,
+               {raw.col(col["loss_reason"])} as loss_reason,
+               {f"case {contradiction} end" if contradiction else "null"} as _note
+        from {deals} as src
+        left join {deals}_kinds as kinds using (pipeline_id, stage_id)""",
+            note_column="_note",
         )
     )
     staged.append(
@@ -279,6 +319,14 @@ def _export(con, raw: RawFile, has_pipelines: bool) -> list[Staged]:
         )
     )
     return staged
+
+
+def _flag(raw: RawFile, column: str | None) -> str:
+    """A true/false property as a boolean; null where the export has no such column or value."""
+    if column is None:
+        return "null::boolean"
+    value = f"lower(trim({raw.col(column)}))"
+    return f"case when {value} in {TRUE} then true when {value} in ('false', '0', 'no', 'n') then false end"
 
 
 def _default_pipeline(stage_id: str) -> str:

@@ -80,8 +80,13 @@ checks as (
     union all
     select 'future_timestamps', 10, count(*), min(id, 5) from future
     union all
+    -- deals kept in their stage though the export's closed/won flag says otherwise (HubSpot)
+    select 'flags_contradict_stage', 11, count(distinct record_id), min(distinct record_id, 5)
+    from main.load_notes
+    where table_name = 'deals' and record_id in (select deal_id from deals)
+    union all
     select
-        'rejected_last_load', 11, count(*), arg_min(table_name || ' row ' || source_row, source_row, 5)
+        'rejected_last_load', 12, count(*), arg_min(table_name || ' row ' || source_row, source_row, 5)
     from last_load_rejects
 )
 
