@@ -136,3 +136,56 @@ def test_hubspot_v3_pipelines_still_read(tmp_path):
     con = connect(tmp_path / "crm.duckdb")
     accounted(load(con, [FIXTURES / "hubspot" / "api"], fmt="hubspot"))
     assert rows(con, "select count(*) from pipelines where name = 'Sales Pipeline'") == [(1,)]
+
+
+# --- Pipedrive: recorded deals, a partial stages list, pipelines beside them ----------------------
+
+PD = FIXTURES / "pipedrive" / "recorded"
+
+
+def test_pipedrive_recorded_deals_keep_their_own_pipeline(tmp_path):
+    con = connect(tmp_path / "crm.duckdb")
+    results = accounted(load(con, [PD], fmt="pipedrive"))
+    assert results[("deal_1315.json", "deals")] == (1, 1, 0)  # loaded, not refused for its unlisted stage
+    # Every pipeline /v1/pipelines lists, by name — «Тендеры» has no deal and is kept.
+    assert rows(con, "select pipeline_id from pipelines order by 1") == [("Партнёры",), ("Продажи",), ("Тендеры",)]
+    # Deal 1: stage 3 of pipeline 1, «Коммерческое предложение» in «Продажи», 4 000 RUB, its owner
+    # by user_id.name. Deal 1315: its own pipeline_id 2, «Партнёры»; stage 14 is listed nowhere, so
+    # it is named by its id; its user_id is a bare id, so the owner is its owner_name.
+    assert rows(con, "select deal_id, pipeline_id, stage_id, status, amount, currency, owner_id, created_at "
+                     "from deals order by deal_id::int") == [
+        ("1", "Продажи", "Коммерческое предложение", "open", Decimal("4000.00"), "RUB", "Менеджер Один",
+         datetime(2015, 2, 10, 13, 41, 27)),
+        ("1315", "Партнёры", "14", "open", Decimal("9999.00"), "EUR", "owner name", datetime(2018, 7, 3, 8, 38, 17)),
+    ]  # fmt: skip
+    # The listed stages in order_nr, then each pipeline's Won and Lost; «Тендеры»'s stage kept.
+    assert rows(con, "select stage_id, position from stages where pipeline_id = 'Продажи' and kind = 'open' "
+                     "order by position") == [
+        ("Первый контакт", 1), ("Выявление потребности", 2), ("Коммерческое предложение", 3), ("Договор", 4)
+    ]  # fmt: skip
+    assert rows(con, "select stage_id, kind from stages where pipeline_id = 'Тендеры' order by position") == [
+        ("Заявка", "open")
+    ]
+    assert rows(con, "select stage_id, kind from stages where pipeline_id = 'Партнёры' order by position") == [
+        ("14", "open"), ("Won", "won"), ("Lost", "lost")
+    ]
+    # Nothing rejected anywhere.
+    assert rows(con, "select count(*) from rejects") == [(0,)]
+
+
+def test_pipedrive_bare_owner_id_is_named_from_users(tmp_path):
+    shutil.copytree(PD, tmp_path / "in")
+    users = {"success": True, "data": [
+        {"id": 4011602, "name": "Дарья Смирнова", "email": "d@example.com", "active_flag": True},
+        {"id": 487920, "name": "Менеджер Один", "email": "manager@example.com", "active_flag": False},
+    ]}  # fmt: skip
+    (tmp_path / "in" / "users.json").write_text(json.dumps(users, ensure_ascii=False))
+    con = connect(tmp_path / "crm.duckdb")
+    accounted(load(con, [tmp_path / "in"], fmt="pipedrive"))
+    # 4011602 by its user's name, not by the deal's owner_name; deal 1's owner is inactive.
+    assert rows(con, "select deal_id, owner_id from deals order by deal_id::int") == [
+        ("1", "Менеджер Один"), ("1315", "Дарья Смирнова")
+    ]
+    assert rows(con, "select user_id, is_active from users order by 1") == [
+        ("Дарья Смирнова", True), ("Менеджер Один", False)
+    ]

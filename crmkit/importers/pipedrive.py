@@ -1,7 +1,14 @@
 """Pipedrive: the deals export (CSV or XLSX; "Deal - Stage", "Deal - Status", "Deal - Owner",
 "Deal - Won time", … or the same names without "Deal - ") or the deals of `/v1/deals` saved as
-JSON (what `crmkit pull pipedrive` writes), optionally the stages from `/v1/stages` and the deal
-flow from `/v1/deals/{id}/flow` (or a `dealflow` stream of dealChange records), saved as JSON.
+JSON (what `crmkit pull pipedrive` writes), optionally the stages from `/v1/stages`, the pipelines
+from `/v1/pipelines`, the users from `/v1/users` and the deal flow from `/v1/deals/{id}/flow` (or a
+`dealflow` stream of dealChange records), saved as JSON.
+
+- A deal's pipeline is its own `pipeline_id`, named by `/v1/pipelines` or by the stages of that
+  pipeline (else by its id); a stage the stages do not list (deleted, hidden, a partial export)
+  is named by its id. Every listed pipeline and stage is kept, deals or not.
+- Owners: `user_id` as an object (API v1 lists) by its name; as a bare id (webhooks, API v2, ETL
+  tools) by the `/v1/users` name of that id, else the deal's `owner_name`, else the id.
 
 - The API's times are UTC (its deals' and its flow's); the export's are in the account's zone.
 - Users (`/v1/users`) are named as the deals name their owners, with whether they are active.
@@ -80,7 +87,7 @@ def looks_like(files: list[Path]) -> bool:
 
 
 def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
-    exports, stages, flows, api_deals, users = [], [], [], [], []
+    exports, stages, flows, api_deals, users, pipelines = [], [], [], [], [], []
     for path in files:
         if path.suffix.lower() == ".json":
             doc = read_json(path)
@@ -93,6 +100,8 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
                 api_deals.append((path, records))
             elif {"email", "name", "active_flag"} <= first.keys():  # /v1/users
                 users.append((path, records))
+            elif "order_nr" in first and "pipeline_id" not in first:  # /v1/pipelines
+                pipelines.append((path, records))
             else:
                 (stages if "order_nr" in first else flows).append((path, records))
         else:
@@ -113,23 +122,35 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             f"{api_deals[0][0].name}: Pipedrive's /v1/deals name stages by id: load /v1/stages (saved as "
             "JSON) with them"
         )
-    named = {text(st.get("id")): (text(st.get("name")), text(st.get("pipeline_name")))
-             for _, records in stages for st in records if isinstance(st, dict)}  # fmt: skip
+    listed = [st for _, records in stages for st in records if isinstance(st, dict)]
+    pipeline_names = {text(st.get("pipeline_id")): text(st.get("pipeline_name")) for st in listed
+                      if text(st.get("pipeline_name"))}  # fmt: skip
+    pipeline_names |= {text(p.get("id")): text(p.get("name")) for _, records in pipelines
+                       for p in records if isinstance(p, dict)}  # fmt: skip
+    named = {text(st.get("id")): (text(st.get("name")), _pipeline_of(st, pipeline_names))
+             for st in listed}  # fmt: skip
+    user_names = {text(u.get("id")): text(u.get("name")) for _, records in users for u in records if isinstance(u, dict)}
     for path, records in api_deals:
-        exports.append(records_table(con, path, records, lambda d: _api_deal(d, named), API_DEAL_COLUMNS))
+        exports.append(records_table(con, path, records, lambda d: _api_deal(d, named, pipeline_names, user_names),
+                                     API_DEAL_COLUMNS))  # fmt: skip
     if not exports:
         raise CrmkitError("no Pipedrive deals export among the files: the stages and flow need the deals")
     staged: list[Staged] = user_files
     con.execute("""create or replace temp table _pd_stages
         (stage_id varchar, name varchar, pipeline varchar, order_nr integer)""")
-    listed = [st for _, records in stages for st in records if isinstance(st, dict)]
+    for path, records in pipelines:  # every listed pipeline, with deals or not
+        staged.append(stage_records(con, "pipelines", path, records, lambda p: {
+            "pipeline_id": text(p.get("name")), "name": text(p.get("name"))}))  # fmt: skip
+    for path, records in stages:  # and every pipeline the stages name
+        staged.append(stage_records(con, "pipelines", path, _distinct_pipelines(records, pipeline_names),
+                                    lambda p: p))  # fmt: skip
     positions = funnel_positions(
-        [(text(st.get("pipeline_name")), text(st.get("id")), "open", st.get("order_nr")) for st in listed]
+        [(_pipeline_of(st, pipeline_names), text(st.get("id")), "open", st.get("order_nr")) for st in listed]
     )
     for path, records in stages:
         raw = records_table(con, path, records, lambda s: {"stage_id": text(s.get("id")), "name": text(s.get("name")),
-                            "pipeline": text(s.get("pipeline_name")), "order_nr": text(s.get("order_nr")),
-                            "position": positions.get((text(s.get("pipeline_name")), text(s.get("id"))))})  # fmt: skip
+                            "pipeline": _pipeline_of(s, pipeline_names), "order_nr": text(s.get("order_nr")),
+                            "position": positions.get((_pipeline_of(s, pipeline_names), text(s.get("id"))))})  # fmt: skip
         con.execute(f"insert into _pd_stages select stage_id, name, pipeline, try_cast(order_nr as integer) "
                     f"from {raw.relation}")  # fmt: skip
         staged.append(
@@ -161,6 +182,20 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
             )
         )
     return staged
+
+
+def _pipeline_of(stage: dict, names: dict) -> str | None:
+    """A stage's pipeline by name: as /v1/pipelines or the stages name it."""
+    return names.get(text(stage.get("pipeline_id"))) or text(stage.get("pipeline_name"))
+
+
+def _distinct_pipelines(stages: list, names: dict) -> list:
+    seen = {}
+    for st in stages:
+        if isinstance(st, dict):
+            name = _pipeline_of(st, names)
+            seen.setdefault(name, {"pipeline_id": name, "name": name})
+    return list(seen.values())
 
 
 def _user(user: dict) -> dict:
@@ -201,16 +236,21 @@ def _utc(value) -> str | None:
     return f"{shown}+00:00" if shown and "+" not in shown and not shown.endswith("Z") else shown
 
 
-def _api_deal(deal: dict, stages: dict) -> dict:
+def _api_deal(deal: dict, stages: dict, pipelines: dict, users: dict) -> dict:
     """A /v1/deals record as the export's columns (the export path then does the rest)."""
     stage, pipeline = stages.get(text(deal.get("stage_id")), (None, None))
-    owner, organization = deal.get("user_id"), deal.get("org_id")
+    pipeline = pipeline or pipelines.get(text(deal.get("pipeline_id"))) or text(deal.get("pipeline_id"))
+    owner, organization = deal.get("user_id", deal.get("owner_id")), deal.get("org_id")
+    if isinstance(owner, dict):
+        owner = text(owner.get("name"))
+    else:
+        owner = users.get(text(owner)) or text(deal.get("owner_name")) or text(owner)
     values = (
         text(deal.get("id")), text(deal.get("title")), text(deal.get("value")), text(deal.get("currency")),
-        text(owner.get("name")) if isinstance(owner, dict) else text(owner), pipeline,
-        stage or text(deal.get("stage_id")), text(deal.get("status")), _utc(deal.get("add_time")),
+        owner, pipeline, stage or text(deal.get("stage_id")), text(deal.get("status")), _utc(deal.get("add_time")),
         _utc(deal.get("won_time")), _utc(deal.get("lost_time")), text(deal.get("lost_reason")),
-        text(organization.get("name")) if isinstance(organization, dict) else None, text(deal.get("origin")),
+        text(organization.get("name")) if isinstance(organization, dict) else text(deal.get("org_name")),
+        text(deal.get("origin")),
     )  # fmt: skip
     return dict(zip(API_DEAL_COLUMNS, values, strict=True))
 
