@@ -189,3 +189,62 @@ def test_pipedrive_bare_owner_id_is_named_from_users(tmp_path):
     assert rows(con, "select user_id, is_active from users order by 1") == [
         ("Дарья Смирнова", True), ("Менеджер Один", False)
     ]
+
+
+# --- Bitrix24: batch answers ----------------------------------------------------------------------
+
+BX = FIXTURES / "bitrix24"
+
+
+def bitrix_folder(tmp_path, *names, batch=None) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir(parents=True)
+    for name in names:
+        shutil.copy(BX / name, folder / name)
+    if batch is not None:
+        (folder / "batch.json").write_text(json.dumps(batch, ensure_ascii=False))
+    return folder
+
+
+def test_bitrix_batch_answer_loads_every_command(tmp_path):
+    """The batch holds the two deal pages and the stage history: the same account as the plain
+    files give, table by table."""
+    plain = connect(tmp_path / "plain.duckdb")
+    load(plain, [bitrix_folder(tmp_path / "a", "crm.status.list.json", "crm.category.list.json",
+                               "crm.deal.list.json", "crm.stagehistory.list.json")], fmt="bitrix24")  # fmt: skip
+    batched = connect(tmp_path / "batch.duckdb")
+    folder = bitrix_folder(tmp_path / "b", "crm.status.list.json", "crm.category.list.json")
+    shutil.copy(BX / "batch" / "batch.json", folder)
+    results = load(batched, [folder], fmt="bitrix24")
+    accounted(results)
+    assert results.not_read == {}
+    for table in ("pipelines", "stages", "users", "deals", "stage_changes"):
+        query = f"select * from {table} order by all"
+        assert batched.execute(query).fetchall() == plain.execute(query).fetchall(), table
+    n_deals = sum(len(p["result"]) for p in json.loads((BX / "crm.deal.list.json").read_text()))
+    assert rows(batched, "select count(*) from deals") == [(n_deals,)]
+    # one load row per table the batch filled: deals (both pages) and the stage history
+    tables = {r.table for r in results if r.file.name == "batch.json"}
+    assert {"deals", "stage_changes"} <= tables
+
+
+def test_bitrix_batch_with_a_failed_command_is_refused_naming_it(tmp_path):
+    batch = json.loads((BX / "batch" / "batch.json").read_text())
+    del batch["result"]["result"]["deals_next"]
+    batch["result"]["result_error"] = {"deals_next": {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}}
+    con = connect(tmp_path / "crm.duckdb")
+    with pytest.raises(CrmkitError) as caught:
+        load(con, [bitrix_folder(tmp_path, "crm.status.list.json", batch=batch)], fmt="bitrix24")
+    message = str(caught.value)
+    assert "batch.json" in message and "deals_next: QUERY_LIMIT_EXCEEDED (Too many requests)" in message
+    assert "\n" not in message
+
+
+def test_bitrix_batch_alone_is_not_a_silent_empty_load(tmp_path):
+    """A batch of deals beside the category list only: the deals need their stages, said so
+    (the old reading took the batch for an empty file and loaded nothing with success)."""
+    con = connect(tmp_path / "crm.duckdb")
+    folder = bitrix_folder(tmp_path, "crm.category.list.json")
+    shutil.copy(BX / "batch" / "batch.json", folder)
+    with pytest.raises(CrmkitError, match="batch.json: Bitrix24 deals need their stages"):
+        load(con, [folder], fmt="bitrix24")

@@ -47,21 +47,47 @@ DEFAULT_PIPELINE = "Общая"  # category 0's name when no category list is gi
 ACTIVITY_KINDS = {"1": "meeting", "2": "call", "3": "task", "4": "email"}
 
 
-def pages_records(doc) -> list:
-    """The records of a response: `result` as a list, or the list inside it (`items`,
-    `categories`, …); a list of pages is joined."""
+def response_parts(doc) -> list[list]:
+    """The record lists of a response: `result` as a list, or the list inside it (`items`,
+    `categories`, …); a list of pages is joined. A `batch` answer gives one list per command (its
+    `result.result`), and a command that failed (`result.result_error`) is named, not passed over."""
     pages = (
         doc if isinstance(doc, list) and all(isinstance(p, dict) and "result" in p for p in doc) else [doc]
     )
-    records = []
+    plain, parts = [], []
     for page in pages:
         result = page.get("result") if isinstance(page, dict) else None
+        if isinstance(result, dict) and "result" in result and ("result_error" in result or "result_total" in result):
+            parts += _batch(result)
+            continue
         if isinstance(result, dict):
             result = next((v for v in result.values() if isinstance(v, list)), None)
         if not isinstance(result, list):
             raise CrmkitError("not a Bitrix24 REST response (no `result` list)")
-        records += result
-    return records
+        plain += result
+    return [plain, *parts] if plain or not parts else parts
+
+
+def _batch(result: dict) -> list[list]:
+    errors = result.get("result_error") or {}
+    if errors:
+        failed = errors.items() if isinstance(errors, dict) else enumerate(errors)
+        shown = "; ".join(
+            f"{cmd}: {(e or {}).get('error', e) if isinstance(e, dict) else e}"
+            + (f" ({e['error_description']})" if isinstance(e, dict) and e.get("error_description") else "")
+            for cmd, e in failed
+        )
+        raise CrmkitError(
+            f"a batch command failed, so its records are not in the file ({shown}); call it again and save the answer"
+        )
+    answers = result.get("result") or {}  # PHP writes an empty batch as []
+    parts = []
+    for answer in answers.values() if isinstance(answers, dict) else answers:
+        if isinstance(answer, dict):  # {"items": [...]} or a single record (crm.deal.get)
+            answer = next((v for v in answer.values() if isinstance(v, list)), [answer])
+        if isinstance(answer, list):
+            parts.append(answer)
+    return parts
 
 
 def kind_of(records: list) -> str | None:
@@ -91,20 +117,24 @@ def stage(con, files: list[Path], options: ReadOptions) -> list[Staged]:
         if path.suffix.lower() != ".json":
             raise CrmkitError(f"{path.name}: Bitrix24 data is read from REST responses saved as JSON")
         try:
-            records = pages_records(read_json(path))
+            parts = response_parts(read_json(path))
         except CrmkitError as exc:
             raise CrmkitError(
                 f"{path.name}: {exc}; save the response of crm.deal.list etc. as it comes"
             ) from exc
-        kind = kind_of(records)
-        if kind is None and records:
-            raise CrmkitError(
-                f"{path.name}: cannot tell which Bitrix24 method gave these records (fields: "
-                f"{', '.join(sorted(next(r for r in records if isinstance(r, dict))))}); expected crm.deal.list, "
-                "crm.status.list, crm.stagehistory.list, crm.category.list, crm.activity.list, "
-                "voximplant.statistic.get or user.get"
-            )
-        if kind:
+        found: dict[str, list] = {}  # a batch may hold several methods' answers: each by its kind
+        for records in parts:
+            kind = kind_of(records)
+            if kind is None and records:
+                raise CrmkitError(
+                    f"{path.name}: cannot tell which Bitrix24 method gave these records (fields: "
+                    f"{', '.join(sorted(next(r for r in records if isinstance(r, dict))))}); expected crm.deal.list, "
+                    "crm.status.list, crm.stagehistory.list, crm.category.list, crm.activity.list, "
+                    "voximplant.statistic.get or user.get"
+                )
+            if kind:
+                found.setdefault(kind, []).extend(records)
+        for kind, records in found.items():
             by_kind[kind].append((path, records))
     if by_kind["deals"] and not by_kind["statuses"]:
         raise CrmkitError(
