@@ -74,6 +74,7 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyC
     if not read_only:
         con.execute(schema_sql())
     _same_schema(con, db_path)
+    _bookkeeping_of_later_versions(con)
     define_views(con)
     if read_only:
         _FROZEN.add(con)
@@ -96,13 +97,28 @@ def _columns(con) -> dict[str, frozenset[str]]:
     return {table: frozenset(names) for table, names in rows}
 
 
+# Bookkeeping tables added after a release: a database opened read-only from before has them
+# empty (a temporary table of the same shape), not refused; a load adds them for good.
+LATER_TABLES = ("load_notes",)
+
+
+def _bookkeeping_of_later_versions(con) -> None:
+    found = _columns(con)
+    for table in LATER_TABLES:
+        if table not in found:
+            definition = re.search(
+                rf"create table if not exists {table} \((.*?)\n\);", schema_sql(), flags=re.S
+            ).group(1)
+            con.execute(f"create temp table {table} ({definition})")
+
+
 def _same_schema(con, db_path: Path) -> None:
     """A database another crmkit version wrote is named as such, not met with a binder error."""
     found = _columns(con)
     expected = _schema_columns()
     lacking = {table: sorted(columns - found[table]) for table, columns in expected.items() if table in found}
     problems = [f"its table {t} lacks {', '.join(cols[:3])}" for t, cols in lacking.items() if cols]
-    problems += [f"it has no table {table}" for table in expected if table not in found]
+    problems += [f"it has no table {table}" for table in expected if table not in found and table not in LATER_TABLES]
     if problems:
         con.close()
         raise CrmkitError(
@@ -159,9 +175,9 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, in
     for table in schema_tables():
         target, partial = folder / f"{table}.parquet", folder / f".{table}.parquet.partial"
         quoted = str(partial).replace("'", "''")
-        con.execute(f"copy (select * from main.{table}) to '{quoted}' (format parquet, compression zstd)")
+        con.execute(f"copy (select * from {table}) to '{quoted}' (format parquet, compression zstd)")
         partial.replace(target)
-        written[table] = con.execute(f"select count(*) from main.{table}").fetchone()[0]
+        written[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
     return written
 
 

@@ -183,6 +183,42 @@ def stuck(stuck_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     ]
 
 
+def losses(by_reason: pd.DataFrame, by_stage: pd.DataFrame, by_owner: pd.DataFrame, lang: str = "en") -> list[Finding]:
+    """The reason most lost deals give, with the money they took and the stage most are lost at;
+    each manager whose share of a reason differs from the rest of the team beyond noise."""
+    given = by_reason[by_reason["reason"].notna()]
+    if given.empty:
+        return []
+    top, total = given.iloc[0], int(by_reason["n"].sum())
+    stage = by_stage[by_stage["stage"].notna()]
+    found = [
+        Finding.at_stake(
+            np.nan_to_num(top["amount_lost"]),
+            say(
+                "finding_losses",
+                lang,
+                reason=top["reason"],
+                n=int(top["n"]),
+                total=total,
+                share=top["share"],
+                amount=money(top["amount_lost"], top["currency"], lang),
+                stage=stage.iloc[0]["stage"] if len(stage) else "—",
+                stage_n=int(stage.iloc[0]["n"]) if len(stage) else 0,
+            ),
+        )
+    ]
+    for row in by_owner[by_owner["is_different"]].itertuples():
+        key = "finding_loss_owner_more" if row.share > row.team_share else "finding_loss_owner_less"
+        found.append(
+            Finding(
+                float(row.n),
+                say(key, lang, owner=row.owner, reason=row.reason, share=row.share, team=row.team_share,
+                    n=int(row.n), of=int(row.n_owner_lost)),
+            )
+        )  # fmt: skip
+    return found
+
+
 @none_when_empty
 def censoring_gap(won_cycle: pd.DataFrame, time_to_close: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """When the won-only cycle and the all-deals picture tell different stories, say so."""

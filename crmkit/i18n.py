@@ -823,6 +823,42 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "быстрее; бледные клетки — меньше 5 пребываний.",
     ),
     "section_whatif": ("What if a stage were shorter", "Что если сократить этап"),
+    "section_losses": ("Why deals are lost", "Почему сделки проигрываются"),
+    "section_losses_text": (
+        "Deals lost in the window by the reason the CRM records, with the money they were worth and "
+        "the stage most of them were lost at; then by stage.",
+        "Сделки, проигранные за период, по причине отказа, записанной в CRM: сколько их, на какую "
+        "сумму и на каком этапе их теряют чаще всего; ниже — по этапам.",
+    ),
+    "section_loss_months": ("Share of closed deals lost, by month", "Доля проигранных среди закрытых, по месяцам"),
+    "section_loss_months_text": (
+        "Of the deals closed each month, how many were lost, and the reason given most often.",
+        "Из сделок, закрытых за месяц, — сколько проиграно и какая причина отказа встречалась чаще всего.",
+    ),
+    "section_loss_owners": ("Reasons that differ between managers", "Причины отказа, которые отличают менеджеров"),
+    "section_loss_owners_text": (
+        "A manager's share of a reason against the rest of the team's, where the difference is beyond "
+        "chance. No row: every manager loses for much the same reasons.",
+        "Доля причины у менеджера против доли у остальных — там, где разница не случайна. Нет строк — "
+        "менеджеры теряют сделки по одним и тем же причинам.",
+    ),
+    "losses_none": (
+        "No lost deal in the window gives a reason: export the loss reason field (amoCRM loss_reason, "
+        "HubSpot closed_lost_reason, Pipedrive lost_reason) to see why deals are lost.",
+        "Ни у одной проигранной за период сделки нет причины отказа: выгрузите поле причины (amoCRM "
+        "loss_reason, HubSpot closed_lost_reason, Pipedrive lost_reason), чтобы увидеть, почему сделки проигрывают.",
+    ),
+    "reason": ("Loss reason", "Причина отказа"),
+    "no_reason_given": ("(no reason given)", "(причина не указана)"),
+    "amount_lost": ("Money lost", "Потеряно, сумма"),
+    "n_priced": ("With an amount", "С суммой"),
+    "top_stage": ("Lost most at", "Чаще теряют на этапе"),
+    "top_stage_n": ("Deals there", "Сделок там"),
+    "top_reason_n": ("Deals with it", "Сделок с ней"),
+    "n_lost": ("Lost", "Проиграно"),
+    "loss_rate": ("Share lost", "Доля проигранных"),
+    "team_share": ("Rest of the team", "У остальных"),
+    "n_owner_lost": ("Manager's losses", "Проигрышей у менеджера"),
     "section_whatif_text": (
         "Shortening a stage by {reduction:.0%} of its time. Little's law: deals finished per week = "
         "deals in work / cycle time, so with as many deals in work a shorter cycle finishes more of "
@@ -1048,6 +1084,24 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{top_owner} holds the most: {top_n:@deal} ({top_amount}).",
         "{n} открытых сделок ({amount}) старше медианного цикла выигранной сделки ({threshold:.0f} дн.); "
         "больше всего у: {top_owner} — {top_n:@deal} ({top_amount}).",
+    ),
+    "finding_losses": (
+        "Most lost deals were lost for «{reason}»: {n} of {total} ({share:.0%}), {amount} in all; more "
+        "deals are lost at the stage «{stage}» ({stage_n}) than at any other.",
+        "Чаще всего сделки проиграны по причине «{reason}»: {n} из {total} ({share:.0%}), всего "
+        "{amount}; больше всего сделок теряется на этапе «{stage}» ({stage_n}).",
+    ),
+    "finding_loss_owner_more": (
+        "{owner} loses for «{reason}» far more often than the rest of the team: {share:.0%} of their "
+        "losses ({n} of {of}) against {team:.0%}. Worth a look at how they handle it.",
+        "{owner} теряет сделки по причине «{reason}» намного чаще остальных: {share:.0%} своих "
+        "проигрышей ({n} из {of}) против {team:.0%} у команды. Стоит разобрать, как менеджер с этим работает.",
+    ),
+    "finding_loss_owner_less": (
+        "{owner} rarely loses for «{reason}»: {share:.0%} of their losses ({n} of {of}) against {team:.0%} "
+        "for the rest of the team — a practice to learn from.",
+        "{owner} редко теряет сделки по причине «{reason}»: {share:.0%} своих проигрышей ({n} из {of}) "
+        "против {team:.0%} у остальных — опыт, которому стоит поучиться.",
     ),
     "finding_stuck": (
         "{n} open deals sit in their stage longer than 90% of past stays; most in «{stage}» ({stage_n}).",

@@ -428,6 +428,30 @@ def _shades(frame: pd.DataFrame, highlight: dict[str, str]) -> dict:
 METRICS_SECTION = {"00": 7, "01": 1, "02": 2, "03": 3, "04": 6, "05": 4, "06": 5}
 
 
+def losses(ctx: Context, by_reason: pd.DataFrame, by_stage: pd.DataFrame, months: pd.DataFrame,
+           by_owner: pd.DataFrame) -> HTML:
+    """Why deals are lost: by reason, by stage, by month and what sets managers apart — or, when no
+    lost deal in the window names a reason, one line saying which export would give them."""
+    lang = ctx.lang
+    if by_reason["reason"].notna().sum() == 0:
+        return HTML(f"<h2>{_esc(t('section_losses', lang))}</h2><p>{_esc(t('losses_none', lang))}</p>")
+    money = {"n": "int", "share": "share", "amount_lost": "money", "n_priced": "int"}
+    reasons = by_reason.assign(reason=by_reason["reason"].fillna(t("no_reason_given", lang)))
+    parts = [
+        section(ctx, "section_losses").data,
+        table(reasons, {"reason": "text", **money, "top_stage": "text", "top_stage_n": "int"}, lang).data,
+        table(by_stage.dropna(subset=["stage"]), {"stage": "text", **money, "top_reason": "text",
+              "top_reason_n": "int"}, lang).data,
+        section(ctx, "section_loss_months").data,
+        table(months, {"month": "month", "n": "int", "n_lost": "int", "loss_rate": "share", "top_reason": "text",
+              "top_reason_n": "int"}, lang).data,
+        section(ctx, "section_loss_owners").data,
+        table(by_owner[by_owner["is_different"]], {"owner": "text", "reason": "text", "n": "int",
+              "n_owner_lost": "int", "share": "share", "team_share": "share"}, lang).data,
+    ]  # fmt: skip
+    return HTML("".join(parts))
+
+
 def glossary(report: str, lang: str) -> HTML:
     items = "".join(
         f"<dt>{_esc(TERMS[term] if lang == 'ru' else term)}</dt><dd>{_esc(ru if lang == 'ru' else en)}</dd>"

@@ -40,6 +40,10 @@ scenarios = metrics.whatif_stage(
     ctx.con, **ctx.filters, stage=whatif_stage or None, reduction=whatif_reduction
 )
 stuck = metrics.stuck_deals(ctx.con, **ctx.filters)
+loss_reasons = metrics.losses_by(ctx.con, **ctx.filters, by="reason")
+losses_by_stage = metrics.losses_by(ctx.con, **ctx.filters, by="stage")
+loss_months = metrics.loss_rate_by_month(ctx.con, **ctx.filters)
+loss_owners = metrics.loss_reasons_by_owner(ctx.con, **ctx.filters)
 report.header(
     ctx,
     "02",
@@ -61,6 +65,7 @@ report.findings(
         findings.slow_stage_owners(manager_stages, lang),
         findings.whatif(scenarios, stages, lang),
         findings.stuck(stuck, lang),
+        findings.losses(loss_reasons, losses_by_stage, loss_owners, lang),
     ),
     lang,
 )
@@ -162,6 +167,12 @@ report.table(
     {"pipeline": "text", "stage": "text", "n_stuck": "int", "stuck_amount": "money", "p90_days": "days"},
     lang,
 )
+
+# %% [markdown]
+# ## Why deals are lost
+
+# %%
+report.losses(ctx, loss_reasons, losses_by_stage, loss_months, loss_owners)
 
 # %%
 report.about(ctx)

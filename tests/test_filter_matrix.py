@@ -38,6 +38,8 @@ SCOPED = sorted(name for name in metrics.REGISTRY if name not in WHOLE_ACCOUNT)
 # column → why it is the team's under an owner filter
 TEAM_YARDSTICKS = {
     "manager_stage_durations": {"team_median_days", "ratio_to_team"},  # the team's median stay
+    # a manager's reasons against the rest of the team's, tested within the whole team's family
+    "loss_reasons_by_owner": {"team_share", "p", "q", "is_different"},
     "stale_deals": {"threshold_days"},  # the team's median won cycle
     "source_conversion": {"maturity_days", "n_mature", "n_mature_won", "mature_rate", "mature_rate_low",
                           "mature_rate_high", "horizon_rate", "horizon_rate_low", "horizon_rate_high",

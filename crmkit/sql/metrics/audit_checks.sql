@@ -82,7 +82,7 @@ checks as (
     union all
     -- deals kept in their stage though the export's closed/won flag says otherwise (HubSpot)
     select 'flags_contradict_stage', 11, count(distinct record_id), min(distinct record_id, 5)
-    from main.load_notes
+    from load_notes  -- unqualified: a database from before load_notes has it as a temporary table
     where table_name = 'deals' and record_id in (select deal_id from deals)
     union all
     select
