@@ -118,7 +118,9 @@ def _same_schema(con, db_path: Path) -> None:
     expected = _schema_columns()
     lacking = {table: sorted(columns - found[table]) for table, columns in expected.items() if table in found}
     problems = [f"its table {t} lacks {', '.join(cols[:3])}" for t, cols in lacking.items() if cols]
-    problems += [f"it has no table {table}" for table in expected if table not in found and table not in LATER_TABLES]
+    problems += [
+        f"it has no table {table}" for table in expected if table not in found and table not in LATER_TABLES
+    ]
     if problems:
         con.close()
         raise CrmkitError(

@@ -183,7 +183,9 @@ def stuck(stuck_deals: pd.DataFrame, lang: str = "en") -> list[Finding]:
     ]
 
 
-def losses(by_reason: pd.DataFrame, by_stage: pd.DataFrame, by_owner: pd.DataFrame, lang: str = "en") -> list[Finding]:
+def losses(
+    by_reason: pd.DataFrame, by_stage: pd.DataFrame, by_owner: pd.DataFrame, lang: str = "en"
+) -> list[Finding]:
     """The reason most lost deals give, with the money they took and the stage most are lost at;
     each manager whose share of a reason differs from the rest of the team beyond noise."""
     given = by_reason[by_reason["reason"].notna()]
@@ -615,16 +617,28 @@ def weekly_advice(
             found.append(
                 Finding(
                     2.0 + abs(row.change),
-                    say("advice_fall", lang, name=row.name, change=-row.change, before=row.baseline,
-                        now=row.activities),  # fmt: skip
+                    say(
+                        "advice_fall",
+                        lang,
+                        name=row.name,
+                        change=-row.change,
+                        before=row.baseline,
+                        now=row.activities,
+                    ),  # fmt: skip
                 )
             )
         elif row.is_low:
             found.append(
                 Finding(
                     1.5,
-                    say("advice_low", lang, name=row.name, now=row.activities, ratio=row.ratio_to_median,
-                        median=row.team_median),  # fmt: skip
+                    say(
+                        "advice_low",
+                        lang,
+                        name=row.name,
+                        now=row.activities,
+                        ratio=row.ratio_to_median,
+                        median=row.team_median,
+                    ),  # fmt: skip
                 )
             )
     team = missed[missed["level"] == "team"].iloc[0]

@@ -830,12 +830,18 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Сделки, проигранные за период, по причине отказа, записанной в CRM: сколько их, на какую "
         "сумму и на каком этапе их теряют чаще всего; ниже — по этапам.",
     ),
-    "section_loss_months": ("Share of closed deals lost, by month", "Доля проигранных среди закрытых, по месяцам"),
+    "section_loss_months": (
+        "Share of closed deals lost, by month",
+        "Доля проигранных среди закрытых, по месяцам",
+    ),
     "section_loss_months_text": (
         "Of the deals closed each month, how many were lost, and the reason given most often.",
         "Из сделок, закрытых за месяц, — сколько проиграно и какая причина отказа встречалась чаще всего.",
     ),
-    "section_loss_owners": ("Reasons that differ between managers", "Причины отказа, которые отличают менеджеров"),
+    "section_loss_owners": (
+        "Reasons that differ between managers",
+        "Причины отказа, которые отличают менеджеров",
+    ),
     "section_loss_owners_text": (
         "A manager's share of a reason against the rest of the team's, where the difference is beyond "
         "chance. No row: every manager loses for much the same reasons.",
@@ -846,7 +852,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "No lost deal in the window gives a reason: export the loss reason field (amoCRM loss_reason, "
         "HubSpot closed_lost_reason, Pipedrive lost_reason) to see why deals are lost.",
         "Ни у одной проигранной за период сделки нет причины отказа: выгрузите поле причины (amoCRM "
-        "loss_reason, HubSpot closed_lost_reason, Pipedrive lost_reason), чтобы увидеть, почему сделки проигрывают.",
+        "loss_reason, HubSpot closed_lost_reason, Pipedrive lost_reason), чтобы увидеть, почему "
+        "сделки проигрывают.",
     ),
     "reason": ("Loss reason", "Причина отказа"),
     "no_reason_given": ("(no reason given)", "(причина не указана)"),
@@ -1095,7 +1102,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "{owner} loses for «{reason}» far more often than the rest of the team: {share:.0%} of their "
         "losses ({n} of {of}) against {team:.0%}. Worth a look at how they handle it.",
         "{owner} теряет сделки по причине «{reason}» намного чаще остальных: {share:.0%} своих "
-        "проигрышей ({n} из {of}) против {team:.0%} у команды. Стоит разобрать, как менеджер с этим работает.",
+        "проигрышей ({n} из {of}) против {team:.0%} у команды. Стоит разобрать, как менеджер с этим "
+        "работает.",
     ),
     "finding_loss_owner_less": (
         "{owner} rarely loses for «{reason}»: {share:.0%} of their losses ({n} of {of}) against {team:.0%} "

@@ -428,8 +428,13 @@ def _shades(frame: pd.DataFrame, highlight: dict[str, str]) -> dict:
 METRICS_SECTION = {"00": 7, "01": 1, "02": 2, "03": 3, "04": 6, "05": 4, "06": 5}
 
 
-def losses(ctx: Context, by_reason: pd.DataFrame, by_stage: pd.DataFrame, months: pd.DataFrame,
-           by_owner: pd.DataFrame) -> HTML:
+def losses(
+    ctx: Context,
+    by_reason: pd.DataFrame,
+    by_stage: pd.DataFrame,
+    months: pd.DataFrame,
+    by_owner: pd.DataFrame,
+) -> HTML:
     """Why deals are lost: by reason, by stage, by month and what sets managers apart — or, when no
     lost deal in the window names a reason, one line saying which export would give them."""
     lang = ctx.lang
@@ -443,7 +448,8 @@ def losses(ctx: Context, by_reason: pd.DataFrame, by_stage: pd.DataFrame, months
         table(by_stage.dropna(subset=["stage"]), {"stage": "text", **money, "top_reason": "text",
               "top_reason_n": "int"}, lang).data,
         section(ctx, "section_loss_months").data,
-        table(months, {"month": "month", "n": "int", "n_lost": "int", "loss_rate": "share", "top_reason": "text",
+        table(months, {"month": "month", "n": "int", "n_lost": "int", "loss_rate": "share",
+                       "top_reason": "text",
               "top_reason_n": "int"}, lang).data,
         section(ctx, "section_loss_owners").data,
         table(by_owner[by_owner["is_different"]], {"owner": "text", "reason": "text", "n": "int",

@@ -18,9 +18,17 @@ def account():
     changes = ["deal_id,pipeline_id,stage_id,entered_at"]
     for i in range(12):
         deals.append(f"a{i},P,L,100,RUB,u1,2026-01-02 00:00:00,2026-01-{10 + i} 00:00:00,Дорого")
-        changes += [f"a{i},P,A,2026-01-02 00:00:00", f"a{i},P,B,2026-01-05 00:00:00", f"a{i},P,L,2026-01-{10 + i} 00:00:00"]
+        changes += [
+            f"a{i},P,A,2026-01-02 00:00:00",
+            f"a{i},P,B,2026-01-05 00:00:00",
+            f"a{i},P,L,2026-01-{10 + i} 00:00:00",
+        ]
         deals.append(f"b{i},P,L,200,RUB,u2,2026-02-01 00:00:00,2026-02-{10 + i} 00:00:00,Нет бюджета")
-        changes += [f"b{i},P,A,2026-02-01 00:00:00", f"b{i},P,B,2026-02-03 00:00:00", f"b{i},P,L,2026-02-{10 + i} 00:00:00"]
+        changes += [
+            f"b{i},P,A,2026-02-01 00:00:00",
+            f"b{i},P,B,2026-02-03 00:00:00",
+            f"b{i},P,L,2026-02-{10 + i} 00:00:00",
+        ]
     deals.append("a99,P,L,,RUB,u1,2026-01-03 00:00:00,2026-01-20 00:00:00,")
     changes += ["a99,P,A,2026-01-03 00:00:00", "a99,P,L,2026-01-20 00:00:00"]
     for i in range(3):
@@ -28,7 +36,8 @@ def account():
         changes += [f"w{i},P,A,2026-02-01 00:00:00", f"w{i},P,W,2026-02-2{i} 00:00:00"]
     return {
         "pipelines": "pipeline_id,name\nP,Main\n",
-        "stages": "pipeline_id,stage_id,name,position,kind\nP,A,A,1,open\nP,B,B,2,open\nP,W,Won,3,won\nP,L,Lost,4,lost\n",
+        "stages": "pipeline_id,stage_id,name,position,kind\n"
+        "P,A,A,1,open\nP,B,B,2,open\nP,W,Won,3,won\nP,L,Lost,4,lost\n",
         "users": "user_id,name\nu1,Анна\nu2,Борис\n",
         "deals": "\n".join(deals) + "\n",
         "stage_changes": "\n".join(changes) + "\n",
@@ -41,7 +50,9 @@ def con(make_db):
 
 
 def test_losses_by_reason(con):
-    table = metrics.losses_by(con, as_of=AS_OF).set_index(metrics.losses_by(con, as_of=AS_OF)["reason"].fillna("—"))
+    table = metrics.losses_by(con, as_of=AS_OF).set_index(
+        metrics.losses_by(con, as_of=AS_OF)["reason"].fillna("—")
+    )
     # 25 lost: 12 + 12 with a reason, 1 without (shown last)
     assert list(table.index) == ["Дорого", "Нет бюджета", "—"]
     assert table.loc["Дорого", "n"] == 12 and table.loc["Дорого", "share"] == pytest.approx(12 / 25)

@@ -27,8 +27,8 @@ from crmkit.metrics.duration import (
     won_cycle,
 )
 from crmkit.metrics.forecasts import forecast, forecast_backtest, forecast_deals
-from crmkit.metrics.losses import loss_rate_by_month, loss_reasons_by_owner, losses_by
 from crmkit.metrics.funnels import manager_scorecard, stage_conversion, win_rates
+from crmkit.metrics.losses import loss_rate_by_month, loss_reasons_by_owner, losses_by
 from crmkit.metrics.sources import source_conversion, source_leads_monthly, source_manager_conversion
 from crmkit.metrics.stages import (
     manager_stage_durations,
@@ -47,6 +47,9 @@ from crmkit.metrics.weekly import (
 )
 
 __all__ = [
+    "loss_rate_by_month",
+    "loss_reasons_by_owner",
+    "losses_by",
     "REGISTRY",
     "Window",
     "compute",

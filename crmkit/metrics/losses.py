@@ -30,7 +30,9 @@ def _top(values: pd.Series) -> tuple[object, int]:
     "Lost deals by reason, stage lost from, manager or source (by=): count, share of all losses (Wilson CI), "
     "money lost (known amounts; n_priced of n), and the most common reason (or stage, for reasons)"
 )
-def losses_by(con, *, as_of, period_start=None, pipeline=None, owner=None, by: str = "reason") -> pd.DataFrame:
+def losses_by(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, by: str = "reason"
+) -> pd.DataFrame:
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}, not {by!r}")
     lost = _lost(con, as_of, period_start, pipeline, owner)
@@ -47,16 +49,15 @@ def losses_by(con, *, as_of, period_start=None, pipeline=None, owner=None, by: s
             "n_priced": int(part["amount"].notna().sum()), "currency": part["currency"].dropna().mode().iat[0]
             if part["currency"].notna().any() else None, f"top_{other}": top, f"top_{other}_n": top_n,
         })  # fmt: skip
-    columns = [by, "n", "share", "share_low", "share_high", "amount_lost", "n_priced", "currency", f"top_{other}",
+    columns = [by, "n", "share", "share_low", "share_high", "amount_lost", "n_priced", "currency",
+               f"top_{other}",
                f"top_{other}_n"]  # fmt: skip
     table = pd.DataFrame(rows, columns=columns)
     order = table[by].isna(), -table["n"], table[by].fillna("").astype(str)
     return table.iloc[np.lexsort(order[::-1])].reset_index(drop=True) if len(table) else table
 
 
-@metric(
-    "Per month: deals closed, lost, the share lost (Wilson CI) and the most common loss reason"
-)
+@metric("Per month: deals closed, lost, the share lost (Wilson CI) and the most common loss reason")
 def loss_rate_by_month(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
     span = window(as_of, period_start)
     closed = query(con, "metrics/closed_deals", **span.params(pipeline, owner))
@@ -69,14 +70,26 @@ def loss_rate_by_month(con, *, as_of, period_start=None, pipeline=None, owner=No
         low, high = stats.wilson(n_lost, len(part))
         top, top_n = _top(lost.loc[lost["month"] == month, "reason"])
         rows.append({"month": month, "n": len(part), "n_lost": n_lost, "loss_rate": n_lost / len(part),
-                     "loss_rate_low": low, "loss_rate_high": high, "top_reason": top, "top_reason_n": top_n})  # fmt: skip
+                     "loss_rate_low": low, "loss_rate_high": high, "top_reason": top,
+                     "top_reason_n": top_n})  # fmt: skip
     return pd.DataFrame(
-        rows, columns=["month", "n", "n_lost", "loss_rate", "loss_rate_low", "loss_rate_high", "top_reason", "top_reason_n"]
+        rows,
+        columns=[
+            "month",
+            "n",
+            "n_lost",
+            "loss_rate",
+            "loss_rate_low",
+            "loss_rate_high",
+            "top_reason",
+            "top_reason_n",
+        ],
     )
 
 
 @metric(
-    "Manager × loss reason: the manager's share of their losses for the reason against the rest of the team's; "
+    "Manager × loss reason: the manager's share of their losses for the reason against the rest of the "
+    "team's; "
     "differs when Fisher's exact test passes Benjamini–Hochberg at 5% over every manager and reason"
 )
 def loss_reasons_by_owner(con, *, as_of, period_start=None, pipeline=None, owner=None) -> pd.DataFrame:
@@ -89,11 +102,23 @@ def loss_reasons_by_owner(con, *, as_of, period_start=None, pipeline=None, owner
         n_rest_reason = int(((given["reason"] == reason) & ~mine).sum())
         p = fisher_exact([[n, n_mine - n], [n_rest_reason, n_rest - n_rest_reason]])[1] if n_rest else np.nan
         low, high = stats.wilson(int(n), n_mine)
-        rows.append({"owner": manager, "reason": reason, "n": int(n), "n_owner_lost": n_mine, "share": n / n_mine,
+        rows.append({"owner": manager, "reason": reason, "n": int(n), "n_owner_lost": n_mine,
+                     "share": n / n_mine,
                      "share_low": low, "share_high": high,
                      "team_share": n_rest_reason / n_rest if n_rest else np.nan, "p": p})  # fmt: skip
     table = pd.DataFrame(
-        rows, columns=["owner", "reason", "n", "n_owner_lost", "share", "share_low", "share_high", "team_share", "p"]
+        rows,
+        columns=[
+            "owner",
+            "reason",
+            "n",
+            "n_owner_lost",
+            "share",
+            "share_low",
+            "share_high",
+            "team_share",
+            "p",
+        ],
     )
     table["is_different"], table["q"] = stats.false_discovery(table["p"], FDR)
     if owner:  # one manager's page: that manager's rows, tested within the whole family

@@ -6,7 +6,9 @@ with deals as (
 ),
 
 lost as (
-    select deal_id, pipeline, owner, source, amount, currency, nullif(trim(loss_reason), '') as reason, closed_at
+    select
+        deal_id, pipeline, owner, source, amount, currency,
+        nullif(trim(loss_reason), '') as reason, closed_at
     from deals
     where status = 'lost' and closed_at >= $period_start::timestamp
 ),
