@@ -679,6 +679,7 @@ def weekly_advice(
 
 
 _ROW_OF_TABLE = re.compile(r"\b([a-z_]+) row (\d+)")
+_RECORD = re.compile(r"\b(deal|activity) (\S+?)(?=,|$)")
 
 
 def examples(text: str, lang: str = "en") -> str:
@@ -691,7 +692,10 @@ def examples(text: str, lang: str = "en") -> str:
         key = f"table_{match[1]}"
         return t("row_of_table", lang, table=t(key, lang) if key in LABELS else match[1], row=match[2])
 
-    return _ROW_OF_TABLE.sub(named, text)
+    def record(match: re.Match) -> str:
+        return t(f"example_{match[1]}", lang, id=match[2])
+
+    return _RECORD.sub(record, _ROW_OF_TABLE.sub(named, text))
 
 
 # The loader's reasons for a rejected row (crmkit.importers.base), in Russian: the shapes of the

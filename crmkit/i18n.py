@@ -40,6 +40,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "table_pipelines": ("Pipelines", "Воронки"),
     "table_stages": ("Stages", "Этапы"),
     "row_of_table": ("{table} row {row}", "{table}, строка {row}"),
+    "example_deal": ("deal {id}", "сделка {id}"),
+    "example_activity": ("activity {id}", "активность {id}"),
     "param_db": ("Database", "База данных"),
     "param_time_zone": ("Time zone", "Часовой пояс"),
     "param_as_of": ("As of", "На момент"),
@@ -1004,10 +1006,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "First {shown} of {total:,@row}; the full list: the workbook, sheet {number} ({name}).",
         "Первые {shown} из {total:,}; полный список — в книге Excel, лист {number} («{name}»).",
     ),
-    "table_note": (
-        "Small grey figures under a value: its 95% interval. Greyed rows: n < 5.",
-        "Мелкие серые числа под значением — его 95 % интервал. Серые строки: n < 5.",
+    "table_note_ci": (
+        "Small grey figures under a value: its 95% interval.",
+        "Мелкие серые числа под значением — его 95 % интервал.",
     ),
+    "table_note_n": ("Greyed rows: n < 5.", "Серые строки: n < 5."),
     "small_n": ("greyed: n < 5, too few to rely on", "серым: n < 5, слишком мало для выводов"),
     "won_cycle_subtitle": (
         "number = won deals per manager; dashed line: team median {team:.0f@day}; {small}",

@@ -319,7 +319,10 @@ def table(
                     "rows": [[_cell_value(v) for v in row]  # in Python: a frame would make None NaN again
                              for row in frame[list(columns)].itertuples(index=False)]}  # fmt: skip
     has_ci = any(f"{c}_low" in frame for c in columns)
-    note = f"<p class='crmkit-more'>{t('table_note', lang)}</p>" if has_ci or "n" in frame else ""
+    # what the table shows: the interval sentence only under intervals, the greyed-rows one only beside n
+    notes = (("table_note_ci", has_ci), ("table_note_n", "n" in frame))
+    said = [t(key, lang) for key, shown in notes if shown]
+    note = f"<p class='crmkit-more'>{' '.join(said)}</p>" if said else ""
     wide = " wide" if len(columns) >= WIDE_COLUMNS else ""
     page = f'<table class="crmkit-table{wide}"><thead><tr>{head}</tr></thead>'
     page += f"<tbody>{''.join(body)}</tbody></table>"
@@ -498,7 +501,8 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
             f'<table class="crmkit-table"><caption>{_esc(pipeline)}</caption><thead><tr>{head}</tr>'
             f"</thead><tbody>{''.join(body)}</tbody></table>"
         )
-    return HTML("".join(tables) + f"<p class='crmkit-more'>{t('table_note', lang)}</p>")
+    note = f"{t('table_note_ci', lang)} {t('table_note_n', lang)}"
+    return HTML("".join(tables) + f"<p class='crmkit-more'>{note}</p>")
 
 
 def kpi_weeks(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:

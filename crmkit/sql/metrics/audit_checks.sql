@@ -32,12 +32,14 @@ bulk as (
     where not changes.is_synthetic
 ),
 
+-- each example says what it is: a deal's id or an activity's
 future as (
-    select deal_id as id from deals where greatest(created_at, closed_at) >= $as_of::timestamp
+    select 'deal ' || deal_id as id from deals where greatest(created_at, closed_at) >= $as_of::timestamp
     union all
-    select deal_id from main.stage_changes where entered_at >= $as_of::timestamp
+    select 'deal ' || deal_id from main.stage_changes where entered_at >= $as_of::timestamp
     union all
-    select activity_id from main.activities where started_at >= $as_of::timestamp and status <> 'planned'
+    select 'activity ' || activity_id from main.activities
+    where started_at >= $as_of::timestamp and status <> 'planned'
 ),
 
 last_load as (
@@ -67,7 +69,8 @@ checks as (
     select 'missing_amounts', 5, count(*), min(deal_id, 5)
     from deals where amount is null
     union all
-    select 'duplicated_ids', 6, count(*), min(source_row, 5)::varchar[]
+    -- the copies are rows of a loaded file, named as such (the id itself is in the row)
+    select 'duplicated_ids', 6, count(*), arg_min(table_name || ' row ' || source_row, source_row, 5)
     from main.rejects where reason like '%duplicate key%'
     union all
     select 'stage_skips', 7, count(distinct deal_id), min(distinct deal_id, 5)
