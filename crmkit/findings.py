@@ -98,6 +98,11 @@ def money(amount: float, currency: str, lang: str = "en") -> str:
     return localize.money(amount, currency, lang)
 
 
+def estimate(amount: float, currency: str, lang: str = "en") -> str:
+    """A forecast amount to three significant figures (unknown says so)."""
+    return money(localize.significant(amount) if amount is not None else None, currency, lang)
+
+
 SLOWER_BY = 0.2  # a difference worth a manager's attention, not only a detectable one
 # A yardstick under a day makes ratios meaningless ("688× as long" over stays of minutes, as an
 # export whose saves share one instant gives): slowness is read against a median of a day or more.
@@ -493,10 +498,10 @@ def forecast_summary(forecast: pd.DataFrame, currency: str, lang: str = "en") ->
             lang,
             days=team["horizon_days"],
             n=counts["n"],
-            p50=money(team["p50"], currency, lang),
-            p10=money(team["p10"], currency, lang),
-            p90=money(team["p90"], currency, lang),
-            weighted=money(team["weighted_pipeline"], currency, lang),
+            p50=estimate(team["p50"], currency, lang),
+            p10=estimate(team["p10"], currency, lang),
+            p90=estimate(team["p90"], currency, lang),
+            weighted=estimate(team["weighted_pipeline"], currency, lang),
         )
     for key, count in (("finding_forecast_unpriced", "unpriced"), ("finding_forecast_unfollowed", "unknown")):
         if counts[count]:
@@ -526,7 +531,7 @@ def backtest_coverage(backtest: pd.DataFrame, currency: str, lang: str = "en") -
                 share=covered / len(judged),
                 low=low,
                 high=high,
-                error=money(float(judged["error"].median()), currency, lang),
+                error=estimate(float(judged["error"].median()), currency, lang),
             ),
         )
     ]

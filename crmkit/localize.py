@@ -127,6 +127,14 @@ def money(amount: float, currency: str, lang: str = "en") -> str:
     return text
 
 
+def significant(amount: float, figures: int = 3) -> float:
+    """An estimate to `figures` significant figures (8 859 250 → 8 860 000): a forecast is not
+    known to the rouble, and printing it so would claim it is."""
+    if not math.isfinite(amount) or amount == 0:
+        return amount
+    return float(round(amount, figures - 1 - math.floor(math.log10(abs(amount)))))
+
+
 def month(value, lang: str = "en") -> str:
     """A month as a heading or tick: "Nov 2025", «нояб. 2025»."""
     return format_date(value, "LLL y", locale=_locale(lang))

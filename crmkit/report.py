@@ -251,6 +251,8 @@ def _fmt(value, kind: str, lang: str = "en") -> str:
         return localize.number(value, ",.1f", lang)
     if kind == "money":
         return localize.number(value, ",.0f", lang)
+    if kind == "estimate":  # a forecast: three significant figures, not the rouble
+        return localize.number(localize.significant(value), ",.0f", lang)
     if kind == "share":
         return localize.number(value, ".1%", lang)
     if kind == "int":

@@ -204,3 +204,17 @@ def test_an_interval_with_a_bound_the_sample_cannot_give_is_left_open():
     stages = frame.assign(pipeline="P", stage=["A", "B", "C", "D"], position=[1, 2, 3, 4], name="Анна", n=9)
     cells = re.findall(r'<span class="ci">(.*?) · n=9</span>', report.matrix(stages, "m", "days", "ru").data)
     assert cells == [f"≤{NBSP}39,9", f"≥{NBSP}8,0", "—", "6,0–8,5"]
+
+
+def test_estimates_to_three_significant_figures():
+    from crmkit import findings, localize, report
+
+    # 8 859 250 has its third figure in the ten-thousands: 8 860 000; a loss keeps its sign
+    assert localize.significant(8_859_250) == 8_860_000
+    assert localize.significant(-377_475) == -377_000
+    assert localize.significant(999.6) == 1_000
+    assert localize.significant(0.0) == 0.0
+    assert findings.estimate(8_859_250, "RUB", "ru") == "8\u00a0860\u00a0000\u00a0₽"
+    assert findings.estimate(float("nan"), "RUB", "en") == "amount unknown"
+    assert report._fmt(8_859_250.0, "estimate", "en") == "8,860,000"
+    assert report._fmt(8_859_250.0, "money", "en") == "8,859,250"  # a count of money stays exact
