@@ -330,7 +330,14 @@ def _sheets(sections: list[Section], lang: str) -> dict[str, tuple[int, str, dic
     return found
 
 
-_EXCEL_FORMATS = {"money": "#,##0", "estimate": "#,##0", "days": "0.0", "share": "0.0%", "int": "#,##0", "date": "yyyy-mm-dd"}
+_EXCEL_FORMATS = {
+    "money": "#,##0",
+    "estimate": "#,##0",
+    "days": "0.0",
+    "share": "0.0%",
+    "int": "#,##0",
+    "date": "yyyy-mm-dd",
+}
 
 
 def _write_workbook(sheets: dict, target: Path, lang: str) -> None:
