@@ -1486,3 +1486,9 @@ def t(key: str, lang: str = "en", **values) -> str:
     if not values:
         return text
     return _formatters["ru" if lang == "ru" else "en"].format(_sharpened(text, values), **values)
+
+
+def scoped_title(title: str, owner: str | None = None, pipeline: str | None = None) -> str:
+    """A report's title with the manager and pipeline it is narrowed to: a manager's page says
+    whose it is in its heading and its browser title, not only in the parameters at its end."""
+    return " — ".join([title, *(part for part in (owner, pipeline) if part)])

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmkit.errors import CrmkitError
-from crmkit.i18n import t
+from crmkit.i18n import scoped_title, t
 from crmkit.paths import NOTEBOOKS_DIR
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -226,7 +226,9 @@ def render_one(source: Path, out_dir: Path, parameters: dict) -> Rendered:
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f".{source.stem}.ipynb"
     target = out_dir / f"{source.stem}.html"
-    title = t(f"report_{source.stem[:2]}", parameters.get("lang", "en"))
+    lang = parameters.get("lang", "en")
+    scope = parameters.get("owner"), parameters.get("pipeline")
+    title = scoped_title(t(f"report_{source.stem[:2]}", lang), *scope)
     needs = missing_input(source, parameters)
     if needs:
         write_notice(target, title, needs, parameters.get("lang", "en"))

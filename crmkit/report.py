@@ -15,7 +15,7 @@ from IPython.display import HTML
 from crmkit import __version__, charts, localize, metrics
 from crmkit.db import connect, pin, query
 from crmkit.findings import Finding, main_currency  # noqa: F401 (notebooks call report.main_currency)
-from crmkit.i18n import GLOSSARY, LABELS, TERMS, t
+from crmkit.i18n import GLOSSARY, LABELS, TERMS, scoped_title, t
 from crmkit.inert import css_string
 from crmkit.metrics.core import account_time_zone, data_end
 from crmkit.stats import SMALL_N
@@ -116,7 +116,7 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
         latest=f"{latest:%Y-%m-%d %H:%M}" if pd.notna(latest) else "—",
         zone=zone,
     )
-    title = t("report_" + report, lang)
+    title = scoped_title(t("report_" + report, lang), ctx.owner, ctx.pipeline)
     note = quality_note(ctx.con, ctx.freshness, ctx.span.as_of, lang)
     return HTML(
         f'<div class="crmkit-header">{page_stamp(title, stamp)}<h1>{_esc(title)}</h1>'

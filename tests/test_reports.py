@@ -83,6 +83,8 @@ def test_papermill_with_parameters_russian_one_manager(sample_db, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "Выводы" in text and sample.PLANTED["slow_manager"] in text
     assert '"output_type": "error"' not in text
+    # a manager's page says whose it is in its heading
+    assert f"— {sample.PLANTED['slow_manager']}</h1>" in text
 
 
 def test_crm_text_is_escaped_and_tiny_data_renders(make_db, tmp_path):
