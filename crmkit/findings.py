@@ -611,8 +611,10 @@ def weekly_advice(
                 t(
                     key,
                     lang,
-                    ratio=last["lead_balance"],
+                    ratio=last["state_balance"],
                     k=int(last["weeks_in_state"]),
+                    leads=int(last["state_leads"]),
+                    closes=int(last["state_closes"]),
                     tol=last["tolerance"],
                 ),
             )

@@ -325,16 +325,20 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "missed_subtitle": ("bars: share; hover for n", "столбцы — доля; n во всплывающей подсказке"),
     "advice_clog": (
-        "Deals pile up: leads / (refusals + sales) = {ratio:.2f} for {k:@week} (above 1 + {tol:.0%}). Act: "
+        "Deals pile up: over the last {k:@week}, {leads} leads came in and {closes} deals closed "
+        "(leads / (refusals + sales) = {ratio:.2f}, above 1 + {tol:.0%}). Act: "
         "speed up the process or add people. Affects: cycle time and conversion.",
-        "Сделки копятся: лиды / (отказы + продажи) = {ratio:.2f} уже {k} нед. (выше 1 + {tol:.0%}). Что "
+        "Сделки копятся: за последние {k} нед. пришло {leads} лидов, закрыто {closes} сделок (лиды / "
+        "(отказы + продажи) = {ratio:.2f}, выше 1 + {tol:.0%}). Что "
         "делать: ускорить процесс или добавить людей. Влияет на длительность цикла и конверсию.",
     ),
     "advice_shortage": (
-        "Leads run short: leads / (refusals + sales) = {ratio:.2f} for {k:@week} (below 1 − {tol:.0%}). "
+        "Leads run short: over the last {k:@week}, {leads} leads came in and {closes} deals closed "
+        "(leads / (refusals + sales) = {ratio:.2f}, below 1 − {tol:.0%}). "
         "Act: invest in advertising, starting with the sources that convert (report 06). Affects: sales "
         "in the coming weeks.",
-        "Лидов не хватает: лиды / (отказы + продажи) = {ratio:.2f} уже {k} нед. (ниже 1 − {tol:.0%}). Что "
+        "Лидов не хватает: за последние {k} нед. пришло {leads} лидов, закрыто {closes} сделок (лиды / "
+        "(отказы + продажи) = {ratio:.2f}, ниже 1 − {tol:.0%}). Что "
         "делать: вложиться в рекламу, начиная с конвертирующих источников (отчёт 06). Влияет на продажи "
         "ближайших недель.",
     ),

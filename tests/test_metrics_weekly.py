@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmkit import metrics, stats
+from crmkit import findings, metrics, stats
 from tests.fixtures.scenarios import SCENARIOS
 
 # as_of is Monday 2026-02-16 00:00 in Moscow (UTC+3): the weeks shown are those of 02-02 and 02-09
@@ -229,6 +229,17 @@ def test_lead_balance_names_a_clog_only_when_it_lasts(make_db):
     assert table["lead_balance"].tolist()[1:] == [3.0, 2.0, 0.5] and np.isnan(table["lead_balance"].iloc[0])
     assert table["weeks_in_state"].tolist() == [1, 1, 2, 1]
     assert table["diagnosis"].tolist() == ["", "", "clog", ""]
+    # the clog's two weeks together: 3 + 2 = 5 leads against 1 + 1 = 2 closes, 2.5 — what the
+    # advice quotes for "2 weeks", not the last week's 2.0
+    clog = table.iloc[2]
+    assert (clog["state_leads"], clog["state_closes"], clog["state_balance"]) == (5, 2, 2.5)
+    options = {"as_of": MONDAY, "time_zone": "UTC"}
+    missed = metrics.missed_calls(con, **options, weeks=4)
+    response = metrics.response_time(con, **options, weeks=4)
+    no_flags = pd.DataFrame(columns=["is_fall", "is_low"])
+    advice = findings.weekly_advice(table.iloc[:3].reset_index(), no_flags, missed, response, "en")
+    assert "over the last 2\xa0weeks, 5 leads came in and 2 deals closed" in advice[0].text
+    assert "= 2.50" in advice[0].text
     # a week of leads and no close is a clog, though its ratio is undefined: 02-16 without x2
     con2, _ = make_db(
         {**BALANCE, "deals": BALANCE["deals"].replace("2026-02-18 12:00:00", "")}, name="b2.duckdb"

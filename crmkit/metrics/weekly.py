@@ -224,6 +224,10 @@ def lead_balance(
     )
     streak = (team["state"] != team["state"].shift()).cumsum()
     team["weeks_in_state"] = team.groupby(streak).cumcount() + 1
+    # the state's weeks together: what a diagnosis of k weeks rests on, not its last week alone
+    team["state_leads"] = team.groupby(streak)["leads"].cumsum()
+    team["state_closes"] = team.assign(closes=closes).groupby(streak)["closes"].cumsum()
+    team["state_balance"] = team["state_leads"] / team["state_closes"].where(lambda n: n > 0)
     team["diagnosis"] = np.where(
         team["state"].isin(["clog", "shortage"]) & (team["weeks_in_state"] >= consecutive), team["state"], ""
     )
