@@ -83,10 +83,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "rejects": ("Rejected rows in loads", "Отклонено строк при загрузке"),
     "quality_note": (
         "{n:,@deal}: {history:,} with stage history ({share:.0%}), {no_created:,} without a creation "
-        "date (sales recorded outside the CRM), {before:,} closed before created (left out of "
+        "date (left out of durations and cohorts), {before:,} closed before created (left out of "
         "durations), {rejects:,@row} rejected in loads.",
         "Сделок: {n:,}; с историей этапов: {history:,} ({share:.0%}); без даты создания: "
-        "{no_created:,} (продажи вне CRM); закрыты раньше создания: {before:,} (исключены из "
+        "{no_created:,} (исключены из длительностей и когорт); закрыты раньше создания: {before:,} "
+        "(исключены из "
         "длительностей); отклонено строк при загрузке: {rejects:,}.",
     ),
     "money_note": (
