@@ -441,6 +441,35 @@ def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> lis
 
 
 @none_when_empty
+def source_advice(sources: pd.DataFrame, currency: str, lang: str = "en") -> list[Finding]:
+    """What to do about sources: cut or fix one whose mature-lead rate lies wholly below the rate
+    of all sources (the revenue its leads would have brought at that rate is at stake), grow one
+    whose rate lies wholly above it (what a lead from it brings against an average lead)."""
+    overall = sources.iloc[0]
+    average_lead = overall["mature_rate"] * overall["avg_check"]
+    found = []
+    for row in sources.iloc[1:].itertuples():
+        if not (np.isfinite(row.mature_rate_low) and np.isfinite(row.avg_check)):
+            continue
+        values = dict(source=row.source, rate=row.mature_rate, low=row.mature_rate_low,
+                      high=row.mature_rate_high, n=int(row.n_mature),
+                      overall=overall["mature_rate"])  # fmt: skip
+        if row.is_weak:
+            at_stake = (overall["mature_rate"] - row.mature_rate) * row.n * row.avg_check
+            found.append(Finding.at_stake(at_stake, say(
+                "advice_weak_source", lang, **values, leads=int(row.n),
+                amount=estimate(at_stake, currency, lang),
+            )))  # fmt: skip
+        elif row.mature_rate_low > overall["mature_rate"] and row.n_mature >= SMALL_N:
+            per_lead = row.mature_rate * row.avg_check
+            found.append(Finding.at_stake((per_lead - average_lead) * row.n, say(
+                "advice_strong_source", lang, **values, per_lead=estimate(per_lead, currency, lang),
+                average=estimate(average_lead, currency, lang),
+            )))  # fmt: skip
+    return found
+
+
+@none_when_empty
 def weak_sources(sources: pd.DataFrame, lang: str = "en") -> list[Finding]:
     """Sources whose mature-lead interval lies wholly below the overall rate, and the ones too
     young to judge (never called weak)."""

@@ -621,6 +621,24 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "band: P10–P90; line: P50; dots: actual",
         "полоса — P10–P90; линия — P50; точки — факт",
     ),
+    "advice_weak_source": (
+        "Cut or fix «{source}»: it converts {rate:.0%} of mature leads (95% CI {low:.0%}–{high:.0%}, "
+        "n={n}) against {overall:.0%} for all sources. At that rate its {leads:@lead} would have brought "
+        "about {amount} more. Act: move budget to the sources that convert, or find out why its leads "
+        "do not buy.",
+        "Сократить или исправить «{source}»: конвертирует {rate:.0%} зрелых лидов (95 % ДИ "
+        "{low:.0%}–{high:.0%}, n={n}) против {overall:.0%} по всем источникам. При среднем уровне его "
+        "лиды ({leads}) принесли бы примерно на {amount} больше. Что делать: перенести бюджет в "
+        "конвертирующие источники или выяснить, почему его лиды не покупают.",
+    ),
+    "advice_strong_source": (
+        "Grow «{source}»: it converts {rate:.0%} of mature leads (95% CI {low:.0%}–{high:.0%}, n={n}) "
+        "against {overall:.0%} for all sources; a lead from it brings about {per_lead} against "
+        "{average} for an average lead. Act: put more of the budget and attention here.",
+        "Развивать «{source}»: конвертирует {rate:.0%} зрелых лидов (95 % ДИ {low:.0%}–{high:.0%}, "
+        "n={n}) против {overall:.0%} по всем источникам; лид из него приносит около {per_lead} против "
+        "{average} у среднего лида. Что делать: направить сюда больше бюджета и внимания.",
+    ),
     "finding_weak_source": (
         "«{source}» converts {rate:.0%} of mature leads (95% CI {low:.0%}–{high:.0%}, n={n}) against "
         "{overall:.0%} for all sources; {leads:@lead} came from it in the window.",

@@ -66,6 +66,9 @@ report.findings(
     lang,
 )
 
+# %%
+report.findings(findings.ranked(findings.source_advice(sources, currency, lang)), lang, heading="advice")
+
 # %% [markdown]
 # ## Lead sources
 

@@ -195,3 +195,29 @@ def test_a_p_value_is_written_as_the_language_writes_a_decimal():
 
     assert (_p(0.0004, "en"), _p(0.0004, "ru")) == ("p < 0.001", "p < 0,001")
     assert (_p(0.0234, "en"), _p(0.0234, "ru")) == ("p = 0.023", "p = 0,023")
+
+
+def test_source_advice_cuts_the_weak_and_grows_the_strong():
+    import pytest
+
+    # all sources: 30% of mature leads won, 100 ₽ a won deal, so an average lead brings 30 ₽
+    sources = pd.DataFrame([
+        {"source": "—all—", "n": 200, "n_mature": 150, "mature_rate": 0.3, "mature_rate_low": 0.23,
+         "mature_rate_high": 0.38, "avg_check": 100.0, "is_weak": False},
+        # weak: 10% of 40 mature; at 30% its 50 leads would have brought (0.3 − 0.1) × 50 × 100 = 1 000 ₽ more
+        {"source": "Авито", "n": 50, "n_mature": 40, "mature_rate": 0.1, "mature_rate_low": 0.04,
+         "mature_rate_high": 0.23, "avg_check": 100.0, "is_weak": True},
+        # strong: 50% (CI wholly above 30%), 200 ₽ a deal: a lead brings 0.5 × 200 = 100 ₽ against 30 ₽
+        {"source": "Рекомендация", "n": 60, "n_mature": 40, "mature_rate": 0.5, "mature_rate_low": 0.35,
+         "mature_rate_high": 0.65, "avg_check": 200.0, "is_weak": False},
+        # neither: its interval holds 30%
+        {"source": "Сайт", "n": 90, "n_mature": 70, "mature_rate": 0.32, "mature_rate_low": 0.22,
+         "mature_rate_high": 0.44, "avg_check": 100.0, "is_weak": False},
+    ])  # fmt: skip
+    advice = findings.source_advice(sources, "RUB", "en")
+    assert len(advice) == 2
+    weak, strong = advice
+    assert weak.impact == pytest.approx(1000) and "Cut or fix «Авито»" in weak.text and "RUB" in weak.text
+    assert "1,000" in weak.text
+    assert strong.impact == pytest.approx((100 - 30) * 60)  # per lead above average × its leads
+    assert "Grow «Рекомендация»" in strong.text and "100" in strong.text and "30" in strong.text
