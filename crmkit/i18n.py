@@ -266,6 +266,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "на {drop:.0%} ниже медианы команды, отмечается, только если обычные колебания от недели к "
         "неделе этого не объясняют; из всех сигналов случайным может оказаться не больше 1 из 20.",
     ),
+    "partial_week": ("{start}–{end}, so far", "{start}–{end}, неполная"),
+    "partial_week_note": (
+        "The last column: the days of the week not yet over, up to the report's moment; not compared "
+        "with the full weeks, and what falls due after it is not known yet.",
+        "Последний столбец — дни ещё не закончившейся недели, до момента отчёта; с полными неделями "
+        "не сравнивается, а что придётся на следующий рабочий день, пока неизвестно.",
+    ),
     "block": ("Block", "Показатель"),
     "kpi_note": (
         "Beneath each value: the change from what was expected — the team's average of the 8 weeks "

@@ -507,15 +507,24 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
     return HTML("".join(tables) + f"<p class='crmkit-more'>{note}</p>")
 
 
-def kpi_weeks(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
-    """The team's KPI table as the seed has it: a row per block, a column per week."""
+def kpi_weeks(
+    kpi: pd.DataFrame, blocks: dict[str, str], lang: str, partial: pd.DataFrame | None = None
+) -> HTML:
+    """The team's KPI table as the seed has it: a row per block, a column per week; the running
+    week (`partial`, counted up to as_of) last, marked as such and without changes."""
     team = kpi[kpi["level"] == "team"].sort_values("week")
     head = [t("block", lang)] + [localize.week(w, lang) for w in team["week"]]
+    running = partial[partial["level"] == "team"] if partial is not None else pd.DataFrame()
+    if len(running):
+        last_day = running["week_end"].iloc[0] - pd.Timedelta(microseconds=1)
+        head.append(t("partial_week", lang, start=localize.week(running["week"].iloc[0], lang),
+                      end=localize.week(last_day, lang)))  # fmt: skip
+        team = pd.concat([team, running], ignore_index=True)
     rows = [
         (t(block, lang), [_change_cell(row, block, kind, lang) for _, row in team.iterrows()])
         for block, kind in blocks.items()
     ]
-    return _kpi_table(head, rows, lang)
+    return _kpi_table(head, rows, lang, extra=t("partial_week_note", lang) if len(running) else "")
 
 
 def kpi_managers(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
@@ -540,10 +549,10 @@ def _change_cell(row: pd.Series, block: str, kind: str, lang: str) -> str:
     return f'<td class="num">{text}</td>'
 
 
-def _kpi_table(head: list[str], rows: list[tuple[str, list[str]]], lang: str) -> HTML:
+def _kpi_table(head: list[str], rows: list[tuple[str, list[str]]], lang: str, extra: str = "") -> HTML:
     header = "".join(f"<th{_NUM if i else ''}>{_esc(h)}</th>" for i, h in enumerate(head))
     body = "".join(f"<tr><td>{_esc(label)}</td>{''.join(cells)}</tr>" for label, cells in rows)
     return HTML(
         f'<table class="crmkit-table kpi"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
-        f"</table><p class='crmkit-more'>{t('kpi_note', lang)}</p>"
+        f"</table><p class='crmkit-more'>{_esc(' '.join(filter(None, [t('kpi_note', lang), extra])))}</p>"
     )

@@ -34,6 +34,7 @@ from crmkit import charts, findings, localize, metrics, report
 ctx = report.open_report(db_path, as_of=as_of, pipeline=pipeline, owner=owner, lang=lang)
 options = {**ctx.filters, "time_zone": time_zone}
 kpi = metrics.weekly_kpi(ctx.con, **options, weeks=weeks)
+running = metrics.partial_week(ctx.con, **options)  # the days after the last full week, up to as_of
 balance = metrics.lead_balance(ctx.con, **options, tolerance=tolerance, consecutive=consecutive, kpi=kpi)
 flags = metrics.activity_flags(ctx.con, **options, drop=drop, kpi=kpi)
 missed = metrics.missed_calls(ctx.con, **options, weeks=weeks)
@@ -91,6 +92,7 @@ report.kpi_weeks(
         "lead_balance": "days",
     },
     lang,
+    partial=running,
 )
 
 # %%

@@ -69,10 +69,12 @@ def test_calls_missed_no_deal_and_a_week_of_zeros(con):
 
 
 def test_response_time_censors_the_unanswered_lead(con):
-    # the leads of the weeks the weekly table shows, cut in the account's zone: in Moscow those of
-    # 02-02 and 02-09 (L1, L2, L3); in UTC as_of is still Sunday, the weeks are 01-26 and 02-02: L1
+    # the leads of the weeks the weekly table shows, cut in the account's zone, and of the running
+    # week's days before as_of: in Moscow as_of is Monday 00:00, the weeks 02-02 and 02-09 (L1, L2,
+    # L3), no running week; in UTC as_of is still Sunday: the full weeks 01-26 and 02-02 hold L1, and
+    # the running week from 02-09 holds L2 and L3 — all three, where only L1 was counted before
     utc = metrics.response_time(con, as_of=AS_OF, weeks=2, time_zone="UTC").set_index("name")
-    assert utc.loc["—", "n"] == 1
+    assert utc.loc["—", "n"] == 3
     table = metrics.response_time(con, as_of=AS_OF, weeks=2, time_zone="Europe/Moscow").set_index("name")
     team = table.loc["—"]
     assert (team.n, team.n_answered, team.n_never) == (3, 2, 1)
@@ -306,3 +308,31 @@ def test_manager_daily_of_a_week_without_activities_is_empty(make_db):
     con, _ = make_db(BALANCE)
     table = metrics.manager_daily(con, as_of="2024-01-01", time_zone="UTC")
     assert table.empty and {"name", "day", "calls", "due_next_day"} <= set(table.columns)
+
+
+def test_the_running_week_is_counted_up_to_as_of_and_shown_apart(make_db):
+    """As of Friday 27 February 00:00 the last full week is 02-16; 23–26 February are in no full
+    week. The running week counts them: lead b6 (24th), sale x3 (25th), refusal x4 (26th), Анна's
+    missed call c2 (24th) and proposal p1 (26th); t2, created on the 27th at noon, is after as_of."""
+    from crmkit import report
+
+    con, _ = make_db(BALANCE)
+    friday = "2026-02-27 00:00:00"
+    assert metrics.weekly_kpi(con, as_of=friday, weeks=2, time_zone="UTC")["week"].max() == pd.Timestamp("2026-02-16")
+    running = metrics.partial_week(con, as_of=friday, time_zone="UTC")
+    team = running[running["level"] == "team"].iloc[0]
+    assert team["week"] == pd.Timestamp("2026-02-23") and team["week_end"] == pd.Timestamp(friday)
+    assert (team["leads"], team["sales"], team["refusals"]) == (1, 1, 1)
+    assert (team["calls_missed"], team["proposals"]) == (1, 1)
+    # the missed calls of the weekly report take those days too
+    missed = metrics.missed_calls(con, as_of=friday, weeks=2, time_zone="UTC")
+    # (c2 is the account's only inbound call: before, the weeks shown had none)
+    assert missed.loc[missed["level"] == "team", ["n", "missed"]].iloc[0].tolist() == [1, 1]
+    # a Monday's start leaves no running week
+    assert metrics.partial_week(con, as_of=MONDAY, time_zone="UTC").empty
+    # the team table shows it last, marked, and without a change beneath
+    kpi = metrics.weekly_kpi(con, as_of=friday, weeks=2, time_zone="UTC")
+    page = report.kpi_weeks(kpi, {"leads": "int"}, "ru", partial=running).data
+    assert "23.02–26.02, неполная" in page
+    last_cell = page.split("<tr>")[-1]
+    assert "chg" not in last_cell.split("</td>")[-2]

@@ -42,11 +42,13 @@ from crmkit.metrics.weekly import (
     lead_balance,
     manager_daily,
     missed_calls,
+    partial_week,
     response_time,
     weekly_kpi,
 )
 
 __all__ = [
+    "partial_week",
     "loss_rate_by_month",
     "loss_reasons_by_owner",
     "losses_by",

@@ -47,6 +47,14 @@ def weeks_before(as_of, weeks: int, time_zone: str) -> pd.DatetimeIndex:
     return pd.date_range(end=this_monday - pd.Timedelta(days=7), periods=int(weeks), freq="7D")
 
 
+def running_week(as_of, time_zone: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The week as_of falls in, as (its Monday, as_of) in local time, when as_of is past that
+    Monday's start: its days are in no full week (a month's last days, as of the 1st)."""
+    local = pd.Timestamp(as_of).tz_localize("UTC").tz_convert(time_zone).tz_localize(None)
+    monday = (local - pd.Timedelta(days=local.weekday())).normalize()
+    return (monday, local) if local > monday else None
+
+
 def local_weeks_in_utc(mondays: pd.DatetimeIndex, zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The UTC instants the local weeks span: from mondays[0] 00:00 to the end of mondays[-1]'s."""
     start, end = mondays[0], mondays[-1] + pd.Timedelta(days=7)
@@ -169,6 +177,40 @@ def weekly_kpi(
 
 
 @metric(
+    "The week as_of falls in, counted up to as_of (a month's last days, as of the 1st): every block of "
+    "the weekly KPI table for the team and each manager, shown apart from the full weeks and never "
+    "compared with them (options time_zone)"
+)
+def partial_week(
+    con, *, as_of, period_start=None, pipeline=None, owner=None, time_zone: str = ""
+) -> pd.DataFrame:
+    zone = account_time_zone(con, time_zone)
+    running = running_week(as_of, zone)
+    if running is None:  # as_of is a Monday's start: every day before it is in a full week
+        columns = ["week", "week_end", "level", "name", *COUNTS, "client_base", "time_zone"]
+        return pd.DataFrame(columns=columns)
+    monday, until = running
+    (start, _), mondays = local_weeks_in_utc(pd.DatetimeIndex([monday]), zone), pd.DatetimeIndex([monday])
+    params = {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
+    due = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone)]
+    counts = query(con, "metrics/kpi_counts", **params, due_days=due, due_weeks=list(mondays))
+    members = [] if owner else con.execute(
+        "select name from main.users where is_active and team is not null"
+    ).df()["name"].tolist()  # fmt: skip
+    scope = window(as_of).params(pipeline, owner)
+    base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=[until.to_pydatetime()])
+    team = _blocks(counts, mondays, None, client_base={monday: base["client_base"].iloc[0]})
+    per_owner = _blocks(counts, mondays, "owner", members).rename(columns={"owner": "name"})
+    team = team.assign(level="team", name="—")
+    table = pd.concat([team, per_owner.assign(level="owner")], ignore_index=True)
+    table["week_end"] = until  # exclusive: the running week is counted up to as_of
+    # what falls due after a week that is not over is not known yet (more may be planned)
+    table["due_next_day"] = np.nan
+    table["time_zone"] = zone
+    return table
+
+
+@metric(
     "Per manager and day of the last full week: calls and minutes, proposals and payments with "
     "sums, meetings held, tasks and meetings due the next working day (options time_zone)"
 )
@@ -239,15 +281,16 @@ def lead_balance(
     "Lead response time (created → first outbound call, e-mail or meeting), Kaplan–Meier with "
     "never-answered leads censored: median with CI and the shares within 15 minutes and 1 day, for "
     "the team, per manager and per source, over the leads created in the weeks the weekly table "
-    "shows (options weeks, time_zone)"
+    "shows and the running week's days before as_of (options weeks, time_zone)"
 )
 def response_time(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
     zone = account_time_zone(con, time_zone)
-    start, end = local_weeks_in_utc(weeks_before(as_of, weeks, zone), zone)
+    start, _ = local_weeks_in_utc(weeks_before(as_of, weeks, zone), zone)
+    # the leads of the weeks shown and of the running week's days before as_of; answers are
+    # followed up to as_of (a lead not yet answered is censored there)
     leads = query(con, "metrics/lead_response", **window(as_of, start).params(pipeline, owner))
-    leads = leads[leads["created_at"] < end]  # answers are still followed up to as_of
 
     def summarise(part):
         q = stats.survival_quantiles(part["minutes"], part["is_answered"])
@@ -282,8 +325,10 @@ def _closed_by(curve: dict, limit: float) -> float:
 def missed_calls(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
-    _, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone)
-    week_start, week_end = mondays[1], mondays[-1] + pd.Timedelta(days=7)  # the weeks shown
+    zone, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone)
+    # the weeks shown, and the running week's days up to as_of (a month's last days)
+    running = running_week(as_of, zone)
+    week_start, week_end = mondays[1], running[1] if running else mondays[-1] + pd.Timedelta(days=7)
     counts = query(con, "metrics/inbound_calls", **params, week_start=week_start, week_end=week_end)
     rows = []
     for level, column in (("team", None), ("owner", "owner"), ("hour", "hour")):

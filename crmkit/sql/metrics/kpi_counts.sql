@@ -52,7 +52,9 @@ due as (  -- what falls due that day (weekly_activities.due_day)
 ),
 
 events as (  -- one row per thing counted, `event` saying what it is
+    -- what happened before as_of (the rows reaching past it are there for what falls due)
     select 'activity' as event, week, owner, kind, direction, status, duration_s, amount from activities
+    where local_at < local_time($as_of::timestamp, $time_zone::varchar)
     union all by name
     select 'created' as event, date_trunc('week', local_created_at) as week, owner, is_first_of_client
     from deals
