@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import inspect
 import json
 from functools import cache
@@ -86,23 +87,29 @@ def enable_offline(lang: str = "en") -> None:
     alt.theme.enable(f"crmkit-{lang if lang in localize.LANGS else 'en'}")
 
 
-def no_data(lang: str) -> alt.Chart:
-    """In place of a chart with nothing to show: one line saying so."""
-    return (
-        alt.Chart(pd.DataFrame({"message": [t("no_data_chart", lang)]}))
-        .mark_text(fontSize=13, color="#555")
-        .encode(text="message:N")
-        .properties(width=WIDTH, height=40)
-    )
+def no_data(lang: str):
+    """In place of a chart with nothing to show: one line saying so, not an empty chart."""
+    from IPython.display import HTML
+
+    return HTML(f'<p class="crmkit-empty">{html.escape(t("no_data_chart", lang))}</p>')
+
+
+# Set by report.section: the section's data is not in the account (an export without stage
+# history, say), so its charts draw nothing — the section has said why in one line.
+SECTION = {"unsupported": False}
 
 
 def no_data_when_empty(draw):
     """A chart of an empty table (a window or filter with no deals) says so in the report instead
-    of failing the whole notebook."""
+    of failing the whole notebook; a chart in a section the data cannot support is not drawn."""
     signature = inspect.signature(draw)
 
     @functools.wraps(draw)
     def wrapper(table, *args, **kwargs):
+        if SECTION["unsupported"]:
+            from IPython.display import HTML
+
+            return HTML("")
         if isinstance(table, pd.DataFrame) and table.empty:
             bound = signature.bind(table, *args, **kwargs)
             bound.apply_defaults()

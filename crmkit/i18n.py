@@ -266,6 +266,26 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "на {drop:.0%} ниже медианы команды, отмечается, только если обычные колебания от недели к "
         "неделе этого не объясняют; из всех сигналов случайным может оказаться не больше 1 из 20.",
     ),
+    "needs_stage_history": (
+        "Not in this export: no deal's stage changes are recorded, so there is nothing to show here. An "
+        "export with them gives it: amoCRM's events, Bitrix24's crm.stagehistory.list, HubSpot's "
+        "\"date entered\" properties, Pipedrive's deal flow, Salesforce's OpportunityHistory.",
+        "В этой выгрузке этого нет: смены этапов сделок не записаны, показывать здесь нечего. Это даёт "
+        "выгрузка с ними: события amoCRM, crm.stagehistory.list Битрикс24, свойства «Date entered» "
+        "HubSpot, история сделки Pipedrive, OpportunityHistory Salesforce.",
+    ),
+    "needs_again": (
+        "Not in this export either (see «{first}» above).",
+        "Этого в выгрузке тоже нет (см. выше «{first}»).",
+    ),
+    "needs_activities": (
+        "Not in this export: no calls, e-mails, meetings or tasks are recorded, so there is nothing to "
+        "show here. An export with them gives it: amoCRM's notes and tasks, Bitrix24's crm.activity.list "
+        "and telephony, Pipedrive's activities, Salesforce's Task and Event.",
+        "В этой выгрузке этого нет: звонки, письма, встречи и задачи не записаны, показывать здесь "
+        "нечего. Это даёт выгрузка с ними: примечания и задачи amoCRM, crm.activity.list и телефония "
+        "Битрикс24, активности Pipedrive, Task и Event Salesforce.",
+    ),
     "partial_week": ("{start}–{end}, so far", "{start}–{end}, неполная"),
     "partial_week_note": (
         "The last column: the days of the week not yet over, up to the report's moment; not compared "

@@ -31,7 +31,19 @@ class Context:
     pipeline: str | None
     owner: str | None
     report: str = ""  # set by `header`, read by `about`
+    said_lacking: dict = field(default_factory=dict)  # what the data lacks -> the section that said it
     params: dict = field(default_factory=dict)
+
+    @cached_property
+    def lacks(self) -> frozenset[str]:
+        """What the account has none of, that some sections need: "stage_history" (no real stage
+        change: Maven's, Olist's, a plain deals export) and "activities"."""
+        history, activities = self.con.execute(
+            "select exists (select 1 from main.stage_changes where not is_synthetic), "
+            "exists (select 1 from main.activities)"
+        ).fetchone()
+        found = (("stage_history", history), ("activities", activities))
+        return frozenset(need for need, has in found if not has)
 
     @cached_property
     def freshness(self) -> pd.DataFrame:
@@ -105,6 +117,7 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
     time zone) and the data-quality note. The parameters and row counts are kept for `about`,
     at the end of the report."""
     lang = ctx.lang
+    charts.SECTION["unsupported"] = False
     ctx.report, ctx.params = report, params
     zone = ctx.zone
     latest = _local(ctx.freshness["latest_at"].max(), zone)
@@ -177,6 +190,7 @@ def quality_note(con, freshness: pd.DataFrame, as_of: pd.Timestamp, lang: str) -
 def about(ctx: Context) -> HTML:
     """ "About this report", at its end: the parameters it was run with (the database by its
     file name: no local path leaves the machine) and what the data held, in the account's time."""
+    charts.SECTION["unsupported"] = False
     lang = ctx.lang
     fresh, zone = ctx.freshness, ctx.zone
     loaded, latest = _local(fresh["last_loaded_at"].iloc[0], zone), _local(fresh["latest_at"].max(), zone)
@@ -204,10 +218,20 @@ def _pairs(caption: str, pairs: dict) -> str:
     return f"<table><caption>{_esc(caption)}</caption>{rows}</table>"
 
 
-def section(ctx: Context, key: str, **values) -> HTML:
+def section(ctx: Context, key: str, *, needs: str | None = None, **values) -> HTML:
     """A section heading and its explanation, in the report's language; the values (stage names,
-    say) are CRM text and the whole is escaped, as everything put into a report is."""
-    return HTML(f"<h2>{_esc(t(key, ctx.lang))}</h2><p>{_esc(t(key + '_text', ctx.lang, **values))}</p>")
+    say) are CRM text and the whole is escaped, as everything put into a report is. A section that
+    `needs` what the account lacks (`Context.lacks`) says so in one line, what export would give
+    it, and its charts and tables are not shown (until the next section)."""
+    unsupported = needs is not None and needs in ctx.lacks
+    charts.SECTION["unsupported"] = unsupported
+    heading = f"<h2>{_esc(t(key, ctx.lang))}</h2>"
+    if unsupported:  # said in full once, then pointed back to
+        title = t(key, ctx.lang)
+        first = ctx.said_lacking.setdefault(needs, title)
+        line = t("needs_" + needs, ctx.lang) if first == title else t("needs_again", ctx.lang, first=first)
+        return HTML(f"{heading}<p class='crmkit-needs'>{_esc(line)}</p>")
+    return HTML(f"{heading}<p>{_esc(t(key + '_text', ctx.lang, **values))}</p>")
 
 
 FINDINGS_MIME = "application/vnd.crmkit.findings+json"
@@ -285,6 +309,8 @@ def table(
     from red to green by rank among the managers' rows. Every value is escaped. A table cut at
     `limit` rows with a `sheet` (a label key naming it) carries every row as data
     (TABLE_MIME), for the audit's Excel workbook."""
+    if charts.SECTION["unsupported"]:  # its section has said what the data lacks
+        return TableBlock("", None)
     if frame.empty:  # a section the data cannot support says so in a line, not an empty grid
         return TableBlock(f'<p class="crmkit-empty">{_esc(t("no_data_table", lang))}</p>', None)
     shown = frame if limit is None else frame.head(limit)
@@ -478,6 +504,8 @@ def glossary(report: str, lang: str) -> HTML:
 def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
     """A per-level stage table pivoted, one table per pipeline: a row per team/manager, a column
     per stage in funnel order, each cell the value with its 95% interval and n (n < 5 greyed)."""
+    if charts.SECTION["unsupported"]:
+        return HTML("")
     tables = []
     for pipeline, in_pipeline in frame.groupby("pipeline", sort=True):
         stages = in_pipeline.drop_duplicates("stage").sort_values("position")["stage"].tolist()
@@ -507,11 +535,32 @@ def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
     return HTML("".join(tables) + f"<p class='crmkit-more'>{note}</p>")
 
 
+# The KPI blocks counted from activities, and from stage moves: an account without them has none
+# to show (a row of zeros would say "nothing happened", not "not recorded").
+ACTIVITY_BLOCKS = {
+    "calls_in", "calls_out", "calls_missed", "missed_share", "call_minutes", "proposals",
+    "proposals_amount", "payments", "payments_amount", "meetings_held", "due_next_day",
+}  # fmt: skip
+
+
+def supported_blocks(ctx: Context, blocks: dict[str, str]) -> dict[str, str]:
+    """The KPI blocks the account can fill: without activities none of theirs, and CRM events
+    (activities and stage moves) only when it has either."""
+    dropped = set()
+    if "activities" in ctx.lacks:
+        dropped |= ACTIVITY_BLOCKS
+        if "stage_history" in ctx.lacks:
+            dropped.add("crm_events")
+    return {block: kind for block, kind in blocks.items() if block not in dropped}
+
+
 def kpi_weeks(
     kpi: pd.DataFrame, blocks: dict[str, str], lang: str, partial: pd.DataFrame | None = None
 ) -> HTML:
     """The team's KPI table as the seed has it: a row per block, a column per week; the running
     week (`partial`, counted up to as_of) last, marked as such and without changes."""
+    if charts.SECTION["unsupported"]:
+        return HTML("")
     team = kpi[kpi["level"] == "team"].sort_values("week")
     head = [t("block", lang)] + [localize.week(w, lang) for w in team["week"]]
     running = partial[partial["level"] == "team"] if partial is not None else pd.DataFrame()
@@ -529,6 +578,8 @@ def kpi_weeks(
 
 def kpi_managers(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
     """The last week per manager: a row per manager, a column per block, changes beneath."""
+    if charts.SECTION["unsupported"]:
+        return HTML("")
     owners = kpi[kpi["level"] == "owner"]
     last = owners[owners["week"] == owners["week"].max()].sort_values("name")
     head = [t("owner", lang)] + [t(block, lang) for block in blocks]

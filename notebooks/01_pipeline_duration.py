@@ -154,7 +154,7 @@ report.table(
 # ## Stuck deals
 
 # %%
-report.section(ctx, "section_stuck")
+report.section(ctx, "section_stuck", needs="stage_history")
 
 # %%
 report.table(

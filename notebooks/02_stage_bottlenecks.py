@@ -74,7 +74,7 @@ report.findings(
 # ## Time in each stage
 
 # %%
-report.section(ctx, "section_stages")
+report.section(ctx, "section_stages", needs="stage_history")
 
 # %%
 charts.stage_times(stages, lang)
@@ -98,7 +98,7 @@ report.table(
 )
 
 # %%
-report.section(ctx, "section_identity")
+report.section(ctx, "section_identity", needs="stage_history")
 
 # %%
 report.table(
@@ -120,7 +120,7 @@ report.table(
 # ## Work in progress by week
 
 # %%
-report.section(ctx, "section_flow")
+report.section(ctx, "section_flow", needs="stage_history")
 
 # %%
 charts.cumulative_flow(flow, lang)
@@ -129,7 +129,7 @@ charts.cumulative_flow(flow, lang)
 # ## Managers × stages
 
 # %%
-report.section(ctx, "section_heatmap")
+report.section(ctx, "section_heatmap", needs="stage_history")
 
 # %%
 charts.manager_stage_heatmap(manager_stages, lang)
@@ -138,7 +138,7 @@ charts.manager_stage_heatmap(manager_stages, lang)
 # ## What if a stage were shorter
 
 # %%
-report.section(ctx, "section_whatif", reduction=whatif_reduction)
+report.section(ctx, "section_whatif", needs="stage_history", reduction=whatif_reduction)
 
 # %%
 report.table(
@@ -159,7 +159,7 @@ report.table(
 # ## Stuck deals per stage
 
 # %%
-report.section(ctx, "section_stuck_stage")
+report.section(ctx, "section_stuck_stage", needs="stage_history")
 
 # %%
 report.table(

@@ -69,7 +69,7 @@ report.findings(
 # ## Funnels
 
 # %%
-report.section(ctx, "section_funnels", view_text=t("view_" + view, lang))
+report.section(ctx, "section_funnels", needs="stage_history", view_text=t("view_" + view, lang))
 
 # %%
 charts.funnels(conversion, lang)
@@ -81,7 +81,7 @@ report.matrix(conversion, "conversion", "share", lang)
 # ## Conversion per stage
 
 # %%
-report.section(ctx, "section_conversion")
+report.section(ctx, "section_conversion", needs="stage_history")
 
 # %%
 charts.conversion_intervals(conversion, lang)
@@ -130,7 +130,7 @@ report.table(
 # ## Activity and results
 
 # %%
-report.section(ctx, "section_activity")
+report.section(ctx, "section_activity", needs="activities")
 
 # %%
 report.table(

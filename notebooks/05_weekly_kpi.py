@@ -70,7 +70,7 @@ report.section(ctx, "section_kpi_team", zone=zone)
 # %%
 report.kpi_weeks(
     kpi,
-    {
+    report.supported_blocks(ctx, {
         "leads": "int",
         "new_clients": "int",
         "client_base": "int",
@@ -90,7 +90,7 @@ report.kpi_weeks(
         "meetings_held": "int",
         "due_next_day": "int",
         "lead_balance": "days",
-    },
+    }),
     lang,
     partial=running,
 )
@@ -107,7 +107,7 @@ report.section(ctx, "section_kpi_managers", week=localize.day(kpi["week"].max(),
 # %%
 report.kpi_managers(
     kpi,
-    {
+    report.supported_blocks(ctx, {
         "leads": "int",
         "refusals": "int",
         "sales": "int",
@@ -118,12 +118,12 @@ report.kpi_managers(
         "call_minutes": "int",
         "proposals": "int",
         "meetings_held": "int",
-    },
+    }),
     lang,
 )
 
 # %%
-report.section(ctx, "section_daily", week=localize.day(kpi["week"].max(), lang))
+report.section(ctx, "section_daily", needs="activities", week=localize.day(kpi["week"].max(), lang))
 
 # %%
 report.table(
@@ -172,7 +172,7 @@ report.table(
 # ## Lead response time
 
 # %%
-report.section(ctx, "section_response")
+report.section(ctx, "section_response", needs="activities")
 
 # %%
 report.table(
@@ -193,7 +193,7 @@ report.table(
 # ## Missed calls
 
 # %%
-report.section(ctx, "section_missed", zone=zone)
+report.section(ctx, "section_missed", needs="activities", zone=zone)
 
 # %%
 charts.missed_by_hour(missed, zone, lang)
@@ -209,7 +209,7 @@ report.table(
 # ## Activity flags
 
 # %%
-report.section(ctx, "section_flags", drop=drop)
+report.section(ctx, "section_flags", needs="activities", drop=drop)
 
 # %%
 charts.events_per_manager(kpi, flags, lang)

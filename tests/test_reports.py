@@ -250,7 +250,8 @@ def test_an_empty_database_renders_every_report(tmp_path):
     db = tmp_path / "crm.duckdb"
     connect(db).close()
     shown = _every_report_but_04(db, tmp_path / "html", "2026-11-02")
-    assert "No data for this chart in the window" in shown["05_weekly_kpi"]
+    # no activity was ever recorded: the activity sections say so instead of drawing zeros
+    assert "Not in this export: no calls, e-mails, meetings or tasks are recorded" in shown["05_weekly_kpi"]
 
 
 def _every_report_but_04(db: Path, out: Path, as_of: str) -> dict[str, str]:
