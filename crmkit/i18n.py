@@ -274,6 +274,26 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "выгрузка с ними: события amoCRM, crm.stagehistory.list Битрикс24, свойства «Date entered» "
         "HubSpot, история сделки Pipedrive, OpportunityHistory Salesforce.",
     ),
+    "needs_clients": (
+        "Not in this export: no deal names its client (company or contact), so repeat purchases cannot "
+        "be told. An export with the deal's company gives it: amoCRM's «Компания», Bitrix24's COMPANY_ID, "
+        "HubSpot's associated company, Pipedrive's organization, Salesforce's Account.",
+        "В этой выгрузке этого нет: ни у одной сделки не указан клиент (компания или контакт), повторные "
+        "покупки не отличить. Это даёт выгрузка с компанией сделки: «Компания» amoCRM, COMPANY_ID "
+        "Битрикс24, связанная компания HubSpot, организация Pipedrive, Account Salesforce.",
+    ),
+    "section_repeat": ("Repeat business", "Повторные продажи"),
+    "section_repeat_text": (
+        "Won deals from clients who had bought before, and their share of the revenue; of the clients "
+        "whose first purchase is at least a year old, how many bought again within that year.",
+        "Выигранные сделки с клиентами, которые уже покупали, и их доля в выручке; из клиентов, чья "
+        "первая покупка была не меньше года назад, — сколько купили снова в течение этого года.",
+    ),
+    "n_repeat": ("From returning clients", "От вернувшихся клиентов"),
+    "repeat_share": ("Share of won deals", "Доля выигранных"),
+    "repeat_revenue_share": ("Share of revenue", "Доля выручки"),
+    "n_clients_followed": ("Clients a year on", "Клиентов через год"),
+    "return_rate": ("Bought again within a year", "Купили снова за год"),
     "needs_again": (
         "Not in this export either (see «{first}» above).",
         "Этого в выгрузке тоже нет (см. выше «{first}»).",

@@ -38,11 +38,12 @@ class Context:
     def lacks(self) -> frozenset[str]:
         """What the account has none of, that some sections need: "stage_history" (no real stage
         change: Maven's, Olist's, a plain deals export) and "activities"."""
-        history, activities = self.con.execute(
+        history, activities, clients = self.con.execute(
             "select exists (select 1 from main.stage_changes where not is_synthetic), "
-            "exists (select 1 from main.activities)"
+            "exists (select 1 from main.activities), "
+            "exists (select 1 from main.deals where nullif(trim(client), '') is not null)"
         ).fetchone()
-        found = (("stage_history", history), ("activities", activities))
+        found = (("stage_history", history), ("activities", activities), ("clients", clients))
         return frozenset(need for need, has in found if not has)
 
     @cached_property

@@ -149,6 +149,29 @@ report.table(
 )
 
 # %% [markdown]
+# ## Repeat business
+
+# %%
+report.section(ctx, "section_repeat", needs="clients")
+
+# %%
+report.table(
+    metrics.repeat_business(ctx.con, **ctx.filters),
+    {
+        "name": "text",
+        "n": "int",
+        "n_repeat": "int",
+        "repeat_share": "share",
+        "revenue": "money",
+        "repeat_revenue_share": "share",
+        "n_clients_followed": "int",
+        "return_rate": "share",
+    },
+    lang,
+    highlight={"repeat_share": "higher", "return_rate": "higher"},
+)
+
+# %% [markdown]
 # ## Plan
 
 # %%

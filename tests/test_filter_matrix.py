@@ -38,6 +38,10 @@ SCOPED = sorted(name for name in metrics.REGISTRY if name not in WHOLE_ACCOUNT)
 # column → why it is the team's under an owner filter
 TEAM_YARDSTICKS = {
     "manager_stage_durations": {"team_median_days", "ratio_to_team"},  # the team's median stay
+    # a client's history is the team's: a purchase is repeat whoever of the team sold it first
+    "repeat_business": {"n_repeat", "repeat_share", "repeat_share_low", "repeat_share_high", "repeat_revenue",
+                        "repeat_revenue_share", "n_clients_followed", "n_returned", "return_rate",
+                        "return_rate_low", "return_rate_high"},
     # a manager's reasons against the rest of the team's, tested within the whole team's family
     "loss_reasons_by_owner": {"team_share", "p", "q", "is_different"},
     "stale_deals": {"threshold_days"},  # the team's median won cycle

@@ -15,6 +15,7 @@ from crmkit.metrics.adoption import (
     adoption_series,
 )
 from crmkit.metrics.audit import coverage_by_month, data_audit, data_trust, load_history
+from crmkit.metrics.clients import repeat_business
 from crmkit.metrics.core import REGISTRY, Window, compute, data_freshness, metric, window
 from crmkit.metrics.duration import (
     stage_intervals,
@@ -48,6 +49,7 @@ from crmkit.metrics.weekly import (
 )
 
 __all__ = [
+    "repeat_business",
     "partial_week",
     "loss_rate_by_month",
     "loss_reasons_by_owner",
