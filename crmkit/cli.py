@@ -292,14 +292,23 @@ def cmd_report(args) -> int:
     if missing:
         raise CrmkitError(f"database {missing[0]} does not exist: build it with `crmkit load` first")
     if args.week:
-        periods = [week_window(args.week)]
+        chosen = {db: [week_window(args.week)] for db in dbs}
     elif args.month:
-        periods = month_range(args.month)
+        months = month_range(args.month)
+        for db in dbs:  # a month the data does not reach is refused before any work, with its span
+            first, last = data_months(db)
+            if months[-1][1] < first or months[0][1] > last:
+                raise CrmkitError(
+                    f"--month {args.month}: {db.name} holds data from {first} to {last}; choose a month "
+                    f"in that span (or leave --month out for {last}, its last)"
+                )
+        chosen = dict.fromkeys(dbs, months)
     elif args.as_of:
-        periods = [(args.as_of, pd_date(args.as_of))]
-    else:  # the last month the data reaches
-        periods = month_range(latest_month(dbs[0]))
-    runs = [Run(db, as_of, period) for db in dbs for as_of, period in periods]
+        chosen = dict.fromkeys(dbs, [(args.as_of, pd_date(args.as_of))])
+    else:  # the last month each database reaches: a batch of clients, each its own
+        chosen = {db: month_range(latest_month(db)) for db in dbs}
+    runs = [Run(db, as_of, period) for db, periods in chosen.items() for as_of, period in periods]
+    periods = [period for db_periods in chosen.values() for period in db_periods]
     results = render_batch(
         runs,
         out_root=Path(args.out),
@@ -375,6 +384,17 @@ def _key_value(text: str) -> tuple[str, object]:
         except ValueError:
             pass
     return key, value
+
+
+def data_months(db: Path) -> tuple[str, str]:
+    """The first and last month (YYYY-MM) of the deals' dates and every event a database holds."""
+    from crmkit.db import connect, query
+
+    con = connect(db, read_only=True)
+    first = query(con, "metrics/data_span")["first_at"].iloc[0]
+    con.close()
+    last = latest_month(db)
+    return (f"{first:%Y-%m}" if first is not None and str(first) != "NaT" else last), last
 
 
 def latest_month(db: Path) -> str:

@@ -145,3 +145,31 @@ def test_the_version_is_one_line(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out == f"crmkit {__version__}\n"
+
+
+def test_a_month_outside_the_data_is_refused_with_its_span(sample_db, tmp_path):
+    # the sample's deals run from November 2025 (created) to October 2026 (its last events)
+    for month in ("2019-01", "2030-01"):
+        out = tmp_path / month
+        run = crmkit("report", "--db", sample_db, "--month", month, "--out", out, "--notebooks", "01")
+        assert run.returncode == 2, run.stderr
+        assert f"--month {month}: crm.duckdb holds data from " in run.stderr and "to 2026-10" in run.stderr
+        assert "Traceback" not in run.stderr and not (tmp_path / month / "index.html").exists()
+
+
+def test_a_batch_of_databases_takes_each_ones_last_month(sample_db, tmp_path):
+    """Two clients whose data ends in different months, no --month: each is reported as of its
+    own last month (the Salesforce-like one had been reported as of the other's and failed)."""
+    from crmkit.db import connect
+    from crmkit.importers import load
+
+    other = tmp_path / "other.duckdb"
+    con = connect(other)
+    load(con, [Path(__file__).parent / "fixtures" / "amocrm" / "api"], time_zone="Europe/Moscow")
+    con.close()
+    out = tmp_path / "out"
+    run = crmkit("report", "--db", sample_db, other, "--out", out, "--notebooks", "01", "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    folders = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").glob("*/*"))
+    # the amoCRM fixture's deals and events are of November 2025, the sample's end in October 2026
+    assert folders == ["crm/2026-10", "other/2025-11"]
