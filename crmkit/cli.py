@@ -1,4 +1,6 @@
-"""`crmkit sample | load | metrics | report`: a thin wrapper over the Python API."""
+"""crmkit: load CRM exports into one DuckDB database, then compute metrics and render reports —
+`sample`, `load`, `pull`, `metrics`, `report`, `audit`, `schedule`, `export`; a thin wrapper over
+the Python API. `crmkit COMMAND --help` for each."""
 
 from __future__ import annotations
 
@@ -411,23 +413,45 @@ def latest_month(db: Path) -> str:
 PULLS = ("amocrm", "bitrix24", "hubspot", "pipedrive", "salesforce")  # crmkit.pull.CRMS, not imported here
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default, where it has one worth saying."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS, [], "")
+        if shown and "default" not in text and action.option_strings:
+            default = action.default
+            default = ", ".join(map(str, default)) if isinstance(default, list) else default
+            text += f" (default: {default})"
+        return text
+
+
 def parser() -> argparse.ArgumentParser:
     from crmkit import __version__
 
-    top = argparse.ArgumentParser(prog="crmkit", description=__doc__)
+    top = argparse.ArgumentParser(prog="crmkit", description=__doc__, formatter_class=_Help)
     top.add_argument("--version", action="version", version=f"crmkit {__version__}")
-    sub = top.add_subparsers(dest="command", required=True)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    class Sub:  # every command's help formatted alike
+        @staticmethod
+        def add_parser(name, **kwargs):
+            return commands.add_parser(name, formatter_class=_Help, **kwargs)
+
+    sub = Sub()
 
     p = sub.add_parser("sample", help="write the synthetic sample CRM (canonical CSV layout)")
-    p.add_argument("--deals", type=int, default=3000, help="number of deals (default 3000)")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--deals", type=int, default=3000, help="number of deals")
+    p.add_argument("--seed", type=int, default=42, help="random seed: the same seed writes the same sample")
     p.add_argument("--end", default="2026-10-31", help="last day of the sample's history")
-    p.add_argument("--out", type=Path, default=SAMPLE_DIR)
+    p.add_argument(
+        "--out", type=Path, default=SAMPLE_DIR, help="the folder to write (only one the sample made)"
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("load", help="load CRM export files into the database")
     p.add_argument("paths", nargs="*", type=Path, help="files or directories")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the crmkit database")
     p.add_argument(
         "--format",
         default="auto",
@@ -454,13 +478,13 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("metrics", help="list metric tables, or print / save one")
-    p.add_argument("name", nargs="?")
-    p.add_argument("--list", action="store_true")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("name", nargs="?", help="the metric table (see --list)")
+    p.add_argument("--list", action="store_true", help="list the metric tables with one line each")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the crmkit database")
     p.add_argument("--as-of", help="the moment the data is seen from (events before it count)")
     p.add_argument("--period-start", help="window start (default: 12 months before --as-of)")
-    p.add_argument("--pipeline")
-    p.add_argument("--owner")
+    p.add_argument("--pipeline", help="one pipeline, by name or id")
+    p.add_argument("--owner", help="one manager, by name or id")
     p.add_argument(
         "--csv",
         type=Path,
@@ -477,7 +501,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("pull", help="an account's records from the CRM's API into raw files (and load them)")
-    p.add_argument("crm", choices=sorted(PULLS))
+    p.add_argument("crm", choices=sorted(PULLS), help="the CRM to pull from")
     p.add_argument("--out", type=Path, required=True, help="the CRM's raw folder, e.g. data/raw/amocrm/")
     p.add_argument(
         "--base-url",
@@ -486,7 +510,7 @@ def parser() -> argparse.ArgumentParser:
         "Salesforce: the org's instance URL; HubSpot, Pipedrive: their API root by default",
     )
     p.add_argument("--load", action="store_true", help="then load what was pulled into --db")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the crmkit database")
     p.add_argument("--tz", default="UTC", help="the account's time zone (days and weeks are cut in it)")
     p.add_argument(
         "--max-pages",
@@ -497,9 +521,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser("schedule", help="cron lines for the Monday KPI table and the monthly reports")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB)
-    p.add_argument("--out", type=Path, default=Path("reports"))
-    p.add_argument("--lang", default="en", choices=["en", "ru"])
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the crmkit database")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="where the reports go")
+    p.add_argument("--lang", default="en", choices=["en", "ru"], help="the reports' language")
     p.add_argument("--pull", choices=sorted(PULLS), help="pull from this CRM before each run")
     p.add_argument("--base-url", help="the CRM account's address (with --pull)")
     p.add_argument("--raw", type=Path, help="where pulls are written (with --pull), e.g. data/raw/amocrm/")
@@ -513,7 +537,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export", help="write the database's tables as Parquet: reports and metrics read that folder as --db"
     )
-    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the crmkit database")
     p.add_argument("--parquet", type=Path, required=True, metavar="FOLDER", help="where <table>.parquet go")
     p.set_defaults(func=cmd_export)
 
@@ -525,11 +549,15 @@ def parser() -> argparse.ArgumentParser:
         default=[DEFAULT_DB],
         help="one or more databases (one per client: reports/<database>/<period>/)",
     )
-    p.add_argument("--month", help="YYYY-MM or a range YYYY-MM..YYYY-MM: data as of each month's end")
+    p.add_argument(
+        "--month",
+        help="YYYY-MM or a range YYYY-MM..YYYY-MM: data as of each month's end (default: the last "
+        "month each database's data reaches)",
+    )
     p.add_argument("--as-of", help="instead of --month: an exact moment")
     p.add_argument("--week", help="YYYY-MM-DD, a Monday: data as of the Monday after; reports/<YYYY-Www>/")
-    p.add_argument("--lang", default="en", choices=["en", "ru"])
-    p.add_argument("--out", type=Path, default=REPORTS_DIR)
+    p.add_argument("--lang", default="en", choices=["en", "ru"], help="the reports' language")
+    p.add_argument("--out", type=Path, default=REPORTS_DIR, help="where the reports go")
     p.add_argument("--notebooks", nargs="*", help="only these notebooks (e.g. 01)")
     p.add_argument("--owner", help="one manager's reports (a sub-folder per manager)")
     p.add_argument("--pipeline", help="one pipeline's reports (a sub-folder per pipeline)")
@@ -553,10 +581,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("audit", help="one self-contained HTML of every report for a client (the deliverable)")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB)
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the crmkit database")
     p.add_argument("--client", required=True, help="the client's name, on the cover")
     p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
-    p.add_argument("--lang", default="en", choices=["en", "ru"])
+    p.add_argument("--lang", default="en", choices=["en", "ru"], help="the reports' language")
     p.add_argument("--logo", type=Path, help="an image for the cover (embedded)")
     p.add_argument("--author", default="", help="who prepared it, on the cover")
     p.add_argument("--month", help="YYYY-MM: data as of that month's end")

@@ -173,3 +173,23 @@ def test_a_batch_of_databases_takes_each_ones_last_month(sample_db, tmp_path):
     folders = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").glob("*/*"))
     # the amoCRM fixture's deals and events are of November 2025, the sample's end in October 2026
     assert folders == ["crm/2026-10", "other/2025-11"]
+
+
+def test_every_option_says_what_it_is_and_its_default():
+    import argparse
+
+    from crmkit.cli import parser
+
+    top = parser()
+    commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    eight = {"sample", "load", "metrics", "pull", "schedule", "export", "report", "audit"}
+    assert set(commands.choices) == eight
+    for name, command in commands.choices.items():
+        formatter = command._get_formatter()
+        for action in command._actions:
+            if action.option_strings and action.dest != "help":
+                option = f"crmkit {name} {action.option_strings[0]}"
+                assert action.help, f"{option} has no help"
+                if action.default not in (None, False, [], ""):
+                    assert "default" in formatter._get_help_string(action), f"{option} shows no default"
+    assert "(default: en)" in commands.choices["report"].format_help()
