@@ -40,10 +40,10 @@ report: load
 test: lint
 	$(BIN)/python -m pytest
 
-## lab: open JupyterLab on the notebooks (installs the [lab] extra)
+## lab: open JupyterLab on the notebooks, which open as notebooks (installs the [lab] extra; as root too)
 lab: env
 	$(BIN)/uv pip install -q -p $(BIN)/python -e '.[test,lab]'
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/python -m crmkit.lab
 
 ## lint: ruff over the package, notebooks and tests; sqlfluff (DuckDB dialect, .sqlfluff) over crmkit/sql
 lint: env
