@@ -298,17 +298,22 @@ def cmd_report(args) -> int:
     elif args.month:
         months = month_range(args.month)
         for db in dbs:  # a month the data does not reach is refused before any work, with its span
-            first, last = data_months(db)
-            if months[-1][1] < first or months[0][1] > last:
+            span = _readable(data_months, db)
+            if span and (months[-1][1] < span[0] or months[0][1] > span[1]):
                 raise CrmkitError(
-                    f"--month {args.month}: {db.name} holds data from {first} to {last}; choose a month "
-                    f"in that span (or leave --month out for {last}, its last)"
+                    f"--month {args.month}: {db.name} holds data from {span[0]} to {span[1]}; choose a "
+                    f"month in that span (or leave --month out for {span[1]}, its last)"
                 )
         chosen = dict.fromkeys(dbs, months)
     elif args.as_of:
         chosen = dict.fromkeys(dbs, [(args.as_of, pd_date(args.as_of))])
     else:  # the last month each database reaches: a batch of clients, each its own
-        chosen = {db: month_range(latest_month(db)) for db in dbs}
+        last = {db: _readable(latest_month, db) for db in dbs}
+        known = [month for month in last.values() if month]
+        if not known:  # none can be read: say why, for the first
+            latest_month(dbs[0])
+        # a database that cannot be read is tried at the others' month: its jobs fail, the rest render
+        chosen = {db: month_range(last[db] or known[0]) for db in dbs}
     runs = [Run(db, as_of, period) for db, periods in chosen.items() for as_of, period in periods]
     periods = [period for db_periods in chosen.values() for period in db_periods]
     results = render_batch(
@@ -386,6 +391,15 @@ def _key_value(text: str) -> tuple[str, object]:
         except ValueError:
             pass
     return key, value
+
+
+def _readable(read, db: Path):
+    """`read(db)`, or None for a database that cannot be opened (its jobs fail on their own and
+    the batch goes on)."""
+    try:
+        return read(db)
+    except CrmkitError:
+        return None
 
 
 def data_months(db: Path) -> tuple[str, str]:
