@@ -12,7 +12,7 @@ import html
 import mimetypes
 import re
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,8 +97,11 @@ def build(
     jobs: int = 2,
     pdf: Path | None = None,
     workbook: Path | None = None,
+    say=None,
 ) -> Path:
-    """Render every report for `client` and bind them into `out` (and `pdf`, `workbook`)."""
+    """Render every report for `client` and bind them into `out` (and `pdf`, `workbook`);
+    `say(line)` is told each step as it is done (the CLI prints it)."""
+    say = say or (lambda line: None)
     if not Path(db).exists():
         raise CrmkitError(f"database {db} does not exist: build it with `crmkit load` first")
     if logo is not None and not Path(logo).exists():
@@ -106,7 +109,10 @@ def build(
     sources = notebooks()
     parameters = {"db_path": str(Path(db).resolve()), "as_of": as_of, "lang": lang}
     with tempfile.TemporaryDirectory(prefix="crmkit-bundle-") as tmp, ProcessPoolExecutor(jobs) as pool:
-        runs = list(pool.map(_run, sources, [Path(tmp)] * len(sources), [parameters] * len(sources)))
+        futures = [pool.submit(_run, source, Path(tmp), parameters) for source in sources]
+        for done, future in enumerate(as_completed(futures), 1):
+            say(f"rendered {done} of {len(futures)}: {future.result()[0]}")
+        runs = [future.result() for future in futures]
         sections = [
             Section(name, _pieces(nbformat.read(path, as_version=4)) if path else [], error)
             for name, path, error in runs
@@ -134,9 +140,12 @@ def build(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     export_html(notebook, out, title=title, lang=lang)
+    say(f"wrote {out}")
     if workbook is not None:
+        say(f"writing the workbook {workbook}")
         _write_workbook(sheets, Path(workbook), lang)
     if pdf is not None:
+        say(f"writing the PDF {pdf} (a minute or two)")
         _write_pdf(body(static=True), Path(pdf), client=client, stamp=as_of_day, title=title, lang=lang)
     return out
 

@@ -375,6 +375,7 @@ def cmd_audit(args) -> int:
         jobs=args.jobs,
         pdf=args.out.with_suffix(".pdf") if args.pdf else None,
         workbook=args.out.with_suffix(".xlsx") if args.xlsx else None,
+        say=lambda line: print(f"audit: {line}", file=sys.stderr, flush=True),
     )
     written = [out] + [out.with_suffix(s) for s, on in ((".pdf", args.pdf), (".xlsx", args.xlsx)) if on]
     print(f"audit for {args.client}: " + ", ".join(map(str, written)))

@@ -414,10 +414,11 @@ def _slug(text: str) -> str:
 
 
 class _progress:
-    """A progress bar on a terminal, nothing in CI or a pipe."""
+    """A progress bar on a terminal; in CI or a pipe, a line per report as it is rendered (on
+    stderr, flushed: a log shows the batch moving, not everything at the end)."""
 
     def __init__(self, total: int):
-        self.total = total
+        self.total, self.done = total, 0
         self.bar = None
 
     def __enter__(self):
@@ -430,8 +431,11 @@ class _progress:
         return self.advance
 
     def advance(self, name: str):
+        self.done += 1
         if self.bar:
             self.bar.update(self.task, advance=1, description=f"rendered {name}")
+        else:
+            print(f"rendered {self.done} of {self.total}: {name}", file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
         if self.bar:

@@ -17,13 +17,33 @@ from tests.test_reports import CHARTS, LOADING, headless
 CLIENT = "ООО «Пример» <b>"
 
 
+SAID = []  # what the build told as it went, with when (seconds from its start)
+
+
 @pytest.fixture(scope="module")
 def deliverable(sample_db, tmp_path_factory):
     """The Russian deliverable of the sample, built once with its PDF and workbook beside it."""
+    import time
+
     folder = tmp_path_factory.mktemp("bundle")
+    start = time.monotonic()
     return bundle.build(sample_db, folder / "audit.html", client=CLIENT, as_of="2026-11-01",
                         author="Консультант", lang="ru", pdf=folder / "audit.pdf",
-                        workbook=folder / "audit.xlsx")  # fmt: skip
+                        workbook=folder / "audit.xlsx",
+                        say=lambda line: SAID.append((time.monotonic() - start, line)))  # fmt: skip
+
+
+def test_the_build_says_each_step_as_it_goes(deliverable):
+    """A long audit tells its steps as they happen: every report rendered (7 of 7), the HTML, the
+    workbook and the PDF — the PDF announced before it is written, the slowest step last."""
+    lines = [line for _, line in SAID]
+    rendered = [line for line in lines if line.startswith("rendered ")]
+    assert len(rendered) == 7 and rendered[-1].startswith("rendered 7 of 7: ")
+    assert [line.split()[0] for line in lines[7:]] == ["wrote", "writing", "writing"]
+    assert "workbook" in lines[8] and "PDF" in lines[9]
+    # the first report is told as soon as it is done, seconds before the last (seven renders on
+    # two workers): progress, not a summary at the end
+    assert SAID[6][0] - SAID[0][0] > 2.0
 
 
 @pytest.fixture
