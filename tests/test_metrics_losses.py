@@ -104,3 +104,41 @@ def test_no_difference_on_evenly_spread_reasons(make_db):
     con = make_db(tables)[0]
     table = metrics.loss_reasons_by_owner(con, as_of=AS_OF)
     assert len(table) == 2 and not table["is_different"].any()
+
+
+def test_loss_reasons_on_the_sample_equal_an_independent_count(sample_db):
+    """The sample's lost deals of the 12 months before 1 November 2026, counted with pandas
+    from the generator's own tables (not the database): per reason, per stage lost from and per
+    manager, the count and the money lost."""
+    from crmkit import sample
+    from crmkit.db import connect
+
+    tables = {name: frame.astype({c: str for c in frame.columns if c.endswith("_id")})
+              for name, frame in sample.generate(3000).items()}  # fmt: skip
+    deals, stages, changes = tables["deals"], tables["stages"], tables["stage_changes"]
+    users = tables["users"]
+    deals = deals.drop_duplicates("deal_id")  # the planted repeated row is rejected by the load
+    kinds = stages.set_index(["pipeline_id", "stage_id"])["kind"]
+
+    def is_lost(frame):
+        return [kinds.get(key) == "lost" for key in zip(frame["pipeline_id"], frame["stage_id"], strict=True)]
+
+    deals = deals[is_lost(deals)]
+    lost = deals[(deals["closed_at"] >= "2025-11-01") & (deals["closed_at"] < "2026-11-01")].copy()
+    # the stage each was lost from: the stage entered just before its entry into the lost stage
+    ordered = changes.sort_values(["deal_id", "entered_at"])
+    ordered["before"] = ordered.groupby("deal_id")["stage_id"].shift()
+    into_lost = ordered[is_lost(ordered)]
+    names = stages.set_index(["pipeline_id", "stage_id"])["name"]
+    before = into_lost.groupby("deal_id").last()
+    pairs = zip(lost["deal_id"], lost["pipeline_id"], strict=True)
+    lost["stage"] = [names.get((pipeline, before["before"].get(deal))) for deal, pipeline in pairs]
+    lost["owner"] = lost["owner_id"].map(users.set_index("user_id")["name"])
+    con = connect(sample_db, read_only=True)
+    for by, column in (("reason", "loss_reason"), ("stage", "stage"), ("owner", "owner")):
+        ours = metrics.losses_by(con, as_of="2026-11-01", by=by).set_index(by)
+        theirs = lost.groupby(column).agg(n=("deal_id", "size"), amount=("amount", "sum"))
+        assert ours["n"].sum() == len(lost)
+        for value, row in theirs.iterrows():
+            assert ours.loc[value, "n"] == row["n"], (by, value)
+            assert ours.loc[value, "amount_lost"] == pytest.approx(row["amount"]), (by, value)
