@@ -437,7 +437,11 @@ def behind_plan(scorecard: pd.DataFrame, currency: str, lang: str = "en") -> lis
         f"{row.name} {localize.number(row.plan_revenue_pace, '.0%', lang)}" for row in behind.itertuples()
     )
     gap = float((behind["plan_revenue"] - behind["won_amount"]).clip(lower=0).sum())
-    said = say("finding_behind_plan", lang, names=names, gap=money(gap, currency, lang))
+    # a plan period that is over has a result, not a course: the pace is then what was done
+    done = behind.get("plan_revenue_done")
+    over = done is not None and bool(np.allclose(behind["plan_revenue_pace"], done, equal_nan=True))
+    key = "finding_short_of_plan" if over else "finding_behind_plan"
+    said = say(key, lang, names=names, gap=money(gap, currency, lang))
     return [Finding.at_stake(gap, said)]
 
 

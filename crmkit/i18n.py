@@ -245,10 +245,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_response": ("Lead response time", "Скорость реакции на лид"),
     "section_response_text": (
-        "From a lead's creation to the first outbound call, e-mail or meeting. Leads never answered are "
-        "censored at the as-of date, not dropped (Kaplan–Meier), so they count against the shares.",
-        "От создания лида до первого исходящего звонка, письма или встречи. Лиды без ответа "
-        "цензурируются датой отчёта, а не отбрасываются (Каплан–Майер), и уменьшают доли.",
+        "From a lead's creation to the first outbound call, e-mail or meeting. A lead not answered yet "
+        "counts as waiting up to the report's moment, not left out, so it lowers the shares.",
+        "От создания лида до первого исходящего звонка, письма или встречи. Лид, которому ещё не "
+        "ответили, считается ждущим до момента отчёта, а не выбрасывается, — и уменьшает доли.",
     ),
     "section_missed": ("Missed calls", "Пропущенные звонки"),
     "section_missed_text": (
@@ -349,7 +349,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "diagnosis": ("Diagnosis", "Диагноз"),
     "n_answered": ("Answered", "С ответом"),
     "n_never": ("Never answered", "Без ответа"),
-    "median_minutes": ("Median, minutes", "Медиана, минут"),
+    "median_minutes": (
+        "Median, minutes",
+        "Медиана, мин",
+    ),
     "within_15m": ("Within 15 min", "За 15 минут"),
     "within_1d": ("Within a day", "За сутки"),
     "missed": ("Missed", "Пропущено"),
@@ -498,7 +501,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "payback_month": ("Payback month", "Месяц окупаемости"),
     "months_after": ("Months since adoption", "Месяцев после внедрения"),
     "goal": ("Goal", "Цель"),
-    "target": ("Target", "Цель, изменение"),
+    "target": (
+        "Target",
+        "Целевое изменение",
+    ),
     "attainment": ("Attainment", "Достижение"),
     "weight": ("Weight", "Вес"),
     "series_title": (
@@ -576,11 +582,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "section_sources_text": (
         "Leads created in the window. Lead → won is taken over mature leads, older than {days:.0f} "
         "days (the 75th percentile of the won cycle), so young leads do not drag a new source down; "
-        "“won by day {days:.0f}” counts every lead with open ones censored. A source is weak when "
+        "“won by day {days:.0f}” counts every lead, the open ones as still undecided. A source is weak when "
         "its whole 95% interval lies below the rate of all sources.",
         "Лиды, созданные в окне. Конверсия в выигрыш — по зрелым лидам старше {days:.0f} дн. "
         "(75-й перцентиль цикла выигранной сделки), чтобы молодые лиды не занижали новый источник; "
-        "«выиграно к {days:.0f}-му дню» учитывает все лиды, открытые — с цензурированием. Источник "
+        "«выиграно к {days:.0f}-му дню» учитывает все лиды, открытые — как ещё не решённые. Источник "
         "слабый, если весь его 95 % интервал ниже уровня всех источников.",
     ),
     "section_source_owner": ("Who converts which source", "Кто какой источник конвертирует"),
@@ -750,15 +756,17 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Когортный взгляд: сделки, созданные в окне, до даты отчёта.",
     ),
     "view_period": (
-        "Period view: stage visits that ended in the window, and deals at a stage now.",
-        "Взгляд за период: заходы на этап, завершившиеся в окне, и сделки на этапе сейчас.",
+        "Period view: stage stays that ended in the window, and deals at a stage now.",
+        "Взгляд за период: пребывания на этапе, завершившиеся в окне, и сделки на этапе сейчас.",
     ),
     "section_conversion": ("Conversion per stage", "Конверсия по этапам"),
     "section_conversion_text": (
-        "Each manager's conversion with its Wilson 95% interval; dashed: the team. “Shrunk” pulls "
-        "small samples toward the team rate (empirical Bayes) and is what rankings use.",
-        "Конверсия каждого менеджера с 95 % интервалом Уилсона; пунктир — команда. «Сглаженная» "
-        "подтягивает малые выборки к уровню команды (эмпирический Байес); по ней строится рейтинг.",
+        "Each manager's conversion with the range it lies in 19 times out of 20; dashed: the team. "
+        "Rankings use the rate evened out toward the team's, so that a manager with few deals is not "
+        "first or last by luck.",
+        "Конверсия каждого менеджера и диапазон, в котором она лежит в 19 случаях из 20; пунктир — "
+        "команда. Рейтинг строится по доле, подтянутой к уровню команды, чтобы менеджер с парой "
+        "сделок не оказался первым или последним случайно.",
     ),
     "section_scorecard": ("Scorecard", "Сводка по менеджерам"),
     "section_scorecard_text": (
@@ -853,6 +861,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Явного лидера по скорости нет: никто не закрывает выигранные сделки на {by:.0%} и больше "
         "быстрее командных {team:.0f@day} сильнее, чем бывает случайно.",
     ),
+    "finding_short_of_plan": (
+        "Made less than 80% of the revenue plan: {names}; {gap} short in all.",
+        "Выполнили меньше 80 % плана по выручке: {names}; всего не хватило {gap}.",
+    ),
     "finding_behind_plan": (
         "On course for less than 80% of the revenue plan (pace): {names}; {gap} short in all.",
         "Идут ниже 80 % плана по выручке (темп): {names}; всего не хватает {gap}.",
@@ -868,19 +880,22 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_stages": ("Time in each stage", "Время на этапах"),
     "section_stages_text": (
-        "Stays that began in the window. Finished stays give the median, mean and p90; the "
-        "Kaplan–Meier median also counts deals still in the stage (censored); n is the visits that "
-        "began in the window.",
-        "Пребывания, начавшиеся в окне. Медиана, среднее и 90-й перцентиль — по завершённым; медиана "
-        "Каплана–Майера учитывает и сделки, ещё стоящие на этапе (цензурирование); n — заходы, "
-        "начавшиеся в окне.",
+        "Stays that began in the window. Finished stays give the median, mean and p90; the median "
+        "with open deals also counts the deals still in the stage, as staying at least this long; n "
+        "is the stays that began in the window.",
+        "Пребывания на этапе, начавшиеся в окне. Медиана, среднее и 90-й перцентиль — по завершённым; "
+        "медиана с открытыми учитывает и сделки, ещё стоящие на этапе, — как пробывшие там не меньше; "
+        "n — пребывания, начавшиеся в окне.",
     ),
-    "section_identity": ("How stage visits end", "Чем заканчиваются заходы на этап"),
+    "section_identity": (
+        "How stage stays end",
+        "Чем заканчивается пребывание на этапе",
+    ),
     "section_identity_text": (
-        "Every visit that began in the window ends one way: entered = advanced + lost here + "
-        "regressed + moved pipeline + still here.",
-        "Каждый заход, начавшийся в окне, заканчивается одним из способов: вошло = продвинулось + "
-        "проиграно + откатилось + перенесено + ещё на этапе.",
+        "Every stay that began in the window ends one way: entered = advanced + lost here + regressed "
+        "+ moved pipeline + still here.",
+        "Каждое пребывание на этапе, начавшееся в окне, заканчивается одним из способов: вошло = "
+        "продвинулось + проиграно + откатилось + перенесено + ещё на этапе.",
     ),
     "section_flow": ("Work in progress by week", "Незавершённая работа по неделям"),
     "section_flow_text": (
@@ -1012,14 +1027,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Shortening «{stage}» by {reduction:.0%} would cut the mean cycle from {cycle:.0f} to "
         "{new:.0f@day} and raise throughput by {gain:.0%} (95% CI {low:.0%}–{high:.0%}, n={n} won "
         "deals), with as many deals in work.",
-        "Сокращение этапа «{stage}» на {reduction:.0%} сократит средний цикл с {cycle:.0f} до "
-        "{new:.0f} дн. и поднимет "
-        "пропускную способность на {gain:.0%} (95 % ДИ {low:.0%}–{high:.0%}, n={n} выигранных сделок) "
-        "при той же незавершённой работе.",
+        "Если этап «{stage}» станет короче на {reduction:.0%}, средний цикл уменьшится с {cycle:.0f} "
+        "до {new:.0f} дн., а сделок будет закрываться больше на {gain:.0%} (95 % ДИ "
+        "{low:.0%}–{high:.0%}, n={n} выигранных сделок) — при том же числе сделок в работе.",
     ),
     "no_findings": (
-        "No finding passes the evidence rules.",
-        "Ни один вывод не прошёл правила доказательности.",
+        "Nothing here stands out beyond chance: no finding to report.",
+        "Ничего не выделяется сильнее, чем бывает случайно: выводов нет.",
     ),
     "glossary": ("Glossary", "Глоссарий"),
     "glossary_source": (
@@ -1101,8 +1115,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Цикл выигранной сделки по менеджерам: медиана, дни, 95 % ДИ",
     ),
     "km_title": (
-        "Time to close (Kaplan–Meier): share of the cohort still open",
-        "Время до закрытия (Каплан–Майер): доля когорты ещё открыта",
+        "Time to close: share of the deals still open, by day since creation",
+        "Время до закрытия: доля сделок, ещё открытых, по дням с создания",
     ),
     "stale_title": (
         "Stale deals per manager: amount at stake",
@@ -1114,7 +1128,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Сколько длятся сделки: цикл выигранной сделки, который показывают CRM, честное время до "
         "закрытия с учётом открытых сделок и открытые сделки, которые ждут слишком долго.",
     ),
-    "section_won_cycle": ("Won cycle (vendor-style)", "Цикл выигранной сделки (как в CRM)"),
+    "section_won_cycle": (
+        "Won cycle, as CRMs show it",
+        "Цикл выигранной сделки (как в CRM)",
+    ),
     "section_won_cycle_text": (
         "Days from creation to winning, over the deals won in the window. Lost and open deals are "
         "not in this number; the next section puts them back.",
@@ -1123,12 +1140,12 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "section_ttc": ("Time to close, open deals included", "Время до закрытия с учётом открытых сделок"),
     "section_ttc_text": (
-        "Every deal created in the window: closed deals count with their time to close, open deals "
-        "are censored at the as-of date (Kaplan–Meier). “Won by day N” treats losing as a "
-        "competing outcome.",
-        "Все сделки, созданные в окне: закрытые учитываются со временем до закрытия, открытые "
-        "цензурируются датой отчёта (Каплан–Майер). «Выиграно к 30/60/90-му дню» считает проигрыш "
-        "конкурирующим исходом.",
+        "Every deal created in the window: closed deals count with their time to close, open deals as "
+        "still open at the report's moment. “Won by day N”: the share won within N days; a deal lost "
+        "first is not won later.",
+        "Все сделки, созданные в окне: закрытые — со временем до закрытия, открытые — как ещё "
+        "открытые на момент отчёта. «Выиграно к 30/60/90-му дню» — доля выигранных за столько дней; "
+        "сделка, проигранная раньше, потом уже не выигрывается.",
     ),
     "section_stale": ("Stale deals", "Зависшие сделки"),
     "section_stale_text": (
@@ -1162,8 +1179,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "finding_stale": (
         "{n} open deals ({amount}) are older than the median won cycle ({threshold:.0f@day}); "
         "{top_owner} holds the most: {top_n:@deal} ({top_amount}).",
-        "{n} открытых сделок ({amount}) старше медианного цикла выигранной сделки ({threshold:.0f} дн.); "
-        "больше всего у: {top_owner} — {top_n:@deal} ({top_amount}).",
+        "{n} открытых сделок ({amount}) старше медианного цикла выигранной сделки ({threshold:.0f} "
+        "дн.); больше всего их у одного менеджера — {top_owner}: {top_n:@deal} ({top_amount}).",
     ),
     "finding_losses": (
         "Most lost deals were lost for «{reason}»: {n} of {total} ({share:.0%}), {amount} in all; more "
@@ -1185,9 +1202,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "против {team:.0%} у остальных — опыт, которому стоит поучиться.",
     ),
     "finding_stuck": (
-        "{n} open deals sit in their stage longer than 90% of past stays; most in «{stage}» ({stage_n}).",
-        "{n} открытых сделок стоят на этапе дольше, чем 90 % прошлых пребываний; больше всего "
-        "на «{stage}» ({stage_n}).",
+        "{n} open deals sit in their stage longer than 90% of past stays; most of them at the stage "
+        "«{stage}» ({stage_n}).",
+        "{n} открытых сделок стоят на этапе дольше, чем 90 % прошлых пребываний; больше всего — на "
+        "этапе «{stage}» ({stage_n}).",
     ),
     "finding_censoring": (
         "Counting only won deals, the cycle looks like {won:.0f@day}; with lost and open deals, half "

@@ -79,6 +79,7 @@ def number(value, spec: str = ",", lang: str = "en") -> str:
             text = "<\u00a0" + _babel_number(step, match, lang)
         elif share and 1 - step < value < 1 - NOISE and text == _babel_number(1.0, match, lang):
             text = ">\u00a0" + _babel_number(1 - step, match, lang)
+    text = _minus(text)
     if not noun:
         return text
     digits = int(match["digits"] or 0) if match and match["kind"] != "%" else 0
@@ -113,6 +114,12 @@ def p_value(value: float, lang: str = "en") -> str:
     return f"< {shown}" if value < 0.001 else shown
 
 
+def _minus(text: str) -> str:
+    """A negative number's sign as the minus sign (U+2212), not a hyphen: «−377 475 ₽», not
+    «-377 475 ₽» (which reads as a dash beside the «—» of a sentence)."""
+    return "\u2212" + text[1:] if text.startswith("-") else text
+
+
 def money(amount: float, currency: str, lang: str = "en") -> str:
     """A whole amount with its currency as the language writes it: «92 300 ₽», "$92,300",
     "RUB 92,300" (a letter code is kept apart from the digits)."""
@@ -120,7 +127,7 @@ def money(amount: float, currency: str, lang: str = "en") -> str:
     if not currency:
         return number(amount, ",.0f", lang)
     pattern = "#,##0\u00a0¤" if lang == "ru" else "¤#,##0"
-    text = format_currency(amount, currency, pattern, locale=locale, currency_digits=False)
+    text = _minus(format_currency(amount, currency, pattern, locale=locale, currency_digits=False))
     symbol = locale.currency_symbols.get(currency, currency)
     if lang != "ru" and symbol[-1:].isalpha():
         text = text.replace(symbol, symbol + "\u00a0", 1)

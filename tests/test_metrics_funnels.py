@@ -168,7 +168,10 @@ def test_nothing_won_is_a_known_zero_and_counts_in_the_plan_gap(con):
                          "plan_revenue_pace": [0.5, 0.4, 0.0], "plan_revenue": [150.0, 100.0, 50.0],
                          "won_amount": [40.0, 40.0, 0.0]})  # fmt: skip
     (finding,) = findings.behind_plan(card, "RUB")
-    assert finding.impact == 110.0 and "110" in finding.text
+    assert finding.impact == 110.0 and "110" in finding.text and finding.text.startswith("On course for")
+    # a plan month that is over (done = pace) has a result, said as one
+    (over,) = findings.behind_plan(card.assign(plan_revenue_done=card["plan_revenue_pace"]), "RUB", "ru")
+    assert over.text.startswith("Выполнили меньше 80 % плана")
 
 
 def test_a_manager_who_worked_without_winning_is_an_active_manager(con):
