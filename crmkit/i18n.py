@@ -871,11 +871,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "report_02": ("Stage bottlenecks", "Узкие места воронки"),
     "intro_02": (
-        "Where deals wait: time in each stage with current stays censored, work in progress, "
-        "throughput, how each stage's visits end, which manager is slow where, and what shortening "
+        "Where deals wait: time in each stage, deals still there included, work in progress, "
+        "throughput, how each stage's stays end, which manager is slow where, and what shortening "
         "a stage would buy.",
         "Где сделки ждут: время на каждом этапе с учётом текущих пребываний, незавершённая работа, "
-        "пропускная способность, чем заканчиваются заходы на этап, кто из менеджеров где медлит и что "
+        "пропускная способность, чем заканчивается пребывание на этапе, кто из менеджеров где медлит и что "
         "даст ускорение этапа.",
     ),
     "section_stages": ("Time in each stage", "Время на этапах"),
@@ -1402,7 +1402,8 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         "Stage visit": (
             "A stay in one stage, from entering it to entering the next. A deal that comes "
             "back to a stage makes a second visit.",
-            "Пребывание на этапе от входа до перехода на следующий. Вернувшаяся сделка делает второй заход.",
+            "Пребывание на этапе от входа до перехода на следующий. Вернувшаяся сделка пребывает "
+            "на этапе второй раз.",
         ),
         "Censored stay": (
             "The current stay of a deal still in the stage: only its lower bound is known. "
@@ -1419,7 +1420,8 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
         "Share of cycle time": (
             "Days spent in the stage by the window's visits (finished and current), "
             "over the days spent in all open stages of the pipeline.",
-            "Дни на этапе по заходам окна (завершённым и текущим) к дням на всех открытых этапах воронки.",
+            "Дни на этапе по пребываниям окна (завершённым и текущим) к дням на всех открытых "
+            "этапах воронки.",
         ),
         "Bottleneck": (
             "The stage holding the largest share of cycle time; worse when the deals in it grow.",
@@ -1515,7 +1517,7 @@ TERMS: dict[str, str] = {
     "Shrinkage": "Сжатие к среднему",
     "Skip / regression": "Пропуск / возврат",
     "Stage history": "История этапов",
-    "Stage visit": "Заход на этап",
+    "Stage visit": "Пребывание на этапе",
     "Stale deal": "Зависшая сделка",
     "Stuck deal": "Застрявшая сделка",
     "Verdict": "Вердикт",

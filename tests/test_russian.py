@@ -79,3 +79,19 @@ def test_no_english_word_is_left_in_a_russian_report(russian, sample_db):
         if words:
             left[path.stem] = words
     assert left == {}
+
+
+# Method words a sales director does not read: they belong to the glossary, at a report's end
+JARGON = ("Каплан", "Брукмейер", "биномиальн", "цензур", "заход на этап", "заходы на этап", "эмпирическ",
+          "доказательност", "пуассон", "Пуассон")  # fmt: skip
+
+
+def test_no_method_jargon_before_the_glossary(russian):
+    found = {}
+    for path in russian:
+        said = _said(path)
+        before = said.split("Глоссарий")[0]  # the glossary names the methods, on purpose
+        words = sorted({word for word in JARGON if word.lower() in before.lower()})
+        if words:
+            found[path.stem] = words
+    assert found == {}
