@@ -771,8 +771,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "section_scorecard": ("Scorecard", "Сводка по менеджерам"),
     "section_scorecard_text": (
         "{start} … {end}. Won and lost: deals closed in the period; new leads: created in it; in work: "
-        "open at the end. Ranked by win rate shrunk toward the team's. Colours compare managers: green "
-        "better, red worse.",
+        "open at the end. Ranked by win rate evened out toward the team's. Colours compare managers: "
+        "green better, red worse.",
         "{start} … {end}. Выиграно и проиграно — сделки, закрытые в периоде; новые лиды — созданные в "
         "нём; в работе — открытые на конец. Рейтинг по доле выигранных, сглаженной к уровню команды. "
         "Цвет сравнивает менеджеров: зелёный лучше, красный хуже.",

@@ -153,6 +153,18 @@ def week(value, lang: str = "en") -> str:
     return format_date(value, "MMM d" if lang != "ru" else "dd.MM", locale=_locale(lang))
 
 
+def months(periods, lang: str = "en") -> str:
+    """Months in a sentence: «ноябрь 2025, март 2026», "November 2025, March 2026"."""
+    return ", ".join(format_date(period.to_timestamp(), "LLLL y", locale=_locale(lang)) for period in periods)
+
+
+def day_before(value, lang: str = "en", length: str = "medium") -> str:
+    """The last day before a moment: the end of a window that runs up to (not including) it."""
+    import pandas as pd
+
+    return day(pd.Timestamp(value) - pd.Timedelta(microseconds=1), lang, length)
+
+
 def day(value, lang: str = "en", length: str = "medium") -> str:
     """A date: "Nov 3, 2025", «3 нояб. 2025 г.»; length "long": "November 3, 2025",
     «3 ноября 2025 г.»."""

@@ -125,9 +125,10 @@ def header(ctx: Context, report: str, params: dict) -> HTML:
     stamp = t(
         "stamp",
         lang,
-        start=f"{ctx.span.period_start:%Y-%m-%d}",
-        end=f"{ctx.span.as_of - pd.Timedelta(seconds=1):%Y-%m-%d}",
-        latest=f"{latest:%Y-%m-%d %H:%M}" if pd.notna(latest) else "—",
+        # dates in a sentence as the language writes them: «1 ноября 2025 г.», "November 1, 2025"
+        start=localize.day(ctx.span.period_start, lang, "long"),
+        end=localize.day_before(ctx.span.as_of, lang, "long"),
+        latest=f"{localize.day(latest, lang, 'long')} {latest:%H:%M}" if pd.notna(latest) else "—",
         zone=zone,
     )
     title = scoped_title(t("report_" + report, lang), ctx.owner, ctx.pipeline)

@@ -27,7 +27,7 @@ scorecard_months = 1  # the scorecard covers this many months before as_of
 lang = "en"  # report language: en or ru
 
 # %%
-from crmkit import charts, findings, metrics, report
+from crmkit import charts, findings, localize, metrics, report
 from crmkit.i18n import t
 
 ctx = report.open_report(
@@ -90,7 +90,12 @@ charts.conversion_intervals(conversion, lang)
 # ## Scorecard
 
 # %%
-report.section(ctx, "section_scorecard", start=f"{card.period_start:%Y-%m-%d}", end=f"{card.as_of:%Y-%m-%d}")
+report.section(
+    ctx,
+    "section_scorecard",
+    start=localize.day(card.period_start, lang, "long"),
+    end=localize.day_before(card.as_of, lang, "long"),
+)
 
 # %%
 ranked = scorecard.sort_values("rank", na_position="first")

@@ -168,7 +168,7 @@ report.table(
 # ## Caveats
 
 # %%
-report.section(ctx, "section_caveats", promotions=", ".join(map(str, spec.promotion_months)) or "—")
+report.section(ctx, "section_caveats", promotions=localize.months(spec.promotion_months, lang) or "—")
 
 # %%
 report.about(ctx)

@@ -95,3 +95,30 @@ def test_no_method_jargon_before_the_glossary(russian):
         if words:
             found[path.stem] = words
     assert found == {}
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}(-\d{2})?\b")
+
+
+def _prose(notebook_path) -> list[str]:
+    """The sentences a reader reads: the paragraphs and list items of every HTML output (tables
+    and charts hold dates as data, in their own format)."""
+    found = []
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            page = output.get("data", {}).get("text/html", "")
+            page = page if isinstance(page, str) else "".join(page)
+            page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+            for block in re.findall(r"<(?:p|li|h1|h2)\b[^>]*>(.*?)</(?:p|li|h1|h2)>", page, flags=re.S):
+                found.append(html.unescape(re.sub(r"<[^>]+>", " ", block)))
+    return found
+
+
+def test_dates_in_sentences_are_written_out(russian):
+    """«1 ноября 2025 г.», «ноябрь 2025» — not 2025-11-01 or 2025-11 in a sentence."""
+    left = {}
+    for path in russian:
+        iso = sorted({match.group(0) for text in _prose(path) for match in ISO_DATE.finditer(text)})
+        if iso:
+            left[path.stem] = iso
+    assert left == {}
