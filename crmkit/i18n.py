@@ -774,7 +774,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "open at the end. Ranked by win rate evened out toward the team's. Colours compare managers: "
         "green better, red worse.",
         "{start} … {end}. Выиграно и проиграно — сделки, закрытые в периоде; новые лиды — созданные в "
-        "нём; в работе — открытые на конец. Рейтинг по доле выигранных, сглаженной к уровню команды. "
+        "нём; в работе — открытые на конец. Рейтинг по доле выигранных, выровненной к уровню команды. "
         "Цвет сравнивает менеджеров: зелёный лучше, красный хуже.",
     ),
     "section_activity": ("Activity and results", "Активность и результат"),
@@ -791,7 +791,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "reached": ("Reached", "Дошло"),
     "conversion": ("Conversion", "Конверсия"),
-    "conversion_shrunk": ("Conversion, shrunk", "Конверсия, сглаженная"),
+    "conversion_shrunk": (
+        "Conversion, evened out",
+        "Конверсия, выровненная",
+    ),
     "share_reached": ("Share of the first stage reaching it", "Доля дошедших от первого этапа"),
     "funnels_title": ("Funnel per manager", "Воронка по менеджерам"),
     "funnels_subtitle": (
@@ -811,7 +814,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "avg_check": ("Average check", "Средний чек"),
     "median_check": ("Median check", "Медианный чек"),
     "win_rate": ("Win rate", "Доля выигранных"),
-    "win_rate_shrunk": ("Win rate, shrunk", "Доля выигранных, сглаж."),
+    "win_rate_shrunk": (
+        "Win rate, evened out",
+        "Доля выигранных, выровненная",
+    ),
     "win_rate_amount": ("Win rate by amount", "Доля выигранных по сумме"),
     "lead_to_won": ("Lead → won", "Лид → выигрыш"),
     "median_won_cycle": ("Median won cycle, days", "Медианный цикл, дни"),
@@ -954,14 +960,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "team_share": ("Rest of the team", "У остальных"),
     "n_owner_lost": ("Manager's losses", "Проигрышей у менеджера"),
     "section_whatif_text": (
-        "Shortening a stage by {reduction:.0%} of its time. Little's law: deals finished per week = "
-        "deals in work / cycle time, so with as many deals in work a shorter cycle finishes more of "
-        "them each week. Assumes the other "
-        "stages and the win rate stay as they are; intervals by bootstrap over won deals.",
-        "Сокращение этапа на {reduction:.0%} его времени. Закон Литтла: пропускная способность = "
-        "незавершённая работа / время цикла; при той же незавершённой работе короткий цикл проводит "
-        "больше сделок в неделю. Предполагается, что остальные этапы и доля выигрышей не меняются; "
-        "интервалы — бутстреп по выигранным сделкам.",
+        "Shortening a stage by {reduction:.0%} of its time. Deals finished per week = deals in work / "
+        "cycle time (Little's law), so with as many deals in work a shorter cycle finishes more of "
+        "them each week. Assumes the other stages and the win rate stay as they are.",
+        "Сокращение этапа на {reduction:.0%} его времени. Сделок, закрытых за неделю = сделок в "
+        "работе / время цикла (закон Литтла), поэтому при том же числе сделок в работе короткий цикл "
+        "закрывает больше сделок каждую неделю. Остальные этапы и доля выигранных считаются "
+        "неизменными.",
     ),
     "section_stuck_stage": ("Stuck deals per stage", "Застрявшие сделки по этапам"),
     "section_stuck_stage_text": (
@@ -1124,7 +1129,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     ),
     "intro_01": (
         "How long deals take: the won cycle CRMs show, the honest time to close with open deals "
-        "censored, and the open deals that have waited too long.",
+        "counted as still open, and the open deals that have waited too long.",
         "Сколько длятся сделки: цикл выигранной сделки, который показывают CRM, честное время до "
         "закрытия с учётом открытых сделок и открытые сделки, которые ждут слишком долго.",
     ),
@@ -1384,7 +1389,7 @@ GLOSSARY: dict[str, dict[str, tuple[str, str]]] = {
             "Доля сделок, созданных в периоде и выигранных к дате отчёта; у молодых сделок было "
             "мало времени, поэтому для свежих когорт показатель занижен.",
         ),
-        "Shrinkage": (
+        "Evened-out rate (shrinkage)": (
             "Empirical Bayes: each manager's rate is pulled toward the team's by a prior whose "
             "strength is estimated from how much managers differ beyond chance (capped at the "
             "median manager's n), so one lucky deal does not top a ranking.",
@@ -1514,7 +1519,7 @@ TERMS: dict[str, str] = {
     "Same months a year earlier": "Те же месяцы годом раньше",
     "Segmented regression": "Сегментированная регрессия",
     "Share of cycle time": "Доля времени цикла",
-    "Shrinkage": "Сжатие к среднему",
+    "Evened-out rate (shrinkage)": "Выровненная доля (сжатие к среднему)",
     "Skip / regression": "Пропуск / возврат",
     "Stage history": "История этапов",
     "Stage visit": "Пребывание на этапе",
