@@ -119,6 +119,15 @@ def no_data_when_empty(draw):
     return wrapper
 
 
+def _sign(currency: str, lang: str) -> str:
+    return localize.currency_sign(currency, lang)
+
+
+def _money_title(currency: str, lang: str) -> str:
+    """A revenue axis's title with the currency as the tables show it: «Выручка, ₽»."""
+    return f"{t('revenue', lang)}, {_sign(currency, lang)}"
+
+
 def _theme(lang: str) -> alt.theme.ThemeConfig:
     return {
         "config": {
@@ -237,7 +246,9 @@ def stale_by_owner(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.
         .encode(
             y=alt.Y("owner:N", sort="-x", title=t("owner", lang)),
             x=alt.X(
-                "stale_amount:Q", title=f"{t('stale_amount', lang)}, {currency}", axis=alt.Axis(format=",.0f")
+                "stale_amount:Q",
+                title=f"{t('stale_amount', lang)}, {_sign(currency, lang)}",
+                axis=alt.Axis(format=",.0f"),
             ),
             tooltip=[
                 alt.Tooltip("owner:N", title=t("owner", lang)),
@@ -627,7 +638,7 @@ def forecast_ranges(table: pd.DataFrame, currency: str, lang: str = "en") -> alt
     base = alt.Chart(data)
     bar = base.mark_bar(size=14, color="#2f6db5", opacity=0.6).encode(
         y=y,
-        x=alt.X("p10:Q", title=f"{t('revenue', lang)}, {currency}", axis=alt.Axis(format=",.0f")),
+        x=alt.X("p10:Q", title=_money_title(currency, lang), axis=alt.Axis(format=",.0f")),
         x2="p90:Q",
         tooltip=tooltip,
     )
@@ -650,7 +661,7 @@ def backtest(table: pd.DataFrame, currency: str, lang: str = "en") -> alt.Chart:
     """Forecasts made at past dates: the P10–P90 band, P50, and what actually closed."""
     base = alt.Chart(table).encode(x=alt.X("forecast_at:T", title=t("forecast_at", lang)))
     band = base.mark_area(opacity=0.2, color="#2f6db5").encode(
-        y=alt.Y("p10:Q", title=f"{t('revenue', lang)}, {currency}", axis=alt.Axis(format=",.0f")), y2="p90:Q"
+        y=alt.Y("p10:Q", title=_money_title(currency, lang), axis=alt.Axis(format=",.0f")), y2="p90:Q"
     )
     p50 = base.mark_line(color="#2f6db5").encode(y="p50:Q")
     actual = base.mark_point(filled=True, size=70, color="#b5483b").encode(
@@ -678,7 +689,7 @@ def adoption_series(series: pd.DataFrame, adoption_date, currency: str, lang: st
     base = alt.Chart(data).encode(x=alt.X("month_start:T", title=t("month", lang)))
     band = base.mark_area(opacity=0.18, color="#8c8c8c").encode(
         y=alt.Y(
-            "counterfactual_low:Q", title=f"{t('revenue', lang)}, {currency}", axis=alt.Axis(format=",.0f")
+            "counterfactual_low:Q", title=_money_title(currency, lang), axis=alt.Axis(format=",.0f")
         ),
         y2="counterfactual_high:Q",
     )

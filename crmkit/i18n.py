@@ -306,6 +306,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "нечего. Это даёт выгрузка с ними: примечания и задачи amoCRM, crm.activity.list и телефония "
         "Битрикс24, активности Pipedrive, Task и Event Salesforce.",
     ),
+    "reports_index": ("Reports", "Отчёты"),
     "partial_week": ("{start}–{end}, so far", "{start}–{end}, неполная"),
     "partial_week_note": (
         "The last column: the days of the week not yet over, up to the report's moment; not compared "

@@ -120,6 +120,13 @@ def _minus(text: str) -> str:
     return "\u2212" + text[1:] if text.startswith("-") else text
 
 
+def currency_sign(currency: str, lang: str = "en") -> str:
+    """A currency as the language shows it beside a number: «₽» for RUB in Russian, "$" for USD."""
+    if not isinstance(currency, str) or not currency:
+        return ""
+    return _locale(lang).currency_symbols.get(currency, currency)
+
+
 def money(amount: float, currency: str, lang: str = "en") -> str:
     """A whole amount with its currency as the language writes it: «92 300 ₽», "$92,300",
     "RUB 92,300" (a letter code is kept apart from the digits)."""

@@ -455,9 +455,10 @@ def write_root_index(out_root: Path, lang: str) -> Path:
         for f in folders
     )
     page = (
-        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>crmkit reports</title>'
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(t('reports_index', lang))}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#222}</style>"
-        f"</head><body><h1>crmkit</h1><ul>{rows}</ul></body></html>"
+        f"</head><body><h1>{html.escape(t('reports_index', lang))}</h1><ul>{rows}</ul></body></html>"
     )
     index = out_root / "index.html"
     index.write_text(page, encoding="utf-8")
