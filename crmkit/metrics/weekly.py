@@ -70,6 +70,15 @@ def _weeks(con, as_of, weeks, pipeline, owner, time_zone, history: int = 1):
     return zone, mondays, {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
 
 
+def _team_members(con, owner) -> list[str]:
+    """Everyone on the team gets a row, even in a week when they did nothing (none named for one
+    manager's table)."""
+    if owner:
+        return []
+    active = con.execute("select name from main.users where is_active and team is not null")
+    return active.df()["name"].tolist()
+
+
 def _blocks(counts: pd.DataFrame, mondays, group: str | None, members=(), client_base=None) -> pd.DataFrame:
     """Every KPI block per week (and per `group` value: owner) from kpi_counts, zeros where
     nothing happened; `client_base`: the team's client base per week (kpi_client_base.sql)."""
@@ -155,10 +164,7 @@ def weekly_kpi(
     # after a long holiday: what is due then counts for both)
     next_days = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone) for monday in mondays]
     counts = query(con, "metrics/kpi_counts", **params, due_days=next_days, due_weeks=list(mondays))
-    # everyone on the team gets a row, even in a week when they did nothing
-    members = [] if owner else con.execute(
-        "select name from main.users where is_active and team is not null"
-    ).df()["name"].tolist()  # fmt: skip
+    members = _team_members(con, owner)
     # the client base: distinct clients with a deal created before each week's end
     ends = [(monday + pd.Timedelta(days=7)).to_pydatetime() for monday in mondays]
     scope = window(as_of).params(pipeline, owner)  # every deal in scope, whenever created
@@ -194,9 +200,7 @@ def partial_week(
     params = {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
     due = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone)]
     counts = query(con, "metrics/kpi_counts", **params, due_days=due, due_weeks=list(mondays))
-    members = [] if owner else con.execute(
-        "select name from main.users where is_active and team is not null"
-    ).df()["name"].tolist()  # fmt: skip
+    members = _team_members(con, owner)
     scope = window(as_of).params(pipeline, owner)
     base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=[until.to_pydatetime()])
     team = _blocks(counts, mondays, None, client_base={monday: base["client_base"].iloc[0]})
