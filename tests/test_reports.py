@@ -358,3 +358,22 @@ def test_a_render_kernel_is_shut_down_without_an_interrupt(tmp_path, monkeypatch
 
     assert asyncio.run(start_interrupt_stop()) is False
     assert interrupts == [False]  # the one asked for, none at the shutdown
+
+
+# Method words a sales director does not read: the glossary at a report's end names them
+JARGON = ("Kaplan", "censor", "shrunk", "shrinkage", "empirical Bayes", "Brookmeyer", "Poisson", "bootstrap",
+          "Benjamini", "vendor-style", "evidence rules")  # fmt: skip
+
+
+def test_no_method_jargon_before_the_glossary_in_english(rendered):
+    found = {}
+    for name in REPORTS:
+        page = (rendered / f"{name}.html").read_text(encoding="utf-8")
+        page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+        whole = re.sub(r"<[^>]+>", " ", page)
+        text = whole.split("Glossary")[0]
+        assert len(text) > 0.6 * len(whole)  # the glossary is the page's end: the rest is checked
+        words = sorted({word for word in JARGON if word.lower() in text.lower()})
+        if words:
+            found[name] = words
+    assert found == {}
