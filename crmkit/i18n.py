@@ -533,7 +533,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
     "counterfactual": ("Expected without the CRM", "Ожидание без CRM"),
     "period": ("Period", "Период"),
     "before": ("before", "до"),
-    "ramp": ("ramp", "переход"),
+    "ramp": ("ramp-up", "разгон"),
     "after": ("after", "после"),
     "active_managers": ("Active managers", "Активные менеджеры"),
     "median_cycle_days": ("Median cycle, days", "Медианный цикл, дни"),
@@ -1041,7 +1041,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (en, ru)
         "Nothing here stands out beyond chance: no finding to report.",
         "Ничего не выделяется сильнее, чем бывает случайно: выводов нет.",
     ),
-    "glossary": ("Glossary", "Глоссарий"),
+    "glossary": ("How this was computed: terms and methods", "Как это посчитано: термины и методы"),
     "glossary_source": (
         "Every figure is computed as defined in crmkit's docs/METRICS.md, section {section} "
         "(crmkit {version}).",

@@ -57,7 +57,7 @@ def test_bundle_holds_every_report_once_and_offline(deliverable):
     assert len(re.findall(r'id="crmkit-chart-[0-9a-f]+"', page)) == sum(CHARTS.values())
     for name in CHARTS:
         assert f'href="#{name}"' in page and f'id="{name}"' in page  # contents and sections
-    assert "Главное" in page and "Приложение" in page and "Глоссарий" in page
+    assert "Главное" in page and "Приложение" in page and "Как это посчитано" in page
     assert page.count('id="glossary"') == 1 and 'class="crmkit-failed"' not in page
     assert not LOADING.findall(page)
     text = re.sub(r"<script.*?</script>", "", page, flags=re.S)
