@@ -40,18 +40,22 @@ COUNTS = (
 )
 
 
+def _local_monday(as_of, time_zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """as_of in local time, and the Monday 00:00 of the week it falls in."""
+    local = pd.Timestamp(as_of).tz_localize("UTC").tz_convert(time_zone).tz_localize(None)
+    return local, (local - pd.Timedelta(days=local.weekday())).normalize()
+
+
 def weeks_before(as_of, weeks: int, time_zone: str) -> pd.DatetimeIndex:
     """Mondays (local) of the last `weeks` full weeks before as_of."""
-    local = pd.Timestamp(as_of).tz_localize("UTC").tz_convert(time_zone).tz_localize(None)
-    this_monday = (local - pd.Timedelta(days=local.weekday())).normalize()
+    _, this_monday = _local_monday(as_of, time_zone)
     return pd.date_range(end=this_monday - pd.Timedelta(days=7), periods=int(weeks), freq="7D")
 
 
 def running_week(as_of, time_zone: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The week as_of falls in, as (its Monday, as_of) in local time, when as_of is past that
     Monday's start: its days are in no full week (a month's last days, as of the 1st)."""
-    local = pd.Timestamp(as_of).tz_localize("UTC").tz_convert(time_zone).tz_localize(None)
-    monday = (local - pd.Timedelta(days=local.weekday())).normalize()
+    local, monday = _local_monday(as_of, time_zone)
     return (monday, local) if local > monday else None
 
 
@@ -70,13 +74,23 @@ def _weeks(con, as_of, weeks, pipeline, owner, time_zone, history: int = 1):
     return zone, mondays, {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
 
 
-def _team_members(con, owner) -> list[str]:
-    """Everyone on the team gets a row, even in a week when they did nothing (none named for one
-    manager's table)."""
-    if owner:
-        return []
-    active = con.execute("select name from main.users where is_active and team is not null")
-    return active.df()["name"].tolist()
+def _week_blocks(con, as_of, mondays, ends, params, pipeline, owner, zone):
+    """The team's and each manager's blocks for the weeks of `mondays` (kpi_counts, from the
+    first of them on), the client base counted at each week's end (`ends`, local)."""
+    # due the next working day after each week: that day for each week (two weeks can share one,
+    # after a long holiday: what is due then counts for both)
+    next_days = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone) for monday in mondays]
+    counts = query(con, "metrics/kpi_counts", **params, due_days=next_days, due_weeks=list(mondays))
+    # everyone on the team gets a row, even in a week when they did nothing
+    members = [] if owner else con.execute(
+        "select name from main.users where is_active and team is not null"
+    ).df()["name"].tolist()  # fmt: skip
+    # the client base: distinct clients with a deal created before each week's end
+    scope = window(as_of).params(pipeline, owner)  # every deal in scope, whenever created
+    week_ends = [pd.Timestamp(end).to_pydatetime() for end in ends]
+    base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=week_ends)
+    client_base = dict(zip(mondays, base["client_base"], strict=True))
+    return _blocks(counts, mondays, None, client_base=client_base), _blocks(counts, mondays, "owner", members)
 
 
 def _blocks(counts: pd.DataFrame, mondays, group: str | None, members=(), client_base=None) -> pd.DataFrame:
@@ -160,20 +174,10 @@ def weekly_kpi(
     con, *, as_of, period_start=None, pipeline=None, owner=None, weeks: int = 8, time_zone: str = ""
 ) -> pd.DataFrame:
     zone, mondays, params = _weeks(con, as_of, int(weeks), pipeline, owner, time_zone, history=BASELINE)
-    # due the next working day after each week: that day for each week (two weeks can share one,
-    # after a long holiday: what is due then counts for both)
-    next_days = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone) for monday in mondays]
-    counts = query(con, "metrics/kpi_counts", **params, due_days=next_days, due_weeks=list(mondays))
-    members = _team_members(con, owner)
-    # the client base: distinct clients with a deal created before each week's end
-    ends = [(monday + pd.Timedelta(days=7)).to_pydatetime() for monday in mondays]
-    scope = window(as_of).params(pipeline, owner)  # every deal in scope, whenever created
-    base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=ends)
-    client_base = dict(zip(mondays, base["client_base"], strict=True))
-    team = _changes(_blocks(counts, mondays, None, client_base=client_base), None).assign(
-        level="team", name="—"
-    )
-    per_owner = _changes(_blocks(counts, mondays, "owner", members), "owner")
+    ends = mondays + pd.Timedelta(days=7)
+    team, per_owner = _week_blocks(con, as_of, mondays, ends, params, pipeline, owner, zone)
+    team = _changes(team, None).assign(level="team", name="—")
+    per_owner = _changes(per_owner, "owner")
     per_owner = per_owner.assign(level="owner").rename(columns={"owner": "name"})
     table = pd.concat([team, per_owner], ignore_index=True)
     # the weeks before the first shown only fed its baselines
@@ -196,17 +200,13 @@ def partial_week(
         columns = ["week", "week_end", "level", "name", *COUNTS, "client_base", "time_zone"]
         return pd.DataFrame(columns=columns)
     monday, until = running
-    (start, _), mondays = local_weeks_in_utc(pd.DatetimeIndex([monday]), zone), pd.DatetimeIndex([monday])
+    mondays = pd.DatetimeIndex([monday])
+    start, _ = local_weeks_in_utc(mondays, zone)
     params = {**window(as_of, start).params(pipeline, owner), "time_zone": zone}
-    due = [workdays.next_working_day(monday + pd.Timedelta(days=6), zone)]
-    counts = query(con, "metrics/kpi_counts", **params, due_days=due, due_weeks=list(mondays))
-    members = _team_members(con, owner)
-    scope = window(as_of).params(pipeline, owner)
-    base = query(con, "metrics/kpi_client_base", **scope, time_zone=zone, week_ends=[until.to_pydatetime()])
-    team = _blocks(counts, mondays, None, client_base={monday: base["client_base"].iloc[0]})
-    per_owner = _blocks(counts, mondays, "owner", members).rename(columns={"owner": "name"})
+    team, per_owner = _week_blocks(con, as_of, mondays, [until], params, pipeline, owner, zone)
     team = team.assign(level="team", name="—")
-    table = pd.concat([team, per_owner.assign(level="owner")], ignore_index=True)
+    per_owner = per_owner.assign(level="owner").rename(columns={"owner": "name"})
+    table = pd.concat([team, per_owner], ignore_index=True)
     table["week_end"] = until  # exclusive: the running week is counted up to as_of
     # what falls due after a week that is not over is not known yet (more may be planned)
     table["due_next_day"] = np.nan
