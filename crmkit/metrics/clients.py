@@ -9,22 +9,23 @@ import pandas as pd
 
 from crmkit import stats
 from crmkit.db import query
-from crmkit.metrics.core import metric, window
+from crmkit.metrics.core import metric, owner_names, window
 
 RETURN_WITHIN = pd.Timedelta(days=365)  # a client "returns" when it buys again within this
 
 
-def _summary(won: pd.DataFrame, span, level: str, name: str) -> dict:
-    in_window = won[(won["closed_at"] >= span.period_start) & (won["closed_at"] < span.as_of)]
+def _summary(won, mine: pd.DataFrame, firsts: pd.DataFrame, span, level: str, name: str) -> dict:
+    """`mine`: the won deals counted (the team's, or one manager's); `firsts`: the first purchases
+    whose clients' return is counted (every client's, or those the manager made)."""
+    in_window = mine[(mine["closed_at"] >= span.period_start) & (mine["closed_at"] < span.as_of)]
     repeat = in_window["is_repeat"]
     low, high = stats.wilson(int(repeat.sum()), len(in_window))
     revenue = stats.money_total(in_window["amount"])
     repeat_revenue = stats.money_total(in_window.loc[repeat, "amount"])
     # clients followed a full year from their first purchase (so a recent client is not counted
     # as one who never came back): how many bought again within that year
-    firsts = won.groupby("client", as_index=False).agg(first=("closed_at", "min"))
     followed = firsts[firsts["first"] + RETURN_WITHIN <= span.as_of]
-    returned = _returned(won, followed)
+    returned = _returned(won, followed[["client", "first"]])
     r_low, r_high = stats.wilson(returned, len(followed))
     return {
         "level": level, "name": name, "n": len(in_window), "n_repeat": int(repeat.sum()),
@@ -48,17 +49,16 @@ def repeat_business(con, *, as_of, period_start=None, pipeline=None, owner=None)
     won = query(con, "metrics/won_by_client", **span.params(pipeline, None))
     # a client's purchase after its first is repeat business, whoever of the team made it
     won["is_repeat"] = won.groupby("client").cumcount() > 0
-    rows = [_summary(won, span, "team", "—")] if not owner else []
+    # the rows come by client and close time: each client's first row is its first purchase
+    firsts = won.groupby("client").head(1).rename(columns={"closed_at": "first"})
+    rows = [_summary(won, won, firsts, span, "team", "—")] if not owner else []
     for name, part in won.groupby("owner"):
         # a manager's repeat sales are theirs (a client counts as returning whoever sold it
         # first); their return rate is of the clients whose first purchase they made
-        rows.append(_summary(part, span, "owner", name) | _manager_returns(won, part, span))
+        rows.append(_summary(won, part, firsts[firsts["owner"] == name], span, "owner", name))
     table = pd.DataFrame(rows)
     if owner and len(table):
-        names = {n for (n,) in con.execute(
-            "select coalesce(u.name, o.owner_id) from owners_named(?) as o "
-            "left join main.users as u on u.user_id = o.owner_id", [owner]).fetchall()}  # fmt: skip
-        table = table[table["name"].isin(names)].reset_index(drop=True)
+        table = table[table["name"].isin(owner_names(con, owner))].reset_index(drop=True)
         # the team of a manager's page is that manager (as in every other table)
         table = pd.concat([table.head(1).assign(level="team", name="—"), table], ignore_index=True)
     return table
@@ -68,16 +68,3 @@ def _returned(won: pd.DataFrame, followed: pd.DataFrame) -> int:
     """How many of the `followed` clients (client, first purchase) bought again within a year of it."""
     later = won[won["is_repeat"]].merge(followed, on="client")
     return int(later.loc[later["closed_at"] <= later["first"] + RETURN_WITHIN, "client"].nunique())
-
-
-def _manager_returns(won: pd.DataFrame, mine: pd.DataFrame, span) -> dict:
-    """A manager's return rate: of the clients whose first purchase they made (followed a year),
-    how many bought again within it, from anyone."""
-    firsts = won.groupby("client").head(1).rename(columns={"closed_at": "first"})
-    followed = firsts["first"] + RETURN_WITHIN <= span.as_of
-    theirs = firsts[(firsts["owner"] == mine["owner"].iloc[0]) & followed]
-    returned = _returned(won, theirs[["client", "first"]])
-    low, high = stats.wilson(returned, len(theirs))
-    return {"n_clients_followed": len(theirs), "n_returned": returned,
-            "return_rate": returned / len(theirs) if len(theirs) else np.nan,
-            "return_rate_low": low, "return_rate_high": high}  # fmt: skip

@@ -43,6 +43,19 @@ def metric(description: str, *, whole_account: bool = False):
     return register
 
 
+def owner_names(con, owner: str) -> set[str]:
+    """The names an owner filter means, as tables show owners (the user's name, else the id):
+    for a table computed over the whole team and then narrowed to one manager's rows."""
+    return {
+        name
+        for (name,) in con.execute(
+            "select coalesce(users.name, named.owner_id) from owners_named(?) as named "
+            "left join main.users as users on users.user_id = named.owner_id",
+            [owner],
+        ).fetchall()
+    }
+
+
 def check_scope(con, pipeline=None, owner=None) -> None:
     """A filter that names no pipeline or no owner of the account is a typo, not an empty
     report: refuse it, listing what there is."""

@@ -10,10 +10,10 @@ from scipy.stats import fisher_exact
 
 from crmkit import stats
 from crmkit.db import query
-from crmkit.metrics.core import metric, window
+from crmkit.metrics.core import metric, owner_names, window
 
 FDR = 0.05  # the false-discovery rate of the manager × reason differences
-BY = {"reason": "reason", "stage": "stage", "owner": "owner", "source": "source"}
+BY = ("reason", "stage", "owner", "source")
 
 
 def _lost(con, as_of, period_start, pipeline, owner) -> pd.DataFrame:
@@ -46,8 +46,8 @@ def losses_by(
         rows.append({
             by: None if value == "\x00" else value, "n": len(part), "share": len(part) / total,
             "share_low": low, "share_high": high, "amount_lost": stats.money_total(part["amount"]),
-            "n_priced": int(part["amount"].notna().sum()), "currency": part["currency"].dropna().mode().iat[0]
-            if part["currency"].notna().any() else None, f"top_{other}": top, f"top_{other}_n": top_n,
+            "n_priced": int(part["amount"].notna().sum()), "currency": _top(part["currency"])[0],
+            f"top_{other}": top, f"top_{other}_n": top_n,
         })  # fmt: skip
     columns = [by, "n", "share", "share_low", "share_high", "amount_lost", "n_priced", "currency",
                f"top_{other}",
@@ -122,16 +122,5 @@ def loss_reasons_by_owner(con, *, as_of, period_start=None, pipeline=None, owner
     )
     table["is_different"], table["q"] = stats.false_discovery(table["p"], FDR)
     if owner:  # one manager's page: that manager's rows, tested within the whole family
-        table = table[table["owner"].isin(_owner_names(con, owner))]
+        table = table[table["owner"].isin(owner_names(con, owner))]
     return table.sort_values(["owner", "n"], ascending=[True, False], ignore_index=True)
-
-
-def _owner_names(con, owner) -> set:
-    return {
-        name
-        for (name,) in con.execute(
-            "select coalesce(users.name, o.owner_id) from owners_named(?) as o "
-            "left join main.users as users on users.user_id = o.owner_id",
-            [owner],
-        ).fetchall()
-    }
