@@ -99,17 +99,29 @@ def no_data(lang: str):
 SECTION = {"unsupported": False}
 
 
+def unless_unsupported(show):
+    """A chart or table in a section the data cannot support is not shown: its section has said
+    what the data lacks (report.section)."""
+
+    @functools.wraps(show)
+    def wrapper(*args, **kwargs):
+        if SECTION["unsupported"]:
+            from IPython.display import HTML
+
+            return HTML("")
+        return show(*args, **kwargs)
+
+    return wrapper
+
+
 def no_data_when_empty(draw):
     """A chart of an empty table (a window or filter with no deals) says so in the report instead
     of failing the whole notebook; a chart in a section the data cannot support is not drawn."""
     signature = inspect.signature(draw)
 
+    @unless_unsupported
     @functools.wraps(draw)
     def wrapper(table, *args, **kwargs):
-        if SECTION["unsupported"]:
-            from IPython.display import HTML
-
-            return HTML("")
         if isinstance(table, pd.DataFrame) and table.empty:
             bound = signature.bind(table, *args, **kwargs)
             bound.apply_defaults()

@@ -95,8 +95,7 @@ def money(amount: float, currency: str, lang: str = "en") -> str:
     """An amount with its currency; an unknown amount says so (deals without amounts are not 0)."""
     if amount is None or not np.isfinite(amount):
         return t("amount_unknown", lang)
-    # a table's currency column is NaN where no deal named one: the amount is shown bare
-    return localize.money(amount, currency if isinstance(currency, str) else "", lang)
+    return localize.money(amount, currency, lang)
 
 
 def estimate(amount: float, currency: str, lang: str = "en") -> str:

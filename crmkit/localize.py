@@ -131,11 +131,11 @@ def money(amount: float, currency: str, lang: str = "en") -> str:
     """A whole amount with its currency as the language writes it: «92 300 ₽», "$92,300",
     "RUB 92,300" (a letter code is kept apart from the digits)."""
     locale = _locale(lang)
-    if not currency:
+    if not isinstance(currency, str) or not currency:  # none named (a table's NaN): the amount bare
         return number(amount, ",.0f", lang)
     pattern = "#,##0\u00a0¤" if lang == "ru" else "¤#,##0"
     text = _minus(format_currency(amount, currency, pattern, locale=locale, currency_digits=False))
-    symbol = locale.currency_symbols.get(currency, currency)
+    symbol = currency_sign(currency, lang)
     if lang != "ru" and symbol[-1:].isalpha():
         text = text.replace(symbol, symbol + "\u00a0", 1)
     return text

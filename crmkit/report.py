@@ -296,6 +296,7 @@ def _fmt(value, kind: str, lang: str = "en") -> str:
     return str(value)
 
 
+@charts.unless_unsupported
 def table(
     frame: pd.DataFrame,
     columns: dict[str, str],
@@ -311,8 +312,6 @@ def table(
     from red to green by rank among the managers' rows. Every value is escaped. A table cut at
     `limit` rows with a `sheet` (a label key naming it) carries every row as data
     (TABLE_MIME), for the audit's Excel workbook."""
-    if charts.SECTION["unsupported"]:  # its section has said what the data lacks
-        return TableBlock("", None)
     if frame.empty:  # a section the data cannot support says so in a line, not an empty grid
         return TableBlock(f'<p class="crmkit-empty">{_esc(t("no_data_table", lang))}</p>', None)
     shown = frame if limit is None else frame.head(limit)
@@ -503,11 +502,10 @@ def glossary(report: str, lang: str) -> HTML:
     )
 
 
+@charts.unless_unsupported
 def matrix(frame: pd.DataFrame, value: str, kind: str, lang: str) -> HTML:
     """A per-level stage table pivoted, one table per pipeline: a row per team/manager, a column
     per stage in funnel order, each cell the value with its 95% interval and n (n < 5 greyed)."""
-    if charts.SECTION["unsupported"]:
-        return HTML("")
     tables = []
     for pipeline, in_pipeline in frame.groupby("pipeline", sort=True):
         stages = in_pipeline.drop_duplicates("stage").sort_values("position")["stage"].tolist()
@@ -556,13 +554,12 @@ def supported_blocks(ctx: Context, blocks: dict[str, str]) -> dict[str, str]:
     return {block: kind for block, kind in blocks.items() if block not in dropped}
 
 
+@charts.unless_unsupported
 def kpi_weeks(
     kpi: pd.DataFrame, blocks: dict[str, str], lang: str, partial: pd.DataFrame | None = None
 ) -> HTML:
     """The team's KPI table as the seed has it: a row per block, a column per week; the running
     week (`partial`, counted up to as_of) last, marked as such and without changes."""
-    if charts.SECTION["unsupported"]:
-        return HTML("")
     team = kpi[kpi["level"] == "team"].sort_values("week")
     head = [t("block", lang)] + [localize.week(w, lang) for w in team["week"]]
     running = partial[partial["level"] == "team"] if partial is not None else pd.DataFrame()
@@ -578,10 +575,9 @@ def kpi_weeks(
     return _kpi_table(head, rows, lang, extra=t("partial_week_note", lang) if len(running) else "")
 
 
+@charts.unless_unsupported
 def kpi_managers(kpi: pd.DataFrame, blocks: dict[str, str], lang: str) -> HTML:
     """The last week per manager: a row per manager, a column per block, changes beneath."""
-    if charts.SECTION["unsupported"]:
-        return HTML("")
     owners = kpi[kpi["level"] == "owner"]
     last = owners[owners["week"] == owners["week"].max()].sort_values("name")
     head = [t("owner", lang)] + [t(block, lang) for block in blocks]
