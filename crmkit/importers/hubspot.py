@@ -247,11 +247,12 @@ def _export(con, raw: RawFile, known: dict, named: set) -> list[Staged]:
         union all
         select pipeline_id, stage_id, kind, null, false from listed""")
     staged = []
+    # the pipelines deals or their stage entries name that no pipelines file lists
+    listed_ids = ", ".join(map(quote_literal, named)) or "select null where false"
     unnamed = (
-        f"(select _row, pipeline_id from {deals} union all select _row, pipeline_id from {deals}_cells) "
-        f"where pipeline_id not in ({', '.join(map(quote_literal, named)) or 'select null where false'})"
+        f"(select * from (select _row, pipeline_id from {deals} union all select _row, pipeline_id "
+        f"from {deals}_cells) where pipeline_id not in ({listed_ids}))"
     )
-    unnamed = f"(select * from {unnamed})"
     staged.append(pipelines_as_named(con, raw, unnamed, "pipeline_id"))
     staged.append(
         stage_view(
@@ -273,16 +274,15 @@ def _export(con, raw: RawFile, known: dict, named: set) -> list[Staged]:
     staged.append(
         owners_as_users(con, raw, f"(select {raw.col(col['owner'])} as owner_id from {raw.relation} as src)")
     )
-    won_flag, closed_flag = col["is_won"], col["is_closed"]
+    # a flag the export gives (null where it has none) that says otherwise than the deal's stage
     contradiction = " ".join(
         f"when src.{flag} is not null and src.{flag} is distinct from ({test}) then "
         f"'{name} ' || src.{flag}::varchar || ' but stage ' || src.stage_id || ' is ' || kinds.kind "
         "|| ': the stage is kept'"
-        for flag, name, test, present in (
-            ("is_won", "hs_is_closed_won", "kinds.kind = 'won'", won_flag),
-            ("is_closed", "hs_is_closed", "kinds.kind in ('won', 'lost')", closed_flag),
+        for flag, name, test in (
+            ("is_won", "hs_is_closed_won", "kinds.kind = 'won'"),
+            ("is_closed", "hs_is_closed", "kinds.kind in ('won', 'lost')"),
         )
-        if present
     )
     staged.append(
         stage_view(
@@ -296,7 +296,7 @@ def _export(con, raw: RawFile, known: dict, named: set) -> list[Staged]:
                {raw.col(col["source"])} as source, {raw.col(col["created_at"])} as created_at,
                case when kinds.kind in ('won', 'lost') then {raw.col(col["closed_at"])} end as closed_at,
                {raw.col(col["loss_reason"])} as loss_reason,
-               {f"case {contradiction} end" if contradiction else "null"} as _note
+               case {contradiction} end as _note
         from {deals} as src
         left join {deals}_kinds as kinds using (pipeline_id, stage_id)""",
             note_column="_note",
