@@ -73,8 +73,9 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyC
         raise CrmkitError(f"cannot open {db_path}: {str(exc).splitlines()[0]}") from exc
     if not read_only:
         con.execute(schema_sql())
-    _same_schema(con, db_path)
-    _bookkeeping_of_later_versions(con)
+    found = _columns(con)  # read once: both checks below go by it
+    _same_schema(con, db_path, found)
+    _bookkeeping_of_later_versions(con, found)
     define_views(con)
     if read_only:
         _FROZEN.add(con)
@@ -102,8 +103,7 @@ def _columns(con) -> dict[str, frozenset[str]]:
 LATER_TABLES = ("load_notes",)
 
 
-def _bookkeeping_of_later_versions(con) -> None:
-    found = _columns(con)
+def _bookkeeping_of_later_versions(con, found: dict[str, frozenset[str]]) -> None:
     for table in LATER_TABLES:
         if table not in found:
             definition = re.search(
@@ -112,9 +112,8 @@ def _bookkeeping_of_later_versions(con) -> None:
             con.execute(f"create temp table {table} ({definition})")
 
 
-def _same_schema(con, db_path: Path) -> None:
+def _same_schema(con, db_path: Path, found: dict[str, frozenset[str]]) -> None:
     """A database another crmkit version wrote is named as such, not met with a binder error."""
-    found = _columns(con)
     expected = _schema_columns()
     lacking = {table: sorted(columns - found[table]) for table, columns in expected.items() if table in found}
     problems = [f"its table {t} lacks {', '.join(cols[:3])}" for t, cols in lacking.items() if cols]
