@@ -405,24 +405,28 @@ def _readable(read, db: Path):
 
 def data_months(db: Path) -> tuple[str, str]:
     """The first and last month (YYYY-MM) of the deals' dates and every event a database holds."""
-    from crmkit.db import connect, query
-
-    con = connect(db, read_only=True)
-    first = query(con, "metrics/data_span")["first_at"].iloc[0]
-    con.close()
-    last = latest_month(db)
-    return (f"{first:%Y-%m}" if first is not None and str(first) != "NaT" else last), last
+    return _months(db, first=True)
 
 
 def latest_month(db: Path) -> str:
+    return _months(db, first=False)[1]
+
+
+def _months(db: Path, *, first: bool) -> tuple[str, str]:
+    """(the first month of the deals' dates — the last month when not asked for —, the last
+    month of any event), read on one connection."""
     from crmkit.db import connect, query
 
     con = connect(db, read_only=True)
-    latest = query(con, "metrics/data_freshness")["latest_at"].max()
-    con.close()
+    try:
+        latest = query(con, "metrics/data_freshness")["latest_at"].max()
+        start = query(con, "metrics/data_span")["first_at"].iloc[0] if first else None
+    finally:
+        con.close()
     if latest is None or str(latest) == "NaT":
         raise CrmkitError(f"{db} holds no dated events: load data first")
-    return f"{latest:%Y-%m}"
+    last = f"{latest:%Y-%m}"
+    return (f"{start:%Y-%m}" if start is not None and str(start) != "NaT" else last), last
 
 
 PULLS = ("amocrm", "bitrix24", "hubspot", "pipedrive", "salesforce")  # crmkit.pull.CRMS, not imported here
